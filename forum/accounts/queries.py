@@ -1,0 +1,18 @@
+"""Reads for users and organisations."""
+
+from __future__ import annotations
+
+from forum.accounts.models import User
+from forum.errors import NotFound
+
+
+async def get_user(username: str) -> User:
+    """The active user `username` (case-insensitive), with organisation. Raises NotFound."""
+    user = (
+        await User.filter(username=username.strip().lower(), is_active=True)
+        .select_related("organisation")
+        .first()
+    )
+    if user is None:
+        raise NotFound("no such user")
+    return user

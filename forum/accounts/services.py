@@ -1,0 +1,150 @@
+"""Every write to organisations, users and sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from forum.accounts import passwords
+from forum.accounts.models import Organisation, Session, User
+from forum.errors import Conflict, ValidationError
+from forum.text import clean_line
+from forum.timeutil import utcnow
+
+USERNAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,38}[a-z0-9_]$|^[a-z0-9_]$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def check_slug(slug: str, field: str = "slug") -> str:
+    if not SLUG_RE.match(slug):
+        raise ValidationError(
+            {field: "Use lowercase letters, digits and hyphens, starting with a letter or digit."}
+        )
+    return slug
+
+
+async def create_organisation(
+    *, slug: str, name: str, email_domains: list[str] | None = None
+) -> Organisation:
+    """Create an organisation. Raises ValidationError, Conflict if the slug is taken."""
+    name = clean_line(name)
+    if not name:
+        raise ValidationError({"name": "Enter the organisation's name."})
+    check_slug(slug)
+    if await Organisation.exists(slug=slug):
+        raise Conflict(f"organisation {slug!r} already exists")
+    domains = [d.strip().lower() for d in (email_domains or []) if d.strip()]
+    return await Organisation.create(slug=slug, name=name[:200], email_domains=domains)
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lstrip("@").lower()
+
+
+async def create_user(
+    *,
+    username: str,
+    email: str,
+    display_name: str,
+    password: str | None = None,
+    organisation: Organisation | None = None,
+    is_admin: bool = False,
+    created_at: datetime | None = None,
+) -> User:
+    """Create a user (password optional: an account without one cannot log in).
+
+    Raises ValidationError for a bad username, email or password; Conflict if the username or
+    email is taken.
+    """
+    username = normalise_username(username)
+    email = email.strip()
+    display_name = clean_line(display_name)
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = "Use 1 to 40 lowercase letters, digits, underscores, dots or hyphens."
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter an email address like name@example.org."
+    if not display_name:
+        errors["display_name"] = "Enter the name people will see."
+    if password is not None and len(password) < passwords.MIN_LENGTH:
+        errors["password"] = f"Use at least {passwords.MIN_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
+    if await User.exists(username=username):
+        raise Conflict(f"username {username!r} is taken")
+    if await User.filter(email__iexact=email).exists():
+        raise Conflict(f"email {email!r} is already registered")
+    password_hash = await asyncio.to_thread(passwords.hash_password, password) if password else ""
+    try:
+        return await User.create(
+            username=username,
+            email=email,
+            display_name=display_name[:100],
+            password_hash=password_hash,
+            organisation=organisation,
+            is_admin=is_admin,
+            created_at=created_at or utcnow(),
+        )
+    except IntegrityError:
+        raise Conflict(f"username {username!r} or email {email!r} is taken") from None
+
+
+async def set_password(*, user: User, password: str) -> None:
+    """Replace a user's password and end all their sessions. Raises ValidationError."""
+    if len(password) < passwords.MIN_LENGTH:
+        raise ValidationError({"password": f"Use at least {passwords.MIN_LENGTH} characters."})
+    user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    await user.save(update_fields=["password_hash"])
+    await Session.filter(user_id=user.id).delete()
+
+
+async def authenticate(*, login: str, password: str) -> User | None:
+    """The active user whose username or email and password match, else None."""
+    login = login.strip()
+    if "@" in login and not login.startswith("@"):
+        user = await User.filter(email__iexact=login).first()
+    else:
+        user = await User.filter(username=normalise_username(login)).first()
+    ok = await asyncio.to_thread(passwords.verify, user.password_hash if user else "", password)
+    if not ok or user is None or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        await user.save(update_fields=["password_hash"])
+    return user
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def start_session(*, user: User, days: int) -> str:
+    """Open a new session for `user`; returns the random key to put in the cookie."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    await Session.create(
+        key_hash=_hash_key(key), user=user, created_at=now, expires_at=now + timedelta(days=days)
+    )
+    return key
+
+
+async def end_session(*, key: str) -> None:
+    await Session.filter(key_hash=_hash_key(key)).delete()
+
+
+async def user_for_session(key: str) -> User | None:
+    """The user a session key belongs to (with organisation), or None if unknown or expired."""
+    session = (
+        await Session.filter(key_hash=_hash_key(key), expires_at__gt=utcnow())
+        .select_related("user__organisation")
+        .first()
+    )
+    if session is None or not session.user.is_active:
+        return None
+    return session.user

@@ -1,0 +1,49 @@
+"""create_app(settings): the whole application on one screen."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from forum import db
+from forum.config import Settings, load_settings, secret_key
+from forum.web.errors import HANDLERS
+from forum.web.routes import ROUTES
+from forum.web.security import SessionMiddleware
+from forum.web.templating import make_templates
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """Build the ASGI app. With manage_db False the caller (a test) owns the ORM connection."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await db.init(settings)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await db.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000), Middleware(SessionMiddleware)],
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        max_body_size=settings.server.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.secret = secret_key(settings)
+    app.state.templates = make_templates()
+    return app
+
+
+def asgi() -> Starlette:
+    """Factory for `uvicorn --factory forum.app:asgi` (reads config.toml and the environment)."""
+    return create_app()

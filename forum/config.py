@@ -1,0 +1,225 @@
+"""Settings: `config.toml`, then environment overrides, into one frozen, typed `Settings`.
+
+Every key in the file can be overridden by `FORUM_<SECTION>_<KEY>`. A bad value fails at
+start-up with a `ConfigError` naming the key, so a typo never becomes a silent default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.toml"
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or of the wrong kind; the message names the key."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteSettings:
+    name: str = "Network Forum"
+    base_url: str = "http://127.0.0.1:8000"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 1_048_576
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str = "sqlite://data/forum.sqlite3"
+    busy_timeout_ms: int = 10_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SearchSettings:
+    index_dir: str = "search_index"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    secret_key: str = ""
+    data_dir: str = "data"
+    secure_cookies: str = "auto"
+    session_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LimitSettings:
+    title_max: int = 200
+    body_max: int = 50_000
+    tags_max: int = 8
+    threads_per_page: int = 30
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    site: SiteSettings = dataclasses.field(default_factory=SiteSettings)
+    server: ServerSettings = dataclasses.field(default_factory=ServerSettings)
+    database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
+    search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
+    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    limits: LimitSettings = dataclasses.field(default_factory=LimitSettings)
+    # Folder that relative paths in the file are resolved against.
+    base_dir: Path = ROOT
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path against the config file's folder."""
+        p = Path(value)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path(self.security.data_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.path(self.search.index_dir)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute."""
+        url = self.database.url
+        if url.startswith("sqlite://"):
+            rest = url.removeprefix("sqlite://")
+            path, _, query = rest.partition("?")
+            if path != ":memory:":
+                path = str(self.path(path))
+            params = f"busy_timeout={self.database.busy_timeout_ms}"
+            return f"sqlite://{path}?{query + '&' if query else ''}{params}"
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.url.startswith("sqlite://")
+
+
+_SECTIONS: dict[str, type] = {
+    "site": SiteSettings,
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "search": SearchSettings,
+    "security": SecuritySettings,
+    "limits": LimitSettings,
+}
+
+_CHOICES = {("security", "secure_cookies"): {"auto", "always", "never"}}
+_POSITIVE = {
+    ("server", "port"),
+    ("server", "workers"),
+    ("server", "max_body_bytes"),
+    ("limits", "title_max"),
+    ("limits", "body_max"),
+    ("limits", "tags_max"),
+    ("limits", "threads_per_page"),
+    ("security", "session_days"),
+}
+
+
+def _coerce(section: str, key: str, kind: type, value: Any) -> Any:
+    name = f"{section}.{key}"
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+        if not isinstance(value, int):
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+        if (section, key) in _POSITIVE and value <= 0:
+            raise ConfigError(f"{name}: must be greater than 0, got {value}")
+        if key == "port" and value > 65535:
+            raise ConfigError(f"{name}: must be a port number (1-65535), got {value}")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: expected text, got {value!r}")
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(sorted(choices))}, got {value!r}")
+    return value
+
+
+def _section(section: str, kind: type, raw: Mapping[str, Any], env: Mapping[str, str]) -> object:
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise ConfigError(f"{section}.{sorted(unknown)[0]}: unknown setting")
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        env_key = f"FORUM_{section.upper()}_{name.upper()}"
+        if env_key in env:
+            values[name] = _coerce(section, name, _type_of(field), env[env_key])
+        elif name in raw:
+            values[name] = _coerce(section, name, _type_of(field), raw[name])
+    return kind(**values)
+
+
+def _type_of(field: dataclasses.Field[Any]) -> type:
+    return int if field.type in ("int", int) else str
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (default `config.toml`, or `$FORUM_CONFIG`) and the environment.
+
+    Raises ConfigError naming the key when a value is unknown or of the wrong kind.
+    """
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get("FORUM_CONFIG") or DEFAULT_CONFIG
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(raw) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown section in {path}")
+    sections: dict[str, Any] = {}
+    for name, kind in _SECTIONS.items():
+        body = raw.get(name, {})
+        if not isinstance(body, dict):
+            raise ConfigError(f"{name}: expected a [{name}] table")
+        sections[name] = _section(name, kind, body, env)
+    settings = Settings(base_dir=path.resolve().parent, **sections)
+    url = settings.database.url
+    if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+        raise ConfigError(f"database.url: expected sqlite://… or postgres://…, got {url!r}")
+    return settings
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured secret, or one generated once into the data folder (mode 0600)."""
+    if settings.security.secret_key:
+        return settings.security.secret_key
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    key_file = data / "secret_key"
+    try:
+        return key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once, one writes and the other reads its key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key

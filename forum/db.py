@@ -1,0 +1,90 @@
+"""Tortoise configuration and start-up, shared by the app, the CLI and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.migrations.api import migrate
+
+from forum.config import Settings
+
+MODEL_MODULES = [
+    "forum.accounts.models",
+    "forum.networks.models",
+    "forum.threads.models",
+    "forum.changes",
+]
+MIGRATIONS_MODULE = "forum.migrations"
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    """The one Tortoise config: a single app, "models", with its migrations package."""
+    if db_url.startswith("postgresql://"):
+        db_url = "postgres://" + db_url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _prepare(settings: Settings) -> None:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.database_url.removeprefix("sqlite://").partition("?")[0]
+        if url != ":memory:":
+            from pathlib import Path
+
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def init(settings: Settings) -> None:
+    """Open the connections for a long-running process (the server or a CLI command).
+
+    The global fallback lets requests served in other tasks than the lifespan's see the ORM.
+    """
+    _prepare(settings)
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+
+
+async def close() -> None:
+    await connections.close_all()
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[None]:
+    await init(settings)
+    try:
+        yield
+    finally:
+        await close()
+
+
+async def upgrade(settings: Settings) -> None:
+    """Apply every migration not yet applied (`forum db upgrade`)."""
+    _prepare(settings)
+    try:
+        await migrate(config=tortoise_config(settings.database_url))
+    finally:
+        # An open aiosqlite thread would keep the process alive after an error.
+        await close()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+# For Tortoise's own CLI when writing a migration after a model change:
+#   .venv/bin/tortoise -c forum.db.TORTOISE_ORM makemigrations
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,451 @@
+"""Markdown rendering: the one and only path from user-written text to HTML.
+
+Every piece of user-authored content (posts, replies, knowledge-base articles, profile
+blurbs...) goes through :func:`render`.  Keeping a single path means there is exactly one
+place to review when asking "can a user put X on a page?", and exactly one allowlist.
+
+Pipeline
+--------
+1. **Normalise the input.**  Lone surrogates (which cannot be encoded as UTF-8 and would
+   blow up later in the stack) are replaced by ``?``; markdown-it replaces NUL with U+FFFD.
+2. **Parse with markdown-it-py** (CommonMark preset) with tables, ``~~strikethrough~~`` and
+   linkify (bare URLs become links, via linkify-it-py).  Raw HTML is *off*
+   (``html=False``, and the ``html_block``/``html_inline`` rules are disabled too): anything
+   that looks like a tag is shown as escaped text, never interpreted.  markdown-it itself
+   refuses ``javascript:``, ``vbscript:``, ``file:`` and non-image ``data:`` link targets.
+   The ``maxNesting`` guard (20, the CommonMark preset's value) bounds the depth of
+   quotes/lists/emphasis, so ``>>>>…`` ten thousand deep cannot exhaust the recursion
+   limit; content nested deeper than that is dropped.
+3. **@mentions** are found by an inline rule (so never inside code spans, code blocks,
+   link texts or autolinks) and become ``<a class="mention" href="/u/<lowercased>">``.
+   A mention must not follow a word character (``a@b.com`` is an e-mail) or ``/``
+   (``example.com/@bob`` is a URL), and ``\\@name`` escapes one.
+4. **Fenced and indented code blocks** are highlighted by Pygments using CSS classes only
+   (see :func:`pygments_css` / ``static/pygments.css``).  The shape is
+   ``<pre class="highlight"><code class="language-xyz">…</code></pre>``.  An unknown or
+   missing language gives plain escaped code.  Highlighting is skipped (plain escaped
+   code) once a document has used up a highlighting budget, to bound the cost of huge
+   posts.
+5. **Headings are demoted by two levels** (``#`` → ``<h3>``, ``##`` → ``<h4>``, …, capped
+   at ``<h6>``): the page around a post already uses ``<h1>``/``<h2>`` for the site and
+   thread titles, and a post must not be able to outrank them.
+6. **Sanitise with bleach**, even though step 2 cannot emit raw user HTML: defence in
+   depth against bugs in this module or in markdown-it.  The allowlist is:
+
+   ======================  ====================================================
+   tag                     attributes
+   ======================  ====================================================
+   p br hr blockquote      --
+   h3 h4 h5 h6             --
+   strong em del s         --
+   ul li                   --
+   ol                      ``start`` (digits only)
+   code                    ``class`` only ``language-[a-z0-9_+-]+``
+   pre                     ``class`` only ``highlight``
+   span                    ``class`` only Pygments token classes (``k``, ``nf s2``…)
+   a                       ``href`` (http, https, mailto or relative), ``title``,
+                           ``class`` only ``mention``
+   img                     ``src`` (absolute http/https only), ``alt``, ``title``
+   table thead tbody tr    --
+   th td                   ``align`` only ``left``/``center``/``right``
+   ======================  ====================================================
+
+   There is no ``style`` attribute anywhere (table alignment is expressed with ``align``
+   instead of markdown-it's ``style="text-align:…"``), no event handlers, no
+   svg/math/iframe/form/object/embed/script/style.  A tag outside the list is escaped,
+   comments are removed.  Images with a relative, protocol-relative or non-http(s)
+   ``src`` lose the ``src`` (so a post cannot make the reader's browser issue a GET to
+   one of our own URLs).
+7. **Every link gets** ``rel="nofollow ugc noopener noreferrer"``, set by an html5lib filter
+   that runs *after* sanitising and overwrites whatever was there.
+
+Alongside the HTML, :class:`Rendered` carries the plain text of the post (from the
+markdown-it token stream, for search indexing and snippets; it is *text*, so escape it
+when putting it in HTML) and the users it mentions (for notifications).
+
+Thread safety: the MarkdownIt instance is built once at import and is safe to share
+(parsing keeps all state in per-call state objects, and linkify-it-py 2.x matching is
+stateless); bleach's ``Cleaner`` is not thread-safe, so each thread gets its own.
+
+:func:`render` never raises for a ``str``: should anything in the pipeline fail
+unexpectedly, the error is logged and the source is returned as escaped plain text.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import bleach
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml, unescapeAll
+from markdown_it.renderer import RendererProtocol
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import find_lexer_class_by_name
+from pygments.util import ClassNotFound
+
+if TYPE_CHECKING:  # bleach vendors html5lib; its stubs do not re-export Filter
+    from html5lib.filters.base import Filter
+else:
+    from bleach.html5lib_shim import Filter
+
+__all__ = ["LINK_REL", "Rendered", "pygments_css", "render"]
+
+log = logging.getLogger(__name__)
+
+#: The ``rel`` every rendered link carries: user content is not endorsed by us (nofollow,
+#: ugc) and must not get a handle on our window or learn which page linked it.
+LINK_REL = "nofollow ugc noopener noreferrer"
+
+#: Deepest nesting (blockquotes, lists, emphasis, links) markdown-it will build.
+MAX_NESTING = 20
+
+#: Characters of code per document that Pygments may highlight; the rest stays plain.
+HIGHLIGHT_BUDGET = 100_000
+
+#: Heading levels are shifted by this much (``#`` becomes ``<h3>``), capped at ``<h6>``.
+HEADING_SHIFT = 2
+
+MENTION_URL_PREFIX = "/u/"
+
+_ENV_HIGHLIGHT_BUDGET = "forum_highlight_budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The result of rendering one piece of user-written Markdown."""
+
+    #: Sanitised HTML, safe to insert into a page as-is.
+    html: str
+    #: Plain text (words of the post, no markup) for search indexing and snippets.
+    text: str
+    #: Lowercased usernames mentioned with ``@username``, unique, in order of appearance.
+    mentions: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- mentions
+
+# 1-40 characters from [A-Za-z0-9_.-], starting and ending with [A-Za-z0-9_].  The
+# lookahead makes an over-long name (or one running on into more name characters) not a
+# mention at all, rather than a mention of its first 40 characters.
+_USERNAME_RE = re.compile(
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,38}[A-Za-z0-9_])?(?![A-Za-z0-9_]|[.-][A-Za-z0-9_])"
+)
+# A mention may not directly follow these (``a@b.com`` is an e-mail address and
+# ``example.com/@bob`` a URL).
+_NOT_BEFORE_MENTION_RE = re.compile(r"[\w/]")
+
+
+def _mention_rule(state: StateInline, silent: bool) -> bool:
+    """Inline rule turning ``@username`` into a mention link."""
+    pos = state.pos
+    if state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and _NOT_BEFORE_MENTION_RE.match(state.src[pos - 1]):
+        return False
+    match = _USERNAME_RE.match(state.src, pos + 1, state.posMax)
+    if match is None:
+        return False
+    if not silent:
+        name = match.group(0)
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"class": "mention", "href": MENTION_URL_PREFIX + name.lower()}
+        token.markup = "mention"
+        token.info = "mention"
+        token.meta = {"mention": name.lower()}
+        token = state.push("text", "", 0)
+        token.content = "@" + name
+        token = state.push("link_close", "a", -1)
+        token.markup = "mention"
+        token.info = "mention"
+    state.pos = match.end()
+    return True
+
+
+# --------------------------------------------------------------------- core rewrites
+
+_TEXT_ALIGN_RE = re.compile(r"text-align:(left|center|right)")
+
+
+def _forum_core_rule(state: StateCore) -> None:
+    """Demote headings and turn table alignment styles into ``align`` attributes."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = min(int(token.tag[1:]) + HEADING_SHIFT, 6)
+            token.tag = f"h{level}"
+        elif token.type in ("th_open", "td_open") and "style" in token.attrs:
+            style = str(token.attrs.pop("style"))
+            align = _TEXT_ALIGN_RE.fullmatch(style)
+            if align is not None:
+                token.attrs["align"] = align.group(1)
+
+
+# ------------------------------------------------------------------------ code blocks
+
+_LANG_CLASS_RE = re.compile(r"[a-z0-9_+-]{1,40}")
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer_class(lang: str) -> type[Lexer] | None:
+    try:
+        return find_lexer_class_by_name(lang)
+    except ClassNotFound:
+        return None
+
+
+def _code_block_html(code: str, lang: str, env: EnvType) -> str:
+    lang = lang.lower()
+    if len(lang) > 40:
+        lang = ""
+    code_attrs = ""
+    if _LANG_CLASS_RE.fullmatch(lang):
+        code_attrs = f' class="language-{lang}"'
+    body = escapeHtml(code)
+    lexer_class = _lexer_class(lang) if lang else None
+    budget: int = env.get(_ENV_HIGHLIGHT_BUDGET, HIGHLIGHT_BUDGET)
+    if lexer_class is not None and len(code) <= budget:
+        env[_ENV_HIGHLIGHT_BUDGET] = budget - len(code)
+        try:
+            body = highlight(code, lexer_class(stripnl=False, ensurenl=False), _FORMATTER)
+        except Exception:
+            log.exception("Pygments failed to highlight a %r code block", lang)
+    return f'<pre class="highlight"><code{code_attrs}>{body}</code></pre>\n'
+
+
+def _render_fence(
+    self: RendererProtocol,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    token = tokens[idx]
+    info = unescapeAll(token.info).strip() if token.info else ""
+    lang = info.split(maxsplit=1)[0] if info else ""
+    return _code_block_html(token.content, lang, env)
+
+
+def _render_code_block(
+    self: RendererProtocol,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    return _code_block_html(tokens[idx].content, "", env)
+
+
+# ----------------------------------------------------------------------- the parser
+
+
+def _build_markdown() -> MarkdownIt:
+    md = MarkdownIt(
+        "commonmark",
+        {"html": False, "linkify": True, "xhtmlOut": False, "maxNesting": MAX_NESTING},
+    )
+    md.enable(["table", "strikethrough", "linkify"])
+    md.disable(["html_block", "html_inline"])
+    md.inline.ruler.push("mention", _mention_rule)
+    md.core.ruler.push("forum_rewrite", _forum_core_rule)
+    md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_block", _render_code_block)
+    return md
+
+
+_MD = _build_markdown()
+
+
+# ------------------------------------------------------------------------ sanitising
+
+_ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "blockquote",
+        "h3", "h4", "h5", "h6",
+        "strong", "em", "del", "s",
+        "ul", "ol", "li",
+        "code", "pre", "span",
+        "a", "img",
+        "table", "thead", "tbody", "tr", "th", "td",
+    }
+)  # fmt: skip
+_ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+_CODE_CLASS_RE = re.compile(r"language-[a-z0-9_+-]+")
+_TOKEN_CLASS_RE = re.compile(r"[a-z][a-z0-9]{0,3}(?: [a-z][a-z0-9]{0,3})*")
+_OL_START_RE = re.compile(r"[0-9]{1,9}")
+_IMG_SRC_RE = re.compile(r"https?://[^\s/]", re.IGNORECASE)
+
+_AttrCheck = Callable[[str], bool]
+_ALLOWED_ATTRIBUTES: dict[str, dict[str, _AttrCheck]] = {
+    "a": {
+        "href": lambda v: True,  # scheme checked by bleach against _ALLOWED_PROTOCOLS
+        "title": lambda v: True,
+        "class": lambda v: v == "mention",
+    },
+    "img": {
+        "src": lambda v: _IMG_SRC_RE.match(v) is not None,
+        "alt": lambda v: True,
+        "title": lambda v: True,
+    },
+    "ol": {"start": lambda v: _OL_START_RE.fullmatch(v) is not None},
+    "th": {"align": lambda v: v in ("left", "center", "right")},
+    "td": {"align": lambda v: v in ("left", "center", "right")},
+    "code": {"class": lambda v: _CODE_CLASS_RE.fullmatch(v) is not None},
+    "pre": {"class": lambda v: v == "highlight"},
+    "span": {"class": lambda v: _TOKEN_CLASS_RE.fullmatch(v) is not None},
+}
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    check = _ALLOWED_ATTRIBUTES.get(tag, {}).get(name)
+    return check is not None and check(value)
+
+
+class _LinkRelFilter(Filter):
+    """Set ``rel`` on every ``<a>``, overriding anything already there."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "a":
+                attrs = dict(token.get("data") or {})
+                attrs[(None, "rel")] = LINK_REL
+                token["data"] = attrs
+            yield token
+
+
+class _PerThreadCleaner(threading.local):
+    def __init__(self) -> None:
+        self.cleaner = bleach.Cleaner(
+            tags=_ALLOWED_TAGS,
+            attributes=_allow_attribute,
+            protocols=_ALLOWED_PROTOCOLS,
+            strip=False,
+            strip_comments=True,
+            filters=[_LinkRelFilter],
+        )
+
+
+_CLEANERS = _PerThreadCleaner()
+
+
+def _sanitise(markup: str) -> str:
+    return _CLEANERS.cleaner.clean(markup)
+
+
+# ------------------------------------------------------------------- text, mentions
+
+_BLOCK_ENDS = frozenset(
+    {"paragraph_close", "heading_close", "tr_close", "list_item_close", "blockquote_close"}
+)
+
+
+def _inline_text(children: Sequence[Token], out: list[str]) -> None:
+    """Append the text of an inline token list (image alts included) to ``out``."""
+    stack: list[Iterator[Token]] = [iter(children)]
+    while stack:
+        token = next(stack[-1], None)
+        if token is None:
+            stack.pop()
+        elif token.type in ("text", "code_inline"):
+            out.append(token.content)
+        elif token.type == "softbreak":
+            out.append(" ")
+        elif token.type == "hardbreak":
+            out.append("\n")
+        elif token.type == "image" and token.children:
+            stack.append(iter(token.children))
+
+
+def _text_and_mentions(tokens: Sequence[Token]) -> tuple[str, tuple[str, ...]]:
+    lines: list[str] = []
+    line: list[str] = []
+    mentions: dict[str, None] = {}
+
+    def flush() -> None:
+        if line:
+            lines.append("".join(line))
+            line.clear()
+
+    for token in tokens:
+        if token.type == "inline":
+            children = token.children or []
+            if line and line[-1] != " ":  # table cells of one row share a line
+                line.append(" ")
+            _inline_text(children, line)
+            for child in children:  # not image children: an alt text mentions nobody
+                if child.type == "link_open" and child.info == "mention":
+                    mentions.setdefault(str(child.meta["mention"]), None)
+        elif token.type in ("fence", "code_block"):
+            flush()
+            lines.append(token.content.rstrip("\n"))
+        elif token.type in _BLOCK_ENDS:
+            flush()
+    flush()
+    text = "\n".join(stripped for stripped in (ln.strip() for ln in lines) if stripped)
+    return text, tuple(mentions)
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def _clean_source(source: str) -> str:
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        source = source.encode("utf-8", "replace").decode("utf-8")
+    return source
+
+
+def render(source: str) -> Rendered:
+    """Render user-written Markdown to sanitised HTML, plain text and mentions.
+
+    Never raises for a ``str`` argument.
+    """
+    try:
+        source = _clean_source(source)
+        env: EnvType = {}
+        tokens = _MD.parse(source, env)
+        markup = _MD.renderer.render(tokens, _MD.options, env)
+        text, mentions = _text_and_mentions(tokens)
+        return Rendered(html=_sanitise(markup), text=text, mentions=mentions)
+    except Exception:
+        log.exception("Markdown rendering failed; falling back to escaped text")
+        return _fallback(source)
+
+
+def _fallback(source: str) -> Rendered:
+    try:
+        text = _clean_source(str(source))
+    except Exception:
+        text = ""
+    escaped = html.escape(text).replace("\n", "<br>\n")
+    return Rendered(html=f"<p>{escaped}</p>\n" if text else "", text=text, mentions=())
+
+
+@functools.cache
+def pygments_css() -> str:
+    """The stylesheet for the highlighter's classes, scoped to ``.highlight``.
+
+    ``static/pygments.css`` is this string; regenerate it with
+    ``python -c "from forum.markdown import pygments_css; print(pygments_css(), end='')" \
+> static/pygments.css`` after upgrading Pygments.
+    """
+    formatter = HtmlFormatter(style="default")
+    lines = [
+        *formatter.get_background_style_defs(".highlight"),
+        *formatter.get_token_style_defs(".highlight"),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""Who may read and do what: the one place that decides.
+
+A members-only network is invisible to anyone outside it: every query that lists content
+takes its network ids from `readable_network_ids`, and every page that shows one object asks
+`can_read`. Outsiders get NotFound, never PermissionDenied, so names do not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from forum.accounts.models import User
+from forum.errors import NotFound, PermissionDenied
+from forum.networks.models import Membership, Network, Role, Visibility
+from forum.threads.models import Post, Thread
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The person asking: anonymous (user None) or a user with their memberships."""
+
+    user: User | None = None
+    roles: dict[int, Role] = field(default_factory=dict)  # network id -> role
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    def is_member(self, network: Network) -> bool:
+        return network.id in self.roles
+
+    def is_facilitator(self, network: Network) -> bool:
+        return self.is_admin or self.roles.get(network.id) == Role.FACILITATOR
+
+
+ANONYMOUS = Viewer()
+
+
+async def viewer_for(user: User | None) -> Viewer:
+    """Load a user's memberships (one query) into a Viewer."""
+    if user is None:
+        return ANONYMOUS
+    rows = await Membership.filter(user_id=user.id).values_list("network_id", "role")
+    return Viewer(user=user, roles={int(nid): Role(role) for nid, role in rows})
+
+
+def can_read(viewer: Viewer, network: Network) -> bool:
+    return network.visibility == Visibility.PUBLIC or viewer.is_admin or viewer.is_member(network)
+
+
+def require_read(viewer: Viewer, network: Network) -> None:
+    if not can_read(viewer, network):
+        raise NotFound("no such network")
+
+
+def can_post(viewer: Viewer, network: Network) -> bool:
+    """Members write in their networks; admins anywhere."""
+    return viewer.is_admin or viewer.is_member(network)
+
+
+def require_post(viewer: Viewer, network: Network) -> None:
+    require_read(viewer, network)
+    if viewer.user is None:
+        raise PermissionDenied("log in to write")
+    if not can_post(viewer, network):
+        raise PermissionDenied("only members of this network can write here")
+
+
+def can_reply(viewer: Viewer, thread: Thread, network: Network) -> bool:
+    if not can_post(viewer, network):
+        return False
+    return not thread.locked or viewer.is_facilitator(network)
+
+
+def can_moderate(viewer: Viewer, network: Network) -> bool:
+    return viewer.is_facilitator(network)
+
+
+def can_edit_post(viewer: Viewer, post: Post, network: Network) -> bool:
+    if viewer.user is None or post.deleted:
+        return False
+    if viewer.is_facilitator(network):
+        return True
+    return post.author_id == viewer.user.id and viewer.is_member(network)
+
+
+async def readable_network_ids(viewer: Viewer) -> list[int]:
+    """Ids of every network the viewer may read."""
+    if viewer.is_admin:
+        return list(await Network.all().values_list("id", flat=True))
+    public = await Network.filter(visibility=Visibility.PUBLIC).values_list("id", flat=True)
+    return sorted(set(public) | set(viewer.roles))

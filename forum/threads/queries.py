@@ -1,0 +1,140 @@
+"""Reads for thread, network and profile pages. Each runs a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.functions import Count, Max
+
+from forum.errors import NotFound
+from forum.networks.models import Network
+from forum.threads.models import Post, PostRevision, Thread
+
+# Replies nest visibly up to this depth; deeper ones sit at this depth with an
+# "in reply to" link, so a long back-and-forth does not march off the screen.
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PostNode:
+    post: Post
+    depth: int  # 0 for the opening post and replies to the thread
+    shown_depth: int  # capped at MAX_DEPTH
+    parent: Post | None
+
+    @property
+    def flattened(self) -> bool:
+        """True when the post sits deeper than it is drawn: show an 'in reply to' link."""
+        return self.depth > self.shown_depth
+
+
+async def get_thread(network: Network, thread_id: int) -> Thread:
+    """A thread of `network` with its author, organisation and tags. Raises NotFound."""
+    thread = (
+        await Thread.filter(id=thread_id, network_id=network.id)
+        .select_related("author__organisation")
+        .prefetch_related("tags")
+        .first()
+    )
+    if thread is None:
+        raise NotFound("no such thread")
+    thread.network = network
+    return thread
+
+
+def conversation(posts: list[Post]) -> list[PostNode]:
+    """Order posts as a conversation tree: each reply under the post it answers.
+
+    `posts` is in creation order. Siblings stay in creation order. Iterative, so a chain of
+    thousands of replies to replies does not hit the recursion limit.
+    """
+    by_id = {p.id: p for p in posts}
+    children: dict[int | None, list[Post]] = {}
+    for post in posts:
+        parent = post.parent_id if post.parent_id in by_id else None
+        children.setdefault(parent, []).append(post)
+    out: list[PostNode] = []
+    stack: list[tuple[Post, int]] = [(p, 0) for p in reversed(children.get(None, []))]
+    while stack:
+        post, depth = stack.pop()
+        parent = by_id.get(post.parent_id) if post.parent_id else None
+        out.append(PostNode(post, depth, min(depth, MAX_DEPTH), parent))
+        stack.extend((c, depth + 1) for c in reversed(children.get(post.id, [])))
+    return out
+
+
+async def thread_posts(thread: Thread) -> list[PostNode]:
+    """Every post of a thread, as a conversation tree, in one query."""
+    posts = (
+        await Post.filter(thread_id=thread.id)
+        .select_related("author__organisation")
+        .order_by("created_at", "id")
+    )
+    return conversation(posts)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    threads: list[Thread]
+    page: int
+    pages: int
+    total: int
+
+
+async def network_threads(network: Network, *, page: int, per_page: int) -> ThreadPage:
+    """Threads of a network, pinned first then by latest activity: two queries and a prefetch."""
+    total = await Thread.filter(network_id=network.id).count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    threads = (
+        await Thread.filter(network_id=network.id)
+        .select_related("author__organisation")
+        .prefetch_related("tags")
+        .order_by("-pinned", "-last_activity_at", "-id")
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return ThreadPage(threads=list(threads), page=page, pages=pages, total=total)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkStats:
+    threads: int
+    last_activity: datetime | None
+
+
+async def network_stats(network_ids: list[int]) -> dict[int, NetworkStats]:
+    """Thread count and latest activity for each network, in one grouped query."""
+    if not network_ids:
+        return {}
+    rows = (
+        await Thread.filter(network_id__in=network_ids)
+        .annotate(n=Count("id"), last=Max("last_activity_at"))
+        .group_by("network_id")
+        .values("network_id", "n", "last")
+    )
+    return {int(r["network_id"]): NetworkStats(int(r["n"]), r["last"]) for r in rows}
+
+
+async def recent_posts_by(user_id: int, network_ids: list[int], limit: int = 20) -> list[Post]:
+    """A user's latest visible posts in the given networks, with thread and network."""
+    if not network_ids:
+        return []
+    return list(
+        await Post.filter(
+            author_id=user_id, deleted=False, thread__network_id__in=network_ids
+        )
+        .select_related("thread__network")
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    )
+
+
+async def post_history(post: Post) -> list[PostRevision]:
+    """Earlier versions of a post, oldest first, with their editors."""
+    return list(
+        await PostRevision.filter(post_id=post.id)
+        .select_related("editor")
+        .order_by("created_at", "id")
+    )

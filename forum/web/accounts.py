@@ -1,0 +1,77 @@
+"""Log in, log out, profiles."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum import permissions
+from forum.accounts import queries, services
+from forum.threads import queries as thread_queries
+from forum.web.forms import read_form
+from forum.web.security import SESSION_COOKIE, rotate_csrf, set_cookie
+from forum.web.templating import render
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+async def login_form(request: Request) -> Response:
+    return render(request, "accounts/login.html", {"next": safe_next(request.query_params.get("next")), "login": "", "error": None})
+
+
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    login_name = form.get("login", "")[:254]
+    password = form.get("password", "")[:1024]
+    next_url = safe_next(form.get("next"))
+    user = await services.authenticate(login=login_name, password=password) if login_name and password else None
+    if user is None:
+        error = (
+            "Enter your username or email and your password."
+            if not login_name or not password
+            else "That username or email and password do not match an account."
+        )
+        return render(
+            request,
+            "accounts/login.html",
+            {"next": next_url, "login": login_name, "error": error},
+            status_code=400 if not login_name or not password else 401,
+        )
+    settings = request.app.state.settings
+    # A new session key at every login, so a key planted before login is worthless.
+    old = request.state.session_key
+    if old:
+        await services.end_session(key=old)
+    key = await services.start_session(user=user, days=settings.security.session_days)
+    response = RedirectResponse(next_url, status_code=303)
+    set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
+    rotate_csrf(response, request)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    if request.state.session_key:
+        await services.end_session(key=request.state.session_key)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    rotate_csrf(response, request)
+    return response
+
+
+async def profile(request: Request) -> Response:
+    user = await queries.get_user(request.path_params["username"])
+    viewer = request.state.viewer
+    network_ids = await permissions.readable_network_ids(viewer)
+    posts = await thread_queries.recent_posts_by(user.id, network_ids)
+    return render(request, "accounts/profile.html", {"profile": user, "posts": posts})

@@ -1,0 +1,80 @@
+"""The read-only JSON API, /api/v1/…: the same queries and permissions as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forum.networks import queries as network_queries
+from forum.networks.models import Network
+from forum.threads import queries
+from forum.threads.models import Post, Thread
+from forum.timeutil import iso
+from forum.web.forms import int_or_none
+from forum.web.urls import thread_url
+
+
+def _network(n: Network) -> dict[str, Any]:
+    return {"slug": n.slug, "name": n.name, "visibility": str(n.visibility), "url": f"/n/{n.slug}"}
+
+
+def _thread(t: Thread) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "title": t.title,
+        "url": thread_url(t),
+        "author": t.author.username,
+        "created": iso(t.created_at),
+        "last_activity": iso(t.last_activity_at),
+        "replies": t.reply_count,
+        "pinned": t.pinned,
+        "locked": t.locked,
+        "tags": [tag.slug for tag in t.tags],
+    }
+
+
+def _post(p: Post, depth: int) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "parent": p.parent_id,
+        "depth": depth,
+        "author": p.author.username,
+        "created": iso(p.created_at),
+        "edited": iso(p.edited_at) if p.edited_at else None,
+        "deleted": p.deleted,
+        "html": None if p.deleted else p.body_html,
+    }
+
+
+async def networks(request: Request) -> Response:
+    items = await network_queries.visible_networks(request.state.viewer)
+    return JSONResponse({"networks": [_network(n) for n in items]})
+
+
+async def network_threads(request: Request) -> Response:
+    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
+    page = int_or_none(request.query_params.get("page")) or 1
+    listing = await queries.network_threads(
+        network, page=page, per_page=request.app.state.settings.limits.threads_per_page
+    )
+    for t in listing.threads:
+        t.network = network
+    return JSONResponse(
+        {
+            "network": _network(network),
+            "page": listing.page,
+            "pages": listing.pages,
+            "threads": [_thread(t) for t in listing.threads],
+        }
+    )
+
+
+async def thread(request: Request) -> Response:
+    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
+    t = await queries.get_thread(network, request.path_params["thread_id"])
+    nodes = await queries.thread_posts(t)
+    return JSONResponse(
+        {"thread": _thread(t), "posts": [_post(n.post, n.depth) for n in nodes]}
+    )

@@ -1,0 +1,46 @@
+"""Reading forms safely: size-limited, CSRF-checked, text only."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+
+from forum.web.security import csrf_valid
+
+CSRF_FIELD = "csrf_token"
+_DIGITS = re.compile(r"^[0-9]{1,12}$")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields. Raises HTTPException 400 if it cannot be read, 403
+    if the CSRF token is missing or wrong."""
+    try:
+        form = await request.form(max_files=0, max_fields=100)
+    except (MultiPartException, UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(400, f"The form could not be read: {exc}") from None
+    except HTTPException:
+        raise
+    data: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            continue
+        data.setdefault(key, value)
+    secret = request.app.state.secret
+    if not csrf_valid(secret, request.state.csrf_cookie, data.get(CSRF_FIELD)):
+        raise HTTPException(
+            403,
+            "This form has expired or did not come from this site. "
+            "Go back, reload the page and try again.",
+        )
+    return data
+
+
+def int_or_none(value: str | None) -> int | None:
+    """A positive whole number from a form or query string, else None."""
+    if value is None or not _DIGITS.match(value.strip()):
+        return None
+    return int(value.strip())

@@ -1,0 +1,27 @@
+"""Home and network pages."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum.networks import queries as network_queries
+from forum.threads import queries as thread_queries
+from forum.web.forms import int_or_none
+from forum.web.templating import render
+
+
+async def home(request: Request) -> Response:
+    viewer = request.state.viewer
+    networks = await network_queries.visible_networks(viewer)
+    stats = await thread_queries.network_stats([n.id for n in networks])
+    return render(request, "home.html", {"networks": networks, "stats": stats})
+
+
+async def network(request: Request) -> Response:
+    viewer = request.state.viewer
+    net = await network_queries.get_network(request.path_params["network"], viewer)
+    page = int_or_none(request.query_params.get("page")) or 1
+    per_page = request.app.state.settings.limits.threads_per_page
+    listing = await thread_queries.network_threads(net, page=page, per_page=per_page)
+    return render(request, "network.html", {"network": net, "listing": listing})

@@ -1,0 +1,99 @@
+"""One post: permalink, edit, delete, edit history."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum import markdown, permissions
+from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.networks import queries as network_queries
+from forum.networks.models import Network
+from forum.threads import queries, services
+from forum.threads.models import Post
+from forum.web.forms import read_form
+from forum.web.templating import render
+from forum.web.urls import post_url
+
+
+async def _load(request: Request) -> tuple[Network, Post]:
+    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
+    post = await Post.filter(id=request.path_params["post_id"]).select_related(
+        "thread", "author__organisation"
+    ).first()
+    if post is None or post.thread.network_id != network.id:
+        raise NotFound("no such post")
+    post.thread.network = network
+    return network, post
+
+
+async def permalink(request: Request) -> Response:
+    network, post = await _load(request)
+    return RedirectResponse(post_url(post, post.thread, network), status_code=303)
+
+
+def _require_edit(request: Request, network: Network, post: Post, verb: str) -> None:
+    viewer = request.state.viewer
+    if post.deleted:
+        raise PermissionDenied("This post has been deleted.")
+    if not permissions.can_edit_post(viewer, post, network):
+        raise PermissionDenied(f"You can only {verb} your own posts.")
+
+
+async def edit_form(request: Request) -> Response:
+    network, post = await _load(request)
+    _require_edit(request, network, post, "edit")
+    return render(
+        request,
+        "posts/edit.html",
+        {"network": network, "post": post, "thread": post.thread, "body": post.body, "errors": {}, "preview": None},
+    )
+
+
+async def edit(request: Request) -> Response:
+    network, post = await _load(request)
+    form = await read_form(request)
+    _require_edit(request, network, post, "edit")
+    body = form.get("body", "")
+    limits = request.app.state.settings.limits
+    context = {"network": network, "post": post, "thread": post.thread, "body": body, "preview": None}
+    try:
+        if form.get("action") == "preview":
+            services.validate_body(body, limits)
+            context["preview"] = markdown.render(body).html
+            return render(request, "posts/edit.html", {**context, "errors": {}})
+        await services.edit_post(
+            viewer=request.state.viewer, post=post, network=network, body=body, limits=limits
+        )
+    except ValidationError as exc:
+        return render(request, "posts/edit.html", {**context, "errors": exc.errors}, 422)
+    return RedirectResponse(post_url(post, post.thread, network), status_code=303)
+
+
+async def delete_form(request: Request) -> Response:
+    network, post = await _load(request)
+    _require_edit(request, network, post, "delete")
+    return render(request, "posts/delete.html", {"network": network, "post": post, "thread": post.thread})
+
+
+async def delete(request: Request) -> Response:
+    network, post = await _load(request)
+    await read_form(request)
+    _require_edit(request, network, post, "delete")
+    await services.delete_post(viewer=request.state.viewer, post=post, network=network)
+    return RedirectResponse(post_url(post, post.thread, network), status_code=303)
+
+
+async def history(request: Request) -> Response:
+    network, post = await _load(request)
+    if post.deleted and not permissions.can_moderate(request.state.viewer, network):
+        raise NotFound("no such post")
+    revisions = await queries.post_history(post)
+    editor = None
+    if post.edited_by_id:
+        editor = await post.edited_by
+    return render(
+        request,
+        "posts/history.html",
+        {"network": network, "post": post, "thread": post.thread, "revisions": revisions, "editor": editor},
+    )

@@ -1,0 +1,54 @@
+"""The route table: every URL the forum answers, in one place."""
+
+from __future__ import annotations
+
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from forum.config import ROOT
+from forum.web import accounts, api, pages, posts, threads
+
+
+
+class IdConvertor(Convertor[int]):
+    """A database id: at most 9 digits, so an absurd number is a 404, not an overflow."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+
+NET = "/n/{network:str}"
+
+ROUTES: list[BaseRoute] = [
+    Route("/", pages.home, name="home"),
+    Route("/login", accounts.login_form, methods=["GET"], name="login"),
+    Route("/login", accounts.login, methods=["POST"], name="login_post"),
+    Route("/logout", accounts.logout, methods=["POST"], name="logout"),
+    Route("/u/{username:str}", accounts.profile, name="profile"),
+    Route(NET, pages.network, name="network"),
+    Route(NET + "/new", threads.new_form, methods=["GET"], name="thread_new"),
+    Route(NET + "/new", threads.create, methods=["POST"], name="thread_create"),
+    Route(NET + "/t/{thread:str}", threads.show, name="thread"),
+    Route(NET + "/t/{thread_id:id}/reply", threads.reply_form, methods=["GET"], name="reply_form"),
+    Route(NET + "/t/{thread_id:id}/reply", threads.reply, methods=["POST"], name="reply"),
+    Route(NET + "/t/{thread_id:id}/pin", threads.pin, methods=["POST"], name="thread_pin"),
+    Route(NET + "/t/{thread_id:id}/lock", threads.lock, methods=["POST"], name="thread_lock"),
+    Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
+    Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
+    Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),
+    Route(NET + "/p/{post_id:id}/delete", posts.delete_form, methods=["GET"], name="post_delete_form"),
+    Route(NET + "/p/{post_id:id}/delete", posts.delete, methods=["POST"], name="post_delete"),
+    Route(NET + "/p/{post_id:id}/history", posts.history, name="post_history"),
+    Route("/api/v1/networks", api.networks, name="api_networks"),
+    Route("/api/v1/n/{network:str}/threads", api.network_threads, name="api_threads"),
+    Route("/api/v1/n/{network:str}/t/{thread_id:id}", api.thread, name="api_thread"),
+    Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
+]

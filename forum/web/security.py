@@ -1,0 +1,107 @@
+"""Sessions and CSRF for the web layer.
+
+A pure ASGI middleware puts the `Viewer` on every request: it reads the session cookie (a
+random key whose hash is stored server-side, so logging out or changing a password ends it
+everywhere) and makes sure the browser has a CSRF cookie. Every state-changing form carries
+a token that is an HMAC of that cookie; `forms.read_form` refuses a POST without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from http.cookies import SimpleCookie
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from forum import permissions
+from forum.accounts import services as accounts
+
+SESSION_COOKIE = "forum_session"
+CSRF_COOKIE = "forum_csrf"
+
+
+def csrf_token(secret: str, csrf_cookie: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{csrf_cookie}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret: str, csrf_cookie: str | None, token: str | None) -> bool:
+    if not csrf_cookie or not token:
+        return False
+    return hmac.compare_digest(csrf_token(secret, csrf_cookie), token)
+
+
+def secure_cookie(conn: HTTPConnection) -> bool:
+    mode = conn.app.state.settings.security.secure_cookies
+    return mode == "always" or (mode == "auto" and conn.url.scheme == "https")
+
+
+def set_cookie(response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookie(conn),
+        path="/",
+    )
+
+
+def rotate_csrf(response: Response, conn: HTTPConnection) -> None:
+    """Give the browser a new CSRF cookie (at login and logout)."""
+    set_cookie(response, conn, CSRF_COOKIE, secrets.token_urlsafe(24), None)
+
+
+class SessionMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        user = None
+        key = conn.cookies.get(SESSION_COOKIE)
+        if key and len(key) < 200:
+            user = await accounts.user_for_session(key)
+        state = scope.setdefault("state", {})
+        state["viewer"] = await permissions.viewer_for(user)
+        csrf = conn.cookies.get(CSRF_COOKIE)
+        new_csrf = None
+        if not csrf or len(csrf) > 100:
+            csrf = new_csrf = secrets.token_urlsafe(24)
+        state["csrf_cookie"] = csrf
+        state["session_key"] = key if user else None
+
+        if new_csrf is None:
+            await self.app(scope, receive, send)
+            return
+
+        secure = secure_cookie(conn)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                # Do not overwrite a CSRF cookie the endpoint set itself (login, logout).
+                if not any(
+                    k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode() + b"=")
+                    for k, v in headers
+                ):
+                    cookie: SimpleCookie = SimpleCookie()
+                    cookie[CSRF_COOKIE] = new_csrf
+                    morsel = cookie[CSRF_COOKIE]
+                    morsel["path"] = "/"
+                    morsel["httponly"] = True
+                    morsel["samesite"] = "lax"
+                    if secure:
+                        morsel["secure"] = True
+                    headers.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

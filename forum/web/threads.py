@@ -1,0 +1,182 @@
+"""Thread pages: read, start, reply, pin and lock."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum import markdown, permissions
+from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.networks import queries as network_queries
+from forum.networks.models import Network
+from forum.threads import queries, services
+from forum.threads.models import Post, Summary, Thread
+from forum.web.forms import int_or_none, read_form
+from forum.web.templating import render
+from forum.web.urls import post_url, thread_url
+
+_THREAD_PATH = re.compile(r"^([0-9]{1,12})(?:-(.*))?$")
+
+
+async def _network(request: Request) -> Network:
+    return await network_queries.get_network(request.path_params["network"], request.state.viewer)
+
+
+async def _thread(request: Request, network: Network, thread_id: int) -> Thread:
+    return await queries.get_thread(network, thread_id)
+
+
+async def show(request: Request) -> Response:
+    network = await _network(request)
+    match = _THREAD_PATH.match(request.path_params["thread"])
+    if not match:
+        raise NotFound("no such thread")
+    thread = await _thread(request, network, int(match.group(1)))
+    if match.group(2) != thread.slug:
+        return RedirectResponse(thread_url(thread), status_code=301)
+    nodes = await queries.thread_posts(thread)
+    summary = await Summary.filter(thread_id=thread.id).select_related("author").first()
+    viewer = request.state.viewer
+    return render(
+        request,
+        "threads/thread.html",
+        {
+            "network": network,
+            "thread": thread,
+            "nodes": nodes,
+            "summary": summary,
+            "can_reply": permissions.can_reply(viewer, thread, network),
+            "can_moderate": permissions.can_moderate(viewer, network),
+            "body": "",
+            "errors": {},
+        },
+    )
+
+
+def _require_login(request: Request) -> None:
+    if request.state.viewer.user is None:
+        raise HTTPException(303, headers={"Location": f"/login?next={request.url.path}"})
+
+
+async def new_form(request: Request) -> Response:
+    network = await _network(request)
+    _require_login(request)
+    permissions.require_post(request.state.viewer, network)
+    return render(
+        request,
+        "threads/new.html",
+        {"network": network, "title": "", "body": "", "tags": "", "errors": {}, "preview": None},
+    )
+
+
+async def create(request: Request) -> Response:
+    network = await _network(request)
+    form = await read_form(request)
+    viewer = request.state.viewer
+    _require_login(request)
+    permissions.require_post(viewer, network)
+    title, body, tags = form.get("title", ""), form.get("body", ""), form.get("tags", "")
+    limits = request.app.state.settings.limits
+    context = {"network": network, "title": title, "body": body, "tags": tags, "preview": None}
+    try:
+        if form.get("action") == "preview":
+            services.validate_thread(title=title, body=body, tags=tags, limits=limits)
+            context["preview"] = markdown.render(body).html
+            return render(request, "threads/new.html", {**context, "errors": {}})
+        thread = await services.create_thread(
+            viewer=viewer, network=network, title=title, body=body, tags=tags, limits=limits
+        )
+    except ValidationError as exc:
+        return render(request, "threads/new.html", {**context, "errors": exc.errors}, 422)
+    return RedirectResponse(thread_url(thread, network), status_code=303)
+
+
+async def _reply_target(request: Request, thread: Thread, parent_id: int | None) -> Post | None:
+    if parent_id is None:
+        return None
+    parent = (
+        await Post.filter(id=parent_id, thread_id=thread.id).select_related("author").first()
+    )
+    if parent is None:
+        raise ValidationError({"parent": "The post you are replying to is not in this thread."})
+    return parent
+
+
+def _quote(post: Post) -> str:
+    lines = post.body.strip().splitlines() or [""]
+    quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
+    return f"@{post.author.username} wrote:\n\n{quoted}\n\n"
+
+
+async def reply_form(request: Request) -> Response:
+    network = await _network(request)
+    thread = await _thread(request, network, request.path_params["thread_id"])
+    _require_login(request)
+    viewer = request.state.viewer
+    permissions.require_post(viewer, network)
+    if not permissions.can_reply(viewer, thread, network):
+        raise PermissionDenied("This thread is locked: no new replies can be added.")
+    parent = await _reply_target(request, thread, int_or_none(request.query_params.get("to")))
+    body = ""
+    if parent is not None and request.query_params.get("quote") and not parent.deleted:
+        body = _quote(parent)
+    return render(
+        request,
+        "threads/reply.html",
+        {"network": network, "thread": thread, "parent": parent, "body": body, "errors": {}, "preview": None},
+    )
+
+
+async def reply(request: Request) -> Response:
+    network = await _network(request)
+    thread = await _thread(request, network, request.path_params["thread_id"])
+    form = await read_form(request)
+    _require_login(request)
+    viewer = request.state.viewer
+    body = form.get("body", "")
+    raw_parent = form.get("parent", "").strip()
+    parent_id = int_or_none(raw_parent)
+    context = {"network": network, "thread": thread, "parent": None, "body": body, "preview": None}
+    limits = request.app.state.settings.limits
+    try:
+        if raw_parent and parent_id is None:
+            raise ValidationError({"parent": "The post you are replying to is not in this thread."})
+        context["parent"] = await _reply_target(request, thread, parent_id)
+        if form.get("action") == "preview":
+            services.validate_body(body, limits)
+            context["preview"] = markdown.render(body).html
+            return render(request, "threads/reply.html", {**context, "errors": {}})
+        post = await services.reply(
+            viewer=viewer, thread=thread, body=body, parent_id=parent_id, limits=limits
+        )
+    except ValidationError as exc:
+        return render(request, "threads/reply.html", {**context, "errors": exc.errors}, 422)
+    except PermissionDenied as exc:
+        return render(
+            request, "threads/reply.html", {**context, "errors": {"body": str(exc)}}, 403
+        )
+    return RedirectResponse(post_url(post, thread, network), status_code=303)
+
+
+async def _moderate(request: Request, flag: str) -> Response:
+    network = await _network(request)
+    thread = await _thread(request, network, request.path_params["thread_id"])
+    form = await read_form(request)
+    value = form.get("value") == "1"
+    viewer = request.state.viewer
+    if flag == "pinned":
+        await services.set_pinned(viewer=viewer, thread=thread, pinned=value)
+    else:
+        await services.set_locked(viewer=viewer, thread=thread, locked=value)
+    return RedirectResponse(thread_url(thread, network), status_code=303)
+
+
+async def pin(request: Request) -> Response:
+    return await _moderate(request, "pinned")
+
+
+async def lock(request: Request) -> Response:
+    return await _moderate(request, "locked")

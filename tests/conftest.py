@@ -1,0 +1,112 @@
+"""Shared fixtures: a fresh real database per test (SQLite and PostgreSQL), the app, a client.
+
+Database-touching tests take the `db` fixture, which is parametrised over both backends. The
+PostgreSQL half needs FORUM_TEST_DATABASE_URL (set by .ci/run); without it those tests are
+skipped with the reason shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import tortoise_test_context
+
+from forum.app import create_app
+from forum.config import SecuritySettings, Settings, load_settings
+from forum.db import MODEL_MODULES
+
+PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
+PG_SKIP = "PostgreSQL half skipped: FORUM_TEST_DATABASE_URL is not set (.ci/run sets it)"
+
+
+def _pg_url_per_test(base: str) -> str:
+    """Each test gets its own database on the server named by FORUM_TEST_DATABASE_URL."""
+    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
+    name = parts.path.lstrip("/") or "forum_test"
+    return urlunsplit(parts._replace(path=f"/{name}_{{}}"))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database with the schema; yields the backend's name."""
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path}/forum.sqlite3"
+    else:
+        if not PG_URL:
+            pytest.skip(PG_SKIP)
+        url = _pg_url_per_test(PG_URL)
+    # Tortoise caches built INSERT statements per connection *name*, not per dialect; with
+    # SQLite and PostgreSQL tests in one process the cache must start empty for each test.
+    EXECUTOR_CACHE.clear()
+    async with tortoise_test_context(MODEL_MODULES, db_url=url):
+        yield request.param
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    base = load_settings(env={})
+    return replace(
+        base,
+        base_dir=tmp_path,
+        security=SecuritySettings(secret_key="test-secret-" + "x" * 40, data_dir="data"),
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db: str) -> Starlette:
+    return create_app(settings, manage_db=False)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+class QueryCounter(logging.Handler):
+    """Counts SQL statements as Tortoise logs them (one debug record per statement)."""
+
+    STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.I)
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if self.STATEMENT.match(msg):
+            self.statements.append(msg)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries() -> Iterator[QueryCounter]:
+    logger = logging.getLogger("tortoise.db_client")
+    counter = QueryCounter()
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(old)
