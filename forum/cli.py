@@ -1,0 +1,283 @@
+"""The `forum` command: serve, migrate, demo content, users, import and export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from forum import db
+from forum.config import ConfigError, Settings, load_settings
+from forum.errors import DomainError, ValidationError
+
+Handler = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
+
+
+def _err(message: str) -> None:
+    print(f"forum: {message}", file=sys.stderr)
+
+
+# --- serve --------------------------------------------------------------------------------
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    workers = args.workers or settings.server.workers
+    if workers > 1 and settings.is_sqlite:
+        print("note: several workers share one SQLite file; PostgreSQL suits that better.")
+    print(f"Serving {settings.site.name} at http://{host}:{port}  (Ctrl+C to stop)", flush=True)
+    uvicorn.run(
+        "forum.app:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    await db.upgrade(settings)
+    print("Database is up to date.")
+    return 0
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forum import demo
+
+    async with db.opened(settings):
+        if not await demo.is_empty():
+            if args.if_empty:
+                print("The database already has content: demo content not loaded again.")
+                print(f"Demo logins, if this is the demo database: password {demo.DEMO_PASSWORD!r}")
+                return 0
+            _err("the database is not empty; the demo loads only into an empty forum")
+            return 1
+        print("Loading demo content…", flush=True)
+        logins = await demo.load_demo()
+    print(f"\nDemo content loaded. Every demo account's password is: {demo.DEMO_PASSWORD}")
+    width = max(len(login.username) for login in logins)
+    for login in logins:
+        print(f"  {login.username:<{width}}  {login.role}")
+    print(f"\nOpen {settings.site.base_url}/login to sign in.")
+    return 0
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def _read_password(prompt: str = "Password: ") -> str:
+    """From standard input when it is not a terminal (scripts), else asked twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Repeat it: ") != first:
+        raise ValidationError({"password": "The two passwords do not match."})
+    return first
+
+
+def _ask(value: str | None, prompt: str) -> str:
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise ValidationError({prompt.lower(): f"--{prompt.lower().replace(' ', '-')} is required"})
+    return input(f"{prompt}: ").strip()
+
+
+async def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.accounts import services
+    from forum.accounts.models import Organisation
+
+    username = _ask(args.username, "Username")
+    email = _ask(args.email, "Email")
+    display_name = _ask(args.display_name, "Display name")
+    password = _read_password() if not args.no_password else None
+    async with db.opened(settings):
+        org = None
+        if args.organisation:
+            org = await Organisation.filter(slug=args.organisation).first()
+            if org is None:
+                _err(f"no organisation with slug {args.organisation!r}")
+                return 1
+        user = await services.create_user(
+            username=username,
+            email=email,
+            display_name=display_name,
+            password=password,
+            organisation=org,
+            is_admin=args.admin,
+        )
+    print(f"Created {'admin ' if user.is_admin else ''}user {user.username!r}.")
+    return 0
+
+
+async def cmd_user_set_password(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.accounts import services
+    from forum.accounts.models import User
+
+    password = _read_password("New password: ")
+    async with db.opened(settings):
+        user = await User.filter(username=services.normalise_username(args.username)).first()
+        if user is None:
+            _err(f"no user {args.username!r}")
+            return 1
+        await services.set_password(user=user, password=password)
+    print(f"Password changed for {user.username!r}; their sessions were ended.")
+    return 0
+
+
+# --- import / export -------------------------------------------------------------------------
+
+
+async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from forum.archive import ArchiveError, import_archive
+
+    path = Path(args.file)
+    if not path.is_file():
+        _err(f"{path}: no such file")
+        return 1
+    size = path.stat().st_size
+    async with db.opened(settings):
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task(f"Importing {path.name}", total=size)
+            try:
+                report = await import_archive(
+                    path,
+                    skip_existing=args.skip_existing,
+                    progress=lambda n: bar.update(task, completed=n),
+                )
+            except ArchiveError as exc:
+                _err(f"{path}: {exc}\nNothing was imported.")
+                return 1
+    created = ", ".join(f"{n} {kind}s" for kind, n in report.created.items() if n) or "nothing"
+    print(f"Imported {created} from {report.lines} lines.")
+    skipped = {k: n for k, n in report.skipped.items() if n}
+    if skipped:
+        print("Skipped (already present): " + ", ".join(f"{n} {k}s" for k, n in skipped.items()))
+    return 0
+
+
+async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.archive import export_archive
+
+    path = Path(args.file)
+    async with db.opened(settings):
+        report = await export_archive(path)
+    counts = ", ".join(f"{n} {kind}s" for kind, n in report.counts.items())
+    print(f"Exported {counts} to {path}.")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forum", description="Network forum and knowledge base: serve and manage it."
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="settings file (default: config.toml, or $FORUM_CONFIG)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve the forum over HTTP")
+    serve.add_argument("--host", help="address to listen on (default from config)")
+    serve.add_argument("--port", type=int, help="port to listen on (default from config)")
+    serve.add_argument("--workers", type=int, help="worker processes (default from config)")
+    serve.set_defaults(handler=cmd_serve)
+
+    dbp = sub.add_parser("db", help="database schema")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dbsub.add_parser("upgrade", help="apply the migrations not yet applied")
+    up.set_defaults(handler=cmd_db_upgrade)
+
+    demo = sub.add_parser("demo", help="load demo networks, people and threads")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="do nothing (and succeed) if there is content"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    user = sub.add_parser("user", help="manage accounts")
+    usub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = usub.add_parser(
+        "create",
+        help="create an account (asks for what is not given; password from stdin if piped)",
+    )
+    create.add_argument("--username")
+    create.add_argument("--email")
+    create.add_argument("--display-name")
+    create.add_argument("--organisation", metavar="SLUG", help="organisation slug")
+    create.add_argument("--admin", action="store_true", help="make the user an administrator")
+    create.add_argument(
+        "--no-password", action="store_true", help="create without a password (cannot log in)"
+    )
+    create.set_defaults(handler=cmd_user_create)
+    setpw = usub.add_parser(
+        "set-password", help="set a password (read from stdin when it is not a terminal)"
+    )
+    setpw.add_argument("username")
+    setpw.set_defaults(handler=cmd_user_set_password)
+
+    imp = sub.add_parser("import", help="import an archive (.jsonl or .jsonl.gz), all or nothing")
+    imp.add_argument("file")
+    imp.add_argument(
+        "--skip-existing", action="store_true", help="skip records that already exist"
+    )
+    imp.set_defaults(handler=cmd_import)
+
+    exp = sub.add_parser("export", help="export everything to an archive (.jsonl or .jsonl.gz)")
+    exp.add_argument("file")
+    exp.set_defaults(handler=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.config:
+        # Worker processes started by uvicorn read the same file through the environment.
+        os.environ["FORUM_CONFIG"] = str(Path(args.config).resolve())
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        _err(f"configuration error: {exc}")
+        return 2
+    handler: Handler = args.handler
+    try:
+        result: Any = handler(settings, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result)
+    except ValidationError as exc:
+        for field, message in exc.errors.items():
+            _err(f"{field}: {message}")
+        return 1
+    except DomainError as exc:
+        _err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
