@@ -49,7 +49,10 @@ async def make_network(
     n = next(_seq)
     slug = slug or f"network-{n}"
     return await networks.create_network(
-        slug=slug, name=name or f"Network {n}", description="About *this* network.", visibility=visibility
+        slug=slug,
+        name=name or f"Network {n}",
+        description="About *this* network.",
+        visibility=visibility,
     )
 
 
@@ -75,7 +78,9 @@ async def make_thread(
     return thread
 
 
-async def make_reply(thread: Thread, author: User, body: str = "We use hub and spoke.", parent: Post | None = None) -> Post:
+async def make_reply(
+    thread: Thread, author: User, body: str = "We use hub and spoke.", parent: Post | None = None
+) -> Post:
     viewer = await viewer_for(author)
     return await threads.reply(
         viewer=viewer, thread=thread, body=body, parent_id=parent.id if parent else None

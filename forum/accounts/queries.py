@@ -8,8 +8,11 @@ from forum.errors import NotFound
 
 async def get_user(username: str) -> User:
     """The active user `username` (case-insensitive), with organisation. Raises NotFound."""
+    username = username.strip().lower()
+    if len(username) > 40:
+        raise NotFound("no such user")
     user = (
-        await User.filter(username=username.strip().lower(), is_active=True)
+        await User.filter(username=username, is_active=True)
         .select_related("organisation")
         .first()
     )

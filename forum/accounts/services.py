@@ -107,9 +107,11 @@ async def set_password(*, user: User, password: str) -> None:
 async def authenticate(*, login: str, password: str) -> User | None:
     """The active user whose username or email and password match, else None."""
     login = login.strip()
+    user = None
     if "@" in login and not login.startswith("@"):
-        user = await User.filter(email__iexact=login).first()
-    else:
+        if EMAIL_RE.match(login) and len(login) <= 254:
+            user = await User.filter(email__iexact=login).first()
+    elif USERNAME_RE.match(normalise_username(login)):
         user = await User.filter(username=normalise_username(login)).first()
     ok = await asyncio.to_thread(passwords.verify, user.password_hash if user else "", password)
     if not ok or user is None or not user.is_active:

@@ -16,7 +16,7 @@ async def visible_networks(viewer: Viewer) -> list[Network]:
 
 async def get_network(slug: str, viewer: Viewer) -> Network:
     """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403)."""
-    network = await Network.filter(slug=slug).first()
+    network = await Network.filter(slug=slug).first() if len(slug) <= 64 else None
     if network is None or not permissions.can_read(viewer, network):
         raise NotFound("no such network")
     return network

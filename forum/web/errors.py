@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from tortoise.exceptions import ValidationError as OrmValidationError
+
 from forum.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from forum.permissions import ANONYMOUS
 
@@ -80,6 +82,13 @@ async def conflict(request: Request, exc: Exception) -> Response:
     return error_page(request, 409, str(exc))
 
 
+async def bad_value(request: Request, exc: Exception) -> Response:
+    # A value the ORM refused (too long for its column): a refusal, not a crash. Services
+    # validate first; this is the net under them.
+    log.warning("value refused by the ORM on %s: %s", request.url.path, exc)
+    return error_page(request, 400, "Part of what was sent is too long or not valid.")
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(
@@ -93,5 +102,6 @@ HANDLERS = {
     PermissionDenied: permission_denied,
     ValidationError: validation_error,
     Conflict: conflict,
+    OrmValidationError: bad_value,
     Exception: server_error,
 }

@@ -25,18 +25,18 @@ class IdConvertor(Convertor[int]):
 
 register_url_convertor("id", IdConvertor())
 
-NET = "/n/{network:str}"
+NET = "/n/{network}"
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
     Route("/login", accounts.login_form, methods=["GET"], name="login"),
     Route("/login", accounts.login, methods=["POST"], name="login_post"),
     Route("/logout", accounts.logout, methods=["POST"], name="logout"),
-    Route("/u/{username:str}", accounts.profile, name="profile"),
+    Route("/u/{username}", accounts.profile, name="profile"),
     Route(NET, pages.network, name="network"),
     Route(NET + "/new", threads.new_form, methods=["GET"], name="thread_new"),
     Route(NET + "/new", threads.create, methods=["POST"], name="thread_create"),
-    Route(NET + "/t/{thread:str}", threads.show, name="thread"),
+    Route(NET + "/t/{thread}", threads.show, name="thread"),
     Route(NET + "/t/{thread_id:id}/reply", threads.reply_form, methods=["GET"], name="reply_form"),
     Route(NET + "/t/{thread_id:id}/reply", threads.reply, methods=["POST"], name="reply"),
     Route(NET + "/t/{thread_id:id}/pin", threads.pin, methods=["POST"], name="thread_pin"),
@@ -48,7 +48,7 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/p/{post_id:id}/delete", posts.delete, methods=["POST"], name="post_delete"),
     Route(NET + "/p/{post_id:id}/history", posts.history, name="post_history"),
     Route("/api/v1/networks", api.networks, name="api_networks"),
-    Route("/api/v1/n/{network:str}/threads", api.network_threads, name="api_threads"),
-    Route("/api/v1/n/{network:str}/t/{thread_id:id}", api.thread, name="api_thread"),
+    Route("/api/v1/n/{network}/threads", api.network_threads, name="api_threads"),
+    Route("/api/v1/n/{network}/t/{thread_id:id}", api.thread, name="api_thread"),
     Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
 ]

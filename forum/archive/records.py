@@ -1,0 +1,601 @@
+"""The records of the archive format (version 1): parsing one line, and writing one back.
+
+The importer and the exporter share these classes, so the field names, their order and their
+defaults are written down once. Parsing checks everything a single line can tell (JSON syntax,
+record type, required fields, types, times, slugs and usernames); whether the records a line
+refers to exist is the importer's business.
+
+See docs/archive-format.md for the format itself.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from forum.accounts.services import EMAIL_RE, SLUG_RE, USERNAME_RE, normalise_username
+from forum.networks.models import Role, Visibility
+from forum.text import TAG_RE, clean, clean_line
+from forum.timeutil import iso, parse_iso
+
+__all__ = [
+    "HEADER_TYPE",
+    "RECORD_TYPES",
+    "VERSION",
+    "ArchiveError",
+    "Header",
+    "MembershipRecord",
+    "NetworkRecord",
+    "OrganisationRecord",
+    "PostRecord",
+    "Record",
+    "SummaryRecord",
+    "ThreadRecord",
+    "UserRecord",
+    "dumps",
+    "parse_header",
+    "parse_record",
+]
+
+HEADER_TYPE: Final = "forum-archive"
+VERSION: Final = 1
+
+# Column sizes of the models, checked here so that an over-long value is reported with its
+# line number (PostgreSQL would refuse it with no line; SQLite would silently keep it).
+ID_MAX = 200  # Thread.ref, Post.ref
+NAME_MAX = 200  # Organisation.name, Network.name
+DISPLAY_NAME_MAX = 100  # User.display_name
+EMAIL_MAX = 254  # User.email
+TITLE_MAX = 500  # Thread.title
+
+
+class ArchiveError(Exception):
+    """An archive cannot be read or imported. The message starts with "line N: " when one
+    line is to blame, and names the record and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    version: int
+    exported_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationRecord:
+    slug: str
+    name: str
+    email_domains: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "organisation",
+            "slug": self.slug,
+            "name": self.name,
+            # Order carries no meaning: sorted, so that an export is the same every time.
+            "email_domains": sorted(self.email_domains),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    username: str
+    display_name: str
+    email: str
+    organisation: str | None = None
+    is_admin: bool = False
+    created: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "user",
+            "username": self.username,
+            "display_name": self.display_name,
+            "email": self.email,
+        }
+        if self.organisation is not None:
+            out["organisation"] = self.organisation
+        out["is_admin"] = self.is_admin
+        if self.created is not None:
+            out["created"] = iso(self.created)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRecord:
+    slug: str
+    name: str
+    description: str = ""
+    visibility: Visibility = Visibility.MEMBERS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "network",
+            "slug": self.slug,
+            "name": self.name,
+            "description": self.description,
+            "visibility": self.visibility.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    network: str
+    user: str
+    role: Role = Role.MEMBER
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "membership",
+            "network": self.network,
+            "user": self.user,
+            "role": self.role.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRecord:
+    id: str
+    network: str
+    title: str
+    author: str
+    created: datetime
+    tags: tuple[str, ...] = ()
+    pinned: bool = False
+    locked: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "thread",
+            "id": self.id,
+            "network": self.network,
+            "title": self.title,
+            "author": self.author,
+            "created": iso(self.created),
+            "tags": sorted(self.tags),
+            "pinned": self.pinned,
+            "locked": self.locked,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: str
+    thread: str
+    author: str
+    created: datetime
+    body: str
+    parent: str | None = None
+    edited: datetime | None = None
+    deleted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "post",
+            "id": self.id,
+            "thread": self.thread,
+            "author": self.author,
+            "created": iso(self.created),
+            "body": self.body,
+        }
+        if self.parent is not None:
+            out["parent"] = self.parent
+        if self.edited is not None:
+            out["edited"] = iso(self.edited)
+        out["deleted"] = self.deleted
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRecord:
+    thread: str
+    author: str
+    created: datetime
+    body: str
+    updated: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "summary",
+            "thread": self.thread,
+            "author": self.author,
+            "created": iso(self.created),
+            "body": self.body,
+        }
+        if self.updated is not None:
+            out["updated"] = iso(self.updated)
+        return out
+
+
+Record = (
+    OrganisationRecord
+    | UserRecord
+    | NetworkRecord
+    | MembershipRecord
+    | ThreadRecord
+    | PostRecord
+    | SummaryRecord
+)
+
+#: Every record type, in the order an export writes them.
+RECORD_TYPES: Final = (
+    "organisation",
+    "user",
+    "network",
+    "membership",
+    "thread",
+    "post",
+    "summary",
+)
+
+
+def dumps(record: Record | Header) -> str:
+    """One line of the archive (without its newline), in the canonical form an export writes."""
+    if isinstance(record, Header):
+        data: dict[str, Any] = {"type": HEADER_TYPE, "version": record.version}
+        if record.exported_at is not None:
+            data["exported_at"] = iso(record.exported_at)
+    else:
+        data = record.to_dict()
+    # Non-ASCII text stays readable: the file is UTF-8. json escapes control characters and
+    # newlines, so a record is always exactly one line.
+    return json.dumps(data, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------ parsing
+
+_T = TypeVar("_T")
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _has_control(value: str) -> bool:
+    """True if `value` holds a control character, NUL or lone surrogate (category C)."""
+    return any(unicodedata.category(ch)[0] == "C" for ch in value)
+
+
+class _Fields:
+    """The fields of one record, read with the line number and the record's name at hand."""
+
+    def __init__(self, line: int, kind: str, data: dict[str, Any], key: str | None) -> None:
+        self.line = line
+        self.kind = kind
+        self.data = data
+        self.used = {"type"}
+        ident = data.get(key) if key else None
+        self.label = f"{kind} {json.dumps(ident, ensure_ascii=False)}" if isinstance(ident, str) else kind
+
+    def error(self, message: str) -> ArchiveError:
+        return ArchiveError(f"line {self.line}: {self.label}: {message}")
+
+    def _get(self, name: str, required: bool) -> Any:
+        self.used.add(name)
+        value = self.data.get(name)
+        if value is None and required:
+            if name in self.data:
+                raise self.error(f'field "{name}" must not be null')
+            raise self.error(f'missing required field "{name}"')
+        return value
+
+    def text(self, name: str, *, required: bool = True, max_length: int | None = None) -> str:
+        """A string, cleaned as the services clean text (NUL dropped, line endings unified)."""
+        value = self._get(name, required)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
+        value = clean(value)
+        if max_length is not None and len(value) > max_length:
+            raise self.error(f'field "{name}" is longer than {max_length} characters')
+        return value
+
+    def line_text(self, name: str, max_length: int) -> str:
+        """A required one-line string (a name or title): whitespace collapsed, not empty."""
+        value = self._get(name, True)
+        if not isinstance(value, str):
+            raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
+        value = clean_line(value)
+        if not value:
+            raise self.error(f'field "{name}" must not be empty')
+        if len(value) > max_length:
+            raise self.error(f'field "{name}" is longer than {max_length} characters')
+        return value
+
+    def ident(self, name: str, *, required: bool = True) -> str | None:
+        """An archive id (a thread's or post's): 1-200 characters, no control characters."""
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
+        if not value or len(value) > ID_MAX or _has_control(value):
+            raise self.error(
+                f'field "{name}" must be 1 to {ID_MAX} characters without control characters'
+            )
+        return value
+
+    def slug(self, name: str) -> str:
+        value = self._get(name, True)
+        if not isinstance(value, str) or not SLUG_RE.match(value):
+            raise self.error(
+                f'field "{name}" must be a slug (lowercase letters, digits and hyphens, '
+                f"starting with a letter or digit, at most 64), got {_describe(value)}"
+            )
+        return value
+
+    def username(self, name: str, *, required: bool = True) -> str | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
+        # The same rule as accounts.services.create_user: stored and compared lowercase.
+        username = normalise_username(value)
+        if not USERNAME_RE.match(username):
+            raise self.error(
+                f'field "{name}" must be a username (1 to 40 letters, digits, underscores, '
+                f"dots or hyphens), got {_describe(value)}"
+            )
+        return username
+
+    def email(self, name: str) -> str:
+        value = self._get(name, True)
+        if not isinstance(value, str):
+            raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
+        value = value.strip()
+        if not EMAIL_RE.match(value) or len(value) > EMAIL_MAX or _has_control(value):
+            raise self.error(
+                f'field "{name}" must be an email address like name@example.org, '
+                f"got {_describe(value)}"
+            )
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self._get(name, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self.error(f'field "{name}" must be true or false, got {_describe(value)}')
+        return value
+
+    def time(self, name: str, *, required: bool = True) -> datetime | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        problem = f'field "{name}" must be an ISO 8601 time with a UTC offset'
+        if not isinstance(value, str):
+            raise self.error(f"{problem}, got {_describe(value)}")
+        try:
+            return parse_iso(value)
+        except ValueError:
+            raise self.error(f"{problem} (like 2022-07-26T09:30:00Z), got {_describe(value)}")
+
+    def choice(self, name: str, kind: Callable[[str], _T], default: _T) -> _T:
+        value = self._get(name, False)
+        if value is None:
+            return default
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return kind(value)
+        except ValueError:
+            choices = " or ".join(f'"{c}"' for c in _CHOICES[name])
+            raise self.error(f'field "{name}" must be {choices}, got {_describe(value)}') from None
+
+    def str_list(self, name: str, item: Callable[[str], bool], what: str) -> tuple[str, ...]:
+        """A list of strings each passing `item`; duplicates are dropped, order kept."""
+        value = self._get(name, False)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.error(f'field "{name}" must be a list of {what}, got {_describe(value)}')
+        out: dict[str, None] = {}
+        for entry in value:
+            if not isinstance(entry, str) or not item(entry):
+                raise self.error(f'field "{name}": {_describe(entry)} is not {what[:-1]}')
+            out.setdefault(entry, None)
+        return tuple(out)
+
+    def finish(self) -> None:
+        """Refuse fields the format does not have: a typo must not pass as an absent field."""
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(f'unknown field "{unknown[0]}"')
+
+
+_CHOICES = {
+    "visibility": [v.value for v in Visibility],
+    "role": [r.value for r in Role],
+}
+
+
+def _is_domain(value: str) -> bool:
+    return 0 < len(value) <= 253 and "@" not in value and not value.strip() != value and (
+        "." in value and not _has_control(value) and " " not in value
+    )
+
+
+def _organisation(f: _Fields) -> OrganisationRecord:
+    slug = f.slug("slug")
+    name = f.line_text("name", NAME_MAX)
+    domains = f.str_list("email_domains", _is_domain, "domains")
+    # Stored as the service stores them: lowercase (addresses are compared without case).
+    lowered = tuple(dict.fromkeys(d.lower() for d in domains))
+    return OrganisationRecord(slug=slug, name=name, email_domains=lowered)
+
+
+def _user(f: _Fields) -> UserRecord:
+    username = f.username("username")
+    assert username is not None
+    display_name = f.line_text("display_name", DISPLAY_NAME_MAX)
+    email = f.email("email")
+    organisation = None
+    if f.data.get("organisation") is not None:
+        organisation = f.slug("organisation")
+    else:
+        f.used.add("organisation")
+    return UserRecord(
+        username=username,
+        display_name=display_name,
+        email=email,
+        organisation=organisation,
+        is_admin=f.flag("is_admin"),
+        created=f.time("created", required=False),
+    )
+
+
+def _network(f: _Fields) -> NetworkRecord:
+    return NetworkRecord(
+        slug=f.slug("slug"),
+        name=f.line_text("name", NAME_MAX),
+        description=f.text("description", required=False),
+        visibility=f.choice("visibility", Visibility, Visibility.MEMBERS),
+    )
+
+
+def _membership(f: _Fields) -> MembershipRecord:
+    network = f.slug("network")
+    user = f.username("user")
+    assert user is not None
+    return MembershipRecord(network=network, user=user, role=f.choice("role", Role, Role.MEMBER))
+
+
+def _thread(f: _Fields) -> ThreadRecord:
+    ident = f.ident("id")
+    network = f.slug("network")
+    title = f.line_text("title", TITLE_MAX)
+    author = f.username("author")
+    created = f.time("created")
+    assert ident is not None and author is not None and created is not None
+    return ThreadRecord(
+        id=ident,
+        network=network,
+        title=title,
+        author=author,
+        created=created,
+        tags=f.str_list("tags", lambda t: TAG_RE.match(t) is not None, "tag slugs"),
+        pinned=f.flag("pinned"),
+        locked=f.flag("locked"),
+    )
+
+
+def _post(f: _Fields) -> PostRecord:
+    ident = f.ident("id")
+    thread = f.ident("thread")
+    author = f.username("author")
+    created = f.time("created")
+    assert ident is not None and thread is not None and author is not None and created is not None
+    return PostRecord(
+        id=ident,
+        thread=thread,
+        author=author,
+        created=created,
+        body=f.text("body"),
+        parent=f.ident("parent", required=False),
+        edited=f.time("edited", required=False),
+        deleted=f.flag("deleted"),
+    )
+
+
+def _summary(f: _Fields) -> SummaryRecord:
+    thread = f.ident("thread")
+    author = f.username("author")
+    created = f.time("created")
+    assert thread is not None and author is not None and created is not None
+    return SummaryRecord(
+        thread=thread,
+        author=author,
+        created=created,
+        body=f.text("body"),
+        updated=f.time("updated", required=False),
+    )
+
+
+_PARSERS: dict[str, tuple[str | None, Callable[[_Fields], Record]]] = {
+    # type: (the field that names the record in messages, parser)
+    "organisation": ("slug", _organisation),
+    "user": ("username", _user),
+    "network": ("slug", _network),
+    "membership": (None, _membership),
+    "thread": ("id", _thread),
+    "post": ("id", _post),
+    "summary": (None, _summary),
+}
+
+
+def _load(line: int, text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ArchiveError(f"line {line}: blank line (the format has one JSON object per line)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArchiveError(f"line {line}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise ArchiveError(f"line {line}: not valid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ArchiveError(f"line {line}: expected a JSON object, got {_describe(data)}")
+    return data
+
+
+def parse_header(line: int, text: str) -> Header:
+    """Read the first line. Raises ArchiveError unless it is a version 1 archive header."""
+    data = _load(line, text)
+    kind = data.get("type")
+    if kind != HEADER_TYPE:
+        got = f"a {_describe(kind)} record" if isinstance(kind, str) else "no header"
+        raise ArchiveError(
+            f'line {line}: expected the archive header {{"type": "{HEADER_TYPE}", '
+            f'"version": {VERSION}, ...}}, got {got}'
+        )
+    f = _Fields(line, "header", data, None)
+    version = f._get("version", True)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise f.error(f'field "version" must be a whole number, got {_describe(version)}')
+    if version != VERSION:
+        raise ArchiveError(
+            f"line {line}: this is a version {version} archive; this forum reads version {VERSION}"
+        )
+    exported_at = f.time("exported_at", required=False)
+    f.finish()
+    return Header(version=version, exported_at=exported_at)
+
+
+def parse_record(line: int, text: str) -> Record:
+    """Read one line after the header.
+
+    Raises ArchiveError naming the line (and the record and field) for invalid JSON, an unknown
+    or missing type, a missing, unknown or mistyped field, or a time without a UTC offset.
+    """
+    data = _load(line, text)
+    kind = data.get("type")
+    if kind == HEADER_TYPE:
+        raise ArchiveError(f'line {line}: a "{HEADER_TYPE}" header may only be the first line')
+    if not isinstance(kind, str):
+        raise ArchiveError(f'line {line}: missing "type" (expected one of {", ".join(_PARSERS)})')
+    entry = _PARSERS.get(kind)
+    if entry is None:
+        raise ArchiveError(
+            f"line {line}: unknown record type {_describe(kind)} "
+            f"(expected one of {', '.join(_PARSERS)})"
+        )
+    key, parser = entry
+    fields = _Fields(line, kind, data, key)
+    record = parser(fields)
+    fields.finish()
+    return record

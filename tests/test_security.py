@@ -1,0 +1,233 @@
+"""What must always hold: members-only content stays inside, every write needs a CSRF token,
+and no input, however hostile, produces a server error."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+from starlette.routing import Mount, Route
+
+from forum.networks.models import Role, Visibility
+from forum.threads.models import Post, Thread
+from forum.web.routes import ROUTES
+from tests.factories import (
+    csrf,
+    login,
+    make_member,
+    make_network,
+    make_reply,
+    make_thread,
+    make_user,
+)
+
+
+@dataclass
+class World:
+    secret_thread: Thread
+    secret_post: Post
+    public_thread: Thread
+    public_post: Post
+    member_username: str
+
+
+async def make_world() -> World:
+    secret = await make_network("secret", name="Secret Network", visibility=Visibility.MEMBERS)
+    public = await make_network("open", name="Open Network")
+    member = await make_member(secret, await make_user("insider"), role=Role.FACILITATOR)
+    await make_member(public, member)
+    st = await make_thread(secret, member, title="Secret plans", body="classified words")
+    sp = await make_reply(st, member, "secret reply")
+    pt = await make_thread(public, member, title="Open topic", body="open words")
+    pp = await make_reply(pt, member, "open reply")
+    return World(st, sp, pt, pp, member.username)
+
+
+def page_routes() -> list[Route]:
+    return [r for r in ROUTES if isinstance(r, Route)]
+
+
+def fill(path: str, world: World, network: str) -> str:
+    thread = world.secret_thread if network == "secret" else world.public_thread
+    post = world.secret_post if network == "secret" else world.public_post
+    return (
+        path.replace("{network}", network)
+        .replace("{thread}", f"{thread.id}-{thread.slug}")
+        .replace("{thread_id}", str(thread.id))
+        .replace("{post_id}", str(post.id))
+        .replace("{username}", world.member_username)
+    )
+
+
+def route_paths() -> list[tuple[str, str]]:
+    """(method, path template without converters) for every page route."""
+    out = []
+    for route in page_routes():
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            out.append((method, re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)))
+    return out
+
+
+def test_route_table_is_what_the_product_promises() -> None:
+    paths = {path for _, path in route_paths()}
+    for stable in (
+        "/",
+        "/login",
+        "/logout",
+        "/n/{network}",
+        "/n/{network}/new",
+        "/n/{network}/t/{thread}",
+        "/u/{username}",
+    ):
+        assert stable in paths
+    assert any(isinstance(r, Mount) and r.path == "/static" for r in ROUTES)
+    names = [r.name for r in ROUTES]
+    assert len(names) == len(set(names))
+
+
+async def test_outsiders_get_404_on_every_members_only_url(db: str, app) -> None:  # type: ignore[no-untyped-def]
+    world = await make_world()
+    outsider = await make_user("outsider")
+    transport = httpx.ASGITransport(app=app)
+    for who in ("anonymous", "outsider"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            if who == "outsider":
+                await login(client, outsider)
+            token = await csrf(client)
+            for method, path in route_paths():
+                if "{network}" not in path:
+                    continue
+                url = fill(path, world, "secret")
+                if method == "GET":
+                    r = await client.get(url)
+                else:
+                    r = await client.post(
+                        url, data={"csrf_token": token, "body": "x", "title": "x"}
+                    )
+                assert r.status_code == 404, (who, method, url, r.status_code)
+                assert "Secret" not in r.text and "classified" not in r.text, (who, url)
+            for listing in ("/", "/api/v1/networks", f"/u/{world.member_username}"):
+                text = (await client.get(listing)).text
+                assert "Secret" not in text and "secret" not in text.replace("csrf", ""), listing
+    assert await Post.filter(thread_id=world.secret_thread.id).count() == 2
+
+
+async def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
+    db: str,
+    app,  # type: ignore[no-untyped-def]
+) -> None:
+    world = await make_world()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        user = await make_user("writer")
+        await login(client, user)
+        posts_before = await Post.all().count()
+        for method, path in route_paths():
+            if method != "POST":
+                continue
+            url = fill(path, world, "open")
+            for data in ({}, {"csrf_token": "forged"}):
+                r = await client.post(url, data={**data, "body": "x", "title": "x", "value": "1"})
+                assert r.status_code == 403, (url, data, r.status_code)
+                assert "expired or did not come from this site" in r.text
+        assert await Post.all().count() == posts_before
+        assert client.cookies.get("forum_session")
+
+
+HOSTILE_STRINGS = [
+    "",
+    " ",
+    "\x00",
+    "A" * 300_000,
+    "<script>alert(1)</script>",
+    "'; DROP TABLE posts; --",
+    "../../etc/passwd",
+    "%00%ff%fe",
+    "%ED%A0%80",
+    "💥" * 1000,
+    "99999999999999999999999",
+    "-1",
+    "0",
+    "1e9",
+    "{{7*7}}",
+]
+
+MALFORMED_BODIES = [
+    (
+        b"body=\xff\xfe\xed\xa0\x80&title=%ED%A0%80&csrf_token=TOKEN",
+        "application/x-www-form-urlencoded",
+    ),
+    (
+        b'--x\r\nContent-Disposition: form-data; name="body"\r\n\r\nunterminated',
+        "multipart/form-data; boundary=x",
+    ),
+    (b"not a form at all", "multipart/form-data"),
+    (b"\x00\x01\x02", "application/json"),
+    (b"a=" + b"b" * 2_000_000, "application/x-www-form-urlencoded"),
+    (b"&&&===&&&csrf_token=TOKEN", "application/x-www-form-urlencoded"),
+]
+
+HOSTILE_PATH_PARTS = ["0", "999999999", "-1", "abc", "%00", "%ff", "..", "1-" + "x" * 3000]
+
+
+async def test_no_hostile_input_produces_a_server_error(db: str, app) -> None:  # type: ignore[no-untyped-def]
+    world = await make_world()
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await login(client, await make_user("admin", is_admin=True))
+        token = await csrf(client)
+        seen = 0
+        for method, path in route_paths():
+            # Hostile values in every field and query parameter, on each kind of network...
+            for network in ("open", "secret", "nope"):
+                url = fill(path, world, network)
+                for value in HOSTILE_STRINGS:
+                    seen += 1
+                    if method == "GET":
+                        if len(value) > 5000:
+                            continue
+                        params = {"page": value, "to": value, "quote": value, "next": value}
+                        r = await client.get(url, params=params)
+                    else:
+                        fields = ("title", "body", "tags", "parent", "value", "login", "next")
+                        data = {name: value for name in fields}
+                        data.update(csrf_token=token, password=value[:100], action=value[:10])
+                        r = await client.post(url, data=data)
+                    assert r.status_code < 500, (method, url, value[:40], r.text[:300])
+            # ...hostile values in each path parameter...
+            for part in HOSTILE_PATH_PARTS:
+                for name in ("{thread}", "{post_id}", "{thread_id}", "{username}", "{network}"):
+                    if name not in path:
+                        continue
+                    url = fill(path.replace(name, part), world, "open")
+                    seen += 1
+                    if method == "GET":
+                        r = await client.get(url)
+                    else:
+                        r = await client.post(url, data={"csrf_token": token, "body": "x"})
+                    assert r.status_code < 500, (method, url, r.text[:300])
+            if method != "POST":
+                continue
+            # ...and bodies that are not well-formed forms at all.
+            url = fill(path, world, "open")
+            for content, ctype in MALFORMED_BODIES:
+                content = content.replace(b"TOKEN", token.encode())
+                r = await client.post(url, content=content, headers={"content-type": ctype})
+                assert r.status_code < 500, (url, content[:30], r.status_code, r.text[:300])
+                seen += 1
+        assert seen > 300
+
+
+async def test_invalid_utf8_in_a_form_is_refused_or_replaced_never_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    network = await make_network("dl")
+    alice = await make_member(network)
+    await login(client, alice)
+    token = await csrf(client, "/n/dl/new")
+    body = b"title=Caf%E9&body=%FF%FE+bytes&csrf_token=" + token.encode()
+    r = await client.post(
+        "/n/dl/new", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code in (303, 400, 422)
