@@ -59,7 +59,8 @@ async def init(settings: Settings) -> None:
 
 
 async def close() -> None:
-    await connections.close_all()
+    """Close the connections and release the global context, so a later init can run."""
+    await Tortoise.close_connections()
 
 
 @asynccontextmanager

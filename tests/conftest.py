@@ -16,11 +16,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from argon2 import PasswordHasher
 import pytest
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import tortoise_test_context
 
+from forum.accounts import passwords
 from forum.app import create_app
 from forum.config import SecuritySettings, Settings, load_settings
 from forum.db import MODEL_MODULES
@@ -50,11 +52,23 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[st
         if not PG_URL:
             pytest.skip(PG_SKIP)
         url = _pg_url_per_test(PG_URL)
-    # Tortoise caches built INSERT statements per connection *name*, not per dialect; with
-    # SQLite and PostgreSQL tests in one process the cache must start empty for each test.
-    EXECUTOR_CACHE.clear()
     async with tortoise_test_context(MODEL_MODULES, db_url=url):
         yield request.param
+
+
+@pytest.fixture(autouse=True)
+def fresh_statement_cache() -> None:
+    """Tortoise caches built INSERT statements per connection *name*, not per dialect; with
+    SQLite and PostgreSQL tests in one process the cache must start empty for each test."""
+    EXECUTOR_CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with the cost turned down: tests create many users."""
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 @pytest.fixture

@@ -273,18 +273,16 @@ def _has_control(value: str) -> bool:
 class _Fields:
     """The fields of one record, read with the line number and the record's name at hand."""
 
-    def __init__(self, line: int, kind: str, data: dict[str, Any], key: str | None) -> None:
+    def __init__(self, line: int, kind: str, data: dict[str, Any]) -> None:
         self.line = line
-        self.kind = kind
         self.data = data
         self.used = {"type"}
-        ident = data.get(key) if key else None
-        self.label = f"{kind} {json.dumps(ident, ensure_ascii=False)}" if isinstance(ident, str) else kind
+        self.label = _label(kind, data)
 
     def error(self, message: str) -> ArchiveError:
         return ArchiveError(f"line {self.line}: {self.label}: {message}")
 
-    def _get(self, name: str, required: bool) -> Any:
+    def get(self, name: str, required: bool) -> Any:
         self.used.add(name)
         value = self.data.get(name)
         if value is None and required:
@@ -295,7 +293,7 @@ class _Fields:
 
     def text(self, name: str, *, required: bool = True, max_length: int | None = None) -> str:
         """A string, cleaned as the services clean text (NUL dropped, line endings unified)."""
-        value = self._get(name, required)
+        value = self.get(name, required)
         if value is None:
             return ""
         if not isinstance(value, str):
@@ -307,7 +305,7 @@ class _Fields:
 
     def line_text(self, name: str, max_length: int) -> str:
         """A required one-line string (a name or title): whitespace collapsed, not empty."""
-        value = self._get(name, True)
+        value = self.get(name, True)
         if not isinstance(value, str):
             raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
         value = clean_line(value)
@@ -319,7 +317,7 @@ class _Fields:
 
     def ident(self, name: str, *, required: bool = True) -> str | None:
         """An archive id (a thread's or post's): 1-200 characters, no control characters."""
-        value = self._get(name, required)
+        value = self.get(name, required)
         if value is None:
             return None
         if not isinstance(value, str):
@@ -330,8 +328,10 @@ class _Fields:
             )
         return value
 
-    def slug(self, name: str) -> str:
-        value = self._get(name, True)
+    def slug(self, name: str, *, required: bool = True) -> str:
+        value = self.get(name, required)
+        if value is None:
+            return ""
         if not isinstance(value, str) or not SLUG_RE.match(value):
             raise self.error(
                 f'field "{name}" must be a slug (lowercase letters, digits and hyphens, '
@@ -340,7 +340,7 @@ class _Fields:
         return value
 
     def username(self, name: str, *, required: bool = True) -> str | None:
-        value = self._get(name, required)
+        value = self.get(name, required)
         if value is None:
             return None
         if not isinstance(value, str):
@@ -355,7 +355,7 @@ class _Fields:
         return username
 
     def email(self, name: str) -> str:
-        value = self._get(name, True)
+        value = self.get(name, True)
         if not isinstance(value, str):
             raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
         value = value.strip()
@@ -367,7 +367,7 @@ class _Fields:
         return value
 
     def flag(self, name: str) -> bool:
-        value = self._get(name, False)
+        value = self.get(name, False)
         if value is None:
             return False
         if not isinstance(value, bool):
@@ -375,7 +375,7 @@ class _Fields:
         return value
 
     def time(self, name: str, *, required: bool = True) -> datetime | None:
-        value = self._get(name, required)
+        value = self.get(name, required)
         if value is None:
             return None
         problem = f'field "{name}" must be an ISO 8601 time with a UTC offset'
@@ -387,7 +387,7 @@ class _Fields:
             raise self.error(f"{problem} (like 2022-07-26T09:30:00Z), got {_describe(value)}")
 
     def choice(self, name: str, kind: Callable[[str], _T], default: _T) -> _T:
-        value = self._get(name, False)
+        value = self.get(name, False)
         if value is None:
             return default
         try:
@@ -400,7 +400,7 @@ class _Fields:
 
     def str_list(self, name: str, item: Callable[[str], bool], what: str) -> tuple[str, ...]:
         """A list of strings each passing `item`; duplicates are dropped, order kept."""
-        value = self._get(name, False)
+        value = self.get(name, False)
         if value is None:
             return ()
         if not isinstance(value, list):
@@ -426,8 +426,12 @@ _CHOICES = {
 
 
 def _is_domain(value: str) -> bool:
-    return 0 < len(value) <= 253 and "@" not in value and not value.strip() != value and (
-        "." in value and not _has_control(value) and " " not in value
+    return (
+        0 < len(value) <= 253
+        and "." in value
+        and "@" not in value
+        and not any(ch.isspace() for ch in value)
+        and not _has_control(value)
     )
 
 
@@ -445,11 +449,7 @@ def _user(f: _Fields) -> UserRecord:
     assert username is not None
     display_name = f.line_text("display_name", DISPLAY_NAME_MAX)
     email = f.email("email")
-    organisation = None
-    if f.data.get("organisation") is not None:
-        organisation = f.slug("organisation")
-    else:
-        f.used.add("organisation")
+    organisation = f.slug("organisation", required=False)
     return UserRecord(
         username=username,
         display_name=display_name,
@@ -527,16 +527,32 @@ def _summary(f: _Fields) -> SummaryRecord:
     )
 
 
-_PARSERS: dict[str, tuple[str | None, Callable[[_Fields], Record]]] = {
-    # type: (the field that names the record in messages, parser)
-    "organisation": ("slug", _organisation),
-    "user": ("username", _user),
-    "network": ("slug", _network),
-    "membership": (None, _membership),
-    "thread": ("id", _thread),
-    "post": ("id", _post),
-    "summary": (None, _summary),
+_PARSERS: dict[str, Callable[[_Fields], Record]] = {
+    "organisation": _organisation,
+    "user": _user,
+    "network": _network,
+    "membership": _membership,
+    "thread": _thread,
+    "post": _post,
+    "summary": _summary,
 }
+
+
+def _quoted(value: object) -> str | None:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else None
+
+
+def _label(kind: str, data: dict[str, Any]) -> str:
+    """How messages name a record: `post "p-17"`, `membership of "alice" in "data-leaders"`."""
+    key = {"organisation": "slug", "user": "username", "network": "slug"}.get(kind, "id")
+    if kind == "membership":
+        user, network = _quoted(data.get("user")), _quoted(data.get("network"))
+        return f"membership of {user} in {network}" if user and network else kind
+    if kind == "summary":
+        thread = _quoted(data.get("thread"))
+        return f"summary of thread {thread}" if thread else kind
+    ident = _quoted(data.get(key))
+    return f"{kind} {ident}" if ident else kind
 
 
 def _load(line: int, text: str) -> dict[str, Any]:
@@ -563,8 +579,8 @@ def parse_header(line: int, text: str) -> Header:
             f'line {line}: expected the archive header {{"type": "{HEADER_TYPE}", '
             f'"version": {VERSION}, ...}}, got {got}'
         )
-    f = _Fields(line, "header", data, None)
-    version = f._get("version", True)
+    f = _Fields(line, "header", data)
+    version = f.get("version", True)
     if not isinstance(version, int) or isinstance(version, bool):
         raise f.error(f'field "version" must be a whole number, got {_describe(version)}')
     if version != VERSION:
@@ -588,14 +604,13 @@ def parse_record(line: int, text: str) -> Record:
         raise ArchiveError(f'line {line}: a "{HEADER_TYPE}" header may only be the first line')
     if not isinstance(kind, str):
         raise ArchiveError(f'line {line}: missing "type" (expected one of {", ".join(_PARSERS)})')
-    entry = _PARSERS.get(kind)
-    if entry is None:
+    parser = _PARSERS.get(kind)
+    if parser is None:
         raise ArchiveError(
             f"line {line}: unknown record type {_describe(kind)} "
             f"(expected one of {', '.join(_PARSERS)})"
         )
-    key, parser = entry
-    fields = _Fields(line, kind, data, key)
+    fields = _Fields(line, kind, data)
     record = parser(fields)
     fields.finish()
     return record

@@ -129,6 +129,7 @@ class Migration(migrations.Migration):
                 ('body_text', fields.TextField(unique=False)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('edited_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('edited_by', fields.ForeignKeyField('models.User', source_field='edited_by_id', null=True, db_constraint=True, to_field='id', related_name='edits', on_delete=OnDelete.RESTRICT)),
                 ('deleted', fields.BooleanField(default=False)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],

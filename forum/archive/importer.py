@@ -1,0 +1,751 @@
+"""Import an archive: every line checked, all of it written in one transaction, or nothing.
+
+The file is streamed: lines are read one at a time and what is kept across lines is only the
+mapping from archive keys to database ids (short strings and ints), never records or bodies.
+
+Rendering Markdown is most of the cost of an import (about 2 ms a post), so posts and summaries
+are collected in batches that are rendered in worker processes while the database takes the
+batch before; each batch is then written with one INSERT. Small archives (fewer posts than one
+batch) are rendered in this process and start no workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import multiprocessing
+import os
+import zlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from forum import changes, markdown
+from forum.accounts.models import Organisation, User
+from forum.archive.records import (
+    RECORD_TYPES,
+    ArchiveError,
+    MembershipRecord,
+    NetworkRecord,
+    OrganisationRecord,
+    PostRecord,
+    Record,
+    SummaryRecord,
+    ThreadRecord,
+    UserRecord,
+    parse_header,
+    parse_record,
+)
+from forum.networks.models import Membership, Network
+from forum.text import slugify
+from forum.threads.models import Post, Summary, Tag, Thread
+from forum.timeutil import utcnow
+
+__all__ = ["ImportReport", "import_archive"]
+
+#: Posts and summaries rendered and inserted together. Large enough that one INSERT and one
+#: id lookup serve many rows; small enough that a batch in flight holds little memory.
+BATCH_SIZE = 250
+
+#: How often (in lines) the progress callback is told how far the import has read.
+PROGRESS_EVERY = 500
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records created and skipped (already there), by record type."""
+
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_TYPES, 0))
+    skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_TYPES, 0))
+    #: Lines read, the header included.
+    lines: int = 0
+
+
+async def import_archive(
+    path: Path,
+    *,
+    skip_existing: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import the archive at `path` (`.jsonl`, or gzipped when it ends in `.gz`).
+
+    Everything is written in one transaction: organisations, users (who cannot log in until
+    given a password), networks, memberships, threads with their tags, posts and summaries,
+    with bodies rendered by `markdown.render` and each new network, thread, post and summary
+    recorded in the change log for the search indexer. `progress`, if given, is called now and
+    then with the number of bytes of the file read so far. Tortoise must be initialised.
+
+    A record whose id or slug is already in the forum is an error unless `skip_existing`, which
+    skips it and counts it in the report's `skipped`.
+
+    Raises ArchiveError, naming the line and the field, if the file cannot be read or any line
+    is invalid; nothing is written then.
+    """
+    importer = _Importer(skip_existing=skip_existing)
+    with ExitStack() as stack:
+        raw, lines = _open_lines(path, stack)
+        try:
+            async with in_transaction() as conn:
+                importer.conn = conn
+                await importer.run(lines, raw, progress)
+        except IntegrityError as exc:
+            # Every conflict the archive can cause is checked line by line; this is a write
+            # racing the import (a user registering the same email, say).
+            raise ArchiveError(f"the database refused the import: {exc}") from exc
+        finally:
+            importer.renderer.close()
+    return importer.report
+
+
+# --------------------------------------------------------------------------------- reading
+
+
+def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], Iterator[tuple[int, str]]]:
+    """The raw file (whose position measures progress) and its numbered, decoded lines."""
+    try:
+        raw: IO[bytes] = stack.enter_context(path.open("rb"))
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from None
+    stream: IO[bytes] = raw
+    if path.name.endswith(".gz"):
+        stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw, _numbered(stream, path)
+
+
+def _numbered(stream: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
+    n = 0
+    lines = iter(stream)
+    while True:
+        try:
+            data = next(lines, None)
+        except (OSError, EOFError, zlib.error) as exc:
+            # A damaged or truncated .gz file, or a read error.
+            raise ArchiveError(f"line {n + 1}: cannot read {path}: {exc}") from None
+        if data is None:
+            return
+        n += 1
+        try:
+            # A byte order mark is not UTF-8's business, but some editors write one.
+            text = data.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ArchiveError(f"line {n}: not valid UTF-8 (byte {exc.start + 1})") from None
+        yield n, text.removesuffix("\n").removesuffix("\r")
+
+
+# ------------------------------------------------------------------------------- rendering
+
+
+def _render_bodies(bodies: list[str]) -> list[tuple[str, str]]:
+    """(html, text) for each body: runs in a worker process, so it takes and returns plain data."""
+    out = []
+    for body in bodies:
+        rendered = markdown.render(body)
+        out.append((rendered.html, rendered.text))
+    return out
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _Renderer:
+    """Renders batches of bodies, in worker processes once a full batch shows the import is big."""
+
+    def __init__(self) -> None:
+        self.workers = _cpus()
+        self._pool: Executor | None = None
+
+    @property
+    def depth(self) -> int:
+        """Batches to keep rendering ahead of the one being written."""
+        return 2 * self.workers if self._pool else 0
+
+    def render(self, bodies: list[str]) -> Awaitable[list[tuple[str, str]]]:
+        loop = asyncio.get_running_loop()
+        if self._pool is None and self.workers > 1 and len(bodies) >= BATCH_SIZE:
+            # "spawn": forking a process that runs an event loop and database threads can
+            # copy a held lock into the child.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        if self._pool is not None:
+            return loop.run_in_executor(self._pool, _render_bodies, bodies)
+        done = loop.create_future()
+        done.set_result(_render_bodies(bodies))
+        return done
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# --------------------------------------------------------------------------------- writing
+
+
+@dataclass(slots=True)
+class _PendingPost:
+    line: int
+    ref: str
+    thread_id: int
+    author_id: int
+    # The parent's id, or (when the parent was itself still waiting in a batch as this line
+    # was read) its archive id, resolved once the parent is written.
+    parent_id: int | None
+    parent_ref: str | None
+    body: str
+    created: datetime
+    edited: datetime | None
+    deleted: bool
+
+
+@dataclass(slots=True)
+class _PendingSummary:
+    thread_id: int
+    author_id: int
+    body: str
+    created: datetime
+    updated: datetime | None
+
+
+_Pending = _PendingPost | _PendingSummary
+
+
+@dataclass(slots=True)
+class _ThreadStats:
+    """What a new thread's denormalised columns need from its posts, gathered as they are read."""
+
+    created: datetime
+    # The opening post is the first by (created, id); ids follow line order.
+    opening: tuple[datetime, int] | None = None
+    opening_deleted: bool = False
+    live: int = 0
+    last: datetime | None = None
+
+    def add(self, created: datetime, line: int, deleted: bool) -> None:
+        if self.opening is None or (created, line) < self.opening:
+            self.opening = (created, line)
+            self.opening_deleted = deleted
+        self.live += not deleted
+        self.last = created if self.last is None else max(self.last, created)
+
+
+def _counts(live: int, opening_deleted: bool) -> int:
+    """Replies: live posts other than the opening post (counted only while it is live)."""
+    return max(0, live - (0 if opening_deleted else 1))
+
+
+# Post ids are kept packed in one int per post (database id << 32 | thread id, database id 0
+# while the post waits in a batch): a 200,000-post import keeps 200,000 of these, and an int
+# costs a third of a tuple of two.
+def _pack(post_id: int, thread_id: int) -> int:
+    return post_id << 32 | thread_id
+
+
+def _unpack(packed: int) -> tuple[int, int]:
+    return packed >> 32, packed & 0xFFFFFFFF
+
+
+class _Index:
+    """Archive key (slug, username, thread id) -> database id, for one kind of record."""
+
+    def __init__(self, model: type[Model], key_field: str) -> None:
+        self.model = model
+        self.key_field = key_field
+        #: Keys on lines read so far (created or skipped): a second one is a duplicate.
+        self.in_file: dict[str, int] = {}
+        self._in_db: dict[str, int] = {}
+
+    async def find(self, key: str, conn: BaseDBAsyncClient) -> int | None:
+        """The database id for `key`, from this file or already in the forum."""
+        found = self.in_file.get(key) or self._in_db.get(key)
+        if found is None:
+            ids = await (
+                self.model.filter(**{self.key_field: key})
+                .using_db(conn)
+                .limit(1)
+                .values_list("id", flat=True)
+            )
+            if ids:
+                found = self._in_db[key] = int(ids[0])  # type: ignore[call-overload]
+        return found
+
+
+def _q(value: str) -> str:
+    """A value quoted as it is in the file, for messages."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Importer:
+    def __init__(self, *, skip_existing: bool) -> None:
+        self.skip_existing = skip_existing
+        self.report = ImportReport()
+        self.renderer = _Renderer()
+        self._conn: BaseDBAsyncClient | None = None
+        self.orgs = _Index(Organisation, "slug")
+        self.users = _Index(User, "username")
+        self.networks = _Index(Network, "slug")
+        self.threads = _Index(Thread, "ref")
+        self.emails: set[str] = set()
+        self.memberships: set[tuple[int, int]] = set()
+        self.summaries: set[int] = set()
+        self.posts: dict[str, int] = {}  # archive id -> _pack(database id, thread id)
+        self.tags: dict[str, Tag] = {}
+        self.stats: dict[int, _ThreadStats] = {}  # threads created by this import
+        self.merged_threads: set[int] = set()  # threads already there that got new posts
+        self.had_posts = False
+        self.batch: list[_Pending] = []
+        self.in_flight: deque[tuple[list[_Pending], Awaitable[list[tuple[str, str]]]]] = deque()
+
+    @property
+    def conn(self) -> BaseDBAsyncClient:
+        assert self._conn is not None
+        return self._conn
+
+    @conn.setter
+    def conn(self, value: BaseDBAsyncClient) -> None:
+        self._conn = value
+
+    async def run(
+        self,
+        lines: Iterator[tuple[int, str]],
+        raw: IO[bytes],
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        # Without posts in the forum, a post id can only clash with an earlier line: that
+        # saves a query per post on the common import into an empty forum.
+        self.had_posts = await Post.all().using_db(self.conn).exists()
+        n = 0
+        for n, text in lines:
+            if n == 1:
+                parse_header(n, text)
+            else:
+                await self.add(n, parse_record(n, text))
+            if progress is not None and n % PROGRESS_EVERY == 0:
+                progress(raw.tell())
+        if n == 0:
+            raise ArchiveError("line 1: the file is empty; expected the archive header")
+        await self.flush(final=True)
+        await self.update_threads()
+        self.report.lines = n
+        if progress is not None:
+            progress(raw.tell())
+
+    async def add(self, line: int, record: Record) -> None:
+        match record:
+            case OrganisationRecord():
+                await self.organisation(line, record)
+            case UserRecord():
+                await self.user(line, record)
+            case NetworkRecord():
+                await self.network(line, record)
+            case MembershipRecord():
+                await self.membership(line, record)
+            case ThreadRecord():
+                await self.thread(line, record)
+            case PostRecord():
+                await self.post(line, record)
+            case SummaryRecord():
+                await self.summary(line, record)
+
+    # -- checks shared by the record types
+
+    def _duplicate(self, line: int, label: str, what: str) -> ArchiveError:
+        return ArchiveError(f"line {line}: {label}: {what} appears on an earlier line too")
+
+    def _exists(self, line: int, label: str, kind: str) -> bool:
+        """Whether to skip a record already in the forum; raises unless skipping."""
+        if not self.skip_existing:
+            raise ArchiveError(
+                f"line {line}: {label}: already exists in the forum "
+                "(import with --skip-existing to skip records that are already there)"
+            )
+        self.report.skipped[kind] += 1
+        return True
+
+    async def _ref(
+        self, line: int, label: str, index: _Index, name: str, key: str, kind: str
+    ) -> int:
+        """The database id a field refers to; raises if no earlier line or the forum has it."""
+        found = await index.find(key, self.conn)
+        if found is None:
+            raise ArchiveError(
+                f"line {line}: {label}: {name} {_q(key)} is not a {kind} "
+                "on an earlier line or in the forum"
+            )
+        return found
+
+    async def _author(self, line: int, label: str, username: str) -> int:
+        return await self._ref(line, label, self.users, "author", username, "user")
+
+    # -- one method per record type
+
+    async def organisation(self, line: int, r: OrganisationRecord) -> None:
+        label = f"organisation {_q(r.slug)}"
+        if r.slug in self.orgs.in_file:
+            raise self._duplicate(line, label, f"slug {_q(r.slug)}")
+        existing = await self.orgs.find(r.slug, self.conn)
+        if existing is not None:
+            self._exists(line, label, "organisation")
+            self.orgs.in_file[r.slug] = existing
+            return
+        org = await Organisation.create(
+            slug=r.slug, name=r.name, email_domains=list(r.email_domains), using_db=self.conn
+        )
+        self.orgs.in_file[r.slug] = org.id
+        self.report.created["organisation"] += 1
+
+    async def user(self, line: int, r: UserRecord) -> None:
+        label = f"user {_q(r.username)}"
+        if r.username in self.users.in_file:
+            raise self._duplicate(line, label, f"username {_q(r.username)}")
+        org_id = None
+        if r.organisation is not None:
+            org_id = await self._ref(
+                line, label, self.orgs, "organisation", r.organisation, "organisation"
+            )
+        existing = await self.users.find(r.username, self.conn)
+        if existing is not None:
+            self._exists(line, label, "user")
+            self.users.in_file[r.username] = existing
+            return
+        email = r.email.lower()
+        if email in self.emails:
+            raise self._duplicate(line, label, f"email {_q(r.email)}")
+        if await User.filter(email__iexact=r.email).using_db(self.conn).exists():
+            raise ArchiveError(
+                f"line {line}: {label}: email {_q(r.email)} belongs to another user in the forum"
+            )
+        user = await User.create(
+            username=r.username,
+            email=r.email,
+            display_name=r.display_name,
+            # No password: the account cannot log in until `forum user set-password`.
+            password_hash="",
+            organisation_id=org_id,
+            is_admin=r.is_admin,
+            created_at=r.created or utcnow(),
+            using_db=self.conn,
+        )
+        self.users.in_file[r.username] = user.id
+        self.emails.add(email)
+        self.report.created["user"] += 1
+
+    async def network(self, line: int, r: NetworkRecord) -> None:
+        label = f"network {_q(r.slug)}"
+        if r.slug in self.networks.in_file:
+            raise self._duplicate(line, label, f"slug {_q(r.slug)}")
+        existing = await self.networks.find(r.slug, self.conn)
+        if existing is not None:
+            self._exists(line, label, "network")
+            self.networks.in_file[r.slug] = existing
+            return
+        network = await Network.create(
+            slug=r.slug,
+            name=r.name,
+            description=r.description,
+            description_html=markdown.render(r.description).html,
+            visibility=r.visibility,
+            # The format has no creation time for networks: they begin here.
+            created_at=utcnow(),
+            using_db=self.conn,
+        )
+        self.networks.in_file[r.slug] = network.id
+        await changes.record("network", network.id, using=self.conn)
+        self.report.created["network"] += 1
+
+    async def membership(self, line: int, r: MembershipRecord) -> None:
+        label = f"membership of {_q(r.user)} in {_q(r.network)}"
+        network_id = await self._ref(line, label, self.networks, "network", r.network, "network")
+        user_id = await self._ref(line, label, self.users, "user", r.user, "user")
+        key = (network_id, user_id)
+        if key in self.memberships:
+            raise self._duplicate(line, label, "this membership")
+        self.memberships.add(key)
+        exists = (
+            await Membership.filter(network_id=network_id, user_id=user_id)
+            .using_db(self.conn)
+            .exists()
+        )
+        if exists:
+            self._exists(line, label, "membership")
+            return
+        await Membership.create(
+            network_id=network_id,
+            user_id=user_id,
+            role=r.role,
+            created_at=utcnow(),
+            using_db=self.conn,
+        )
+        self.report.created["membership"] += 1
+
+    async def thread(self, line: int, r: ThreadRecord) -> None:
+        label = f"thread {_q(r.id)}"
+        if r.id in self.threads.in_file:
+            raise self._duplicate(line, label, f"id {_q(r.id)}")
+        network_id = await self._ref(line, label, self.networks, "network", r.network, "network")
+        author_id = await self._author(line, label, r.author)
+        existing = await self.threads.find(r.id, self.conn)
+        if existing is not None:
+            self._exists(line, label, "thread")
+            self.threads.in_file[r.id] = existing
+            return
+        thread = await Thread.create(
+            ref=r.id,
+            network_id=network_id,
+            title=r.title,
+            slug=slugify(r.title),
+            author_id=author_id,
+            created_at=r.created,
+            # Until its posts are in: see update_threads.
+            last_activity_at=r.created,
+            reply_count=0,
+            pinned=r.pinned,
+            locked=r.locked,
+            using_db=self.conn,
+        )
+        if r.tags:
+            await thread.tags.add(*await self._tags(r.tags), using_db=self.conn)
+        self.threads.in_file[r.id] = thread.id
+        self.stats[thread.id] = _ThreadStats(created=r.created)
+        await changes.record("thread", thread.id, using=self.conn)
+        self.report.created["thread"] += 1
+
+    async def _tags(self, slugs: tuple[str, ...]) -> list[Tag]:
+        missing = [s for s in slugs if s not in self.tags]
+        if missing:
+            for tag in await Tag.filter(slug__in=missing).using_db(self.conn):
+                self.tags[tag.slug] = tag
+            for slug in missing:
+                if slug not in self.tags:
+                    self.tags[slug] = await Tag.create(slug=slug, using_db=self.conn)
+        return [self.tags[s] for s in slugs]
+
+    async def post(self, line: int, r: PostRecord) -> None:
+        label = f"post {_q(r.id)}"
+        if r.id in self.posts:
+            raise self._duplicate(line, label, f"id {_q(r.id)}")
+        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "thread")
+        author_id = await self._author(line, label, r.author)
+        parent_id, parent_ref = None, None
+        if r.parent is not None:
+            parent_id, parent_ref = await self._parent(line, label, r, thread_id)
+        if self.had_posts:
+            rows = await Post.filter(ref=r.id).using_db(self.conn).values_list("id", "thread_id")
+            if rows:
+                self._exists(line, label, "post")
+                self.posts[r.id] = _pack(*rows[0])
+                return
+        self.posts[r.id] = _pack(0, thread_id)
+        stats = self.stats.get(thread_id)
+        if stats is not None:
+            stats.add(r.created, line, r.deleted)
+        else:
+            self.merged_threads.add(thread_id)
+        self.report.created["post"] += 1
+        await self._queue(
+            _PendingPost(
+                line=line,
+                ref=r.id,
+                thread_id=thread_id,
+                author_id=author_id,
+                parent_id=parent_id,
+                parent_ref=parent_ref,
+                body=r.body,
+                created=r.created,
+                edited=r.edited,
+                deleted=r.deleted,
+            )
+        )
+
+    async def _parent(
+        self, line: int, label: str, r: PostRecord, thread_id: int
+    ) -> tuple[int | None, str | None]:
+        """(parent id, None), or (None, parent's archive id) while the parent waits in a batch.
+
+        Raises ArchiveError unless the parent is an earlier post of the same thread.
+        """
+        assert r.parent is not None
+        packed = self.posts.get(r.parent)
+        if packed is not None:
+            parent_id, parent_thread = _unpack(packed)
+            if parent_thread == thread_id:
+                return (parent_id, None) if parent_id else (None, r.parent)
+        elif self.had_posts:
+            rows = await Post.filter(ref=r.parent, thread_id=thread_id).using_db(self.conn).values_list(
+                "id", flat=True
+            )
+            if rows:
+                return int(rows[0]), None  # type: ignore[call-overload]
+        raise ArchiveError(
+            f"line {line}: {label}: parent {_q(r.parent)} is not an earlier post "
+            f"of thread {_q(r.thread)}"
+        )
+
+    async def summary(self, line: int, r: SummaryRecord) -> None:
+        label = f"summary of thread {_q(r.thread)}"
+        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "thread")
+        author_id = await self._author(line, label, r.author)
+        if thread_id in self.summaries:
+            raise self._duplicate(line, label, f"a summary of thread {_q(r.thread)}")
+        self.summaries.add(thread_id)
+        if await Summary.filter(thread_id=thread_id).using_db(self.conn).exists():
+            self._exists(line, label, "summary")
+            return
+        self.report.created["summary"] += 1
+        await self._queue(
+            _PendingSummary(
+                thread_id=thread_id,
+                author_id=author_id,
+                body=r.body,
+                created=r.created,
+                updated=r.updated,
+            )
+        )
+
+    # -- batches of posts and summaries
+
+    async def _queue(self, item: _Pending) -> None:
+        self.batch.append(item)
+        if len(self.batch) >= BATCH_SIZE:
+            await self.flush()
+
+    async def flush(self, *, final: bool = False) -> None:
+        """Send the current batch to be rendered; write the batches whose rendering is done
+        (all of them if `final`), oldest first, so that parents are written before replies."""
+        if self.batch:
+            batch, self.batch = self.batch, []
+            self.in_flight.append((batch, self.renderer.render([i.body for i in batch])))
+        while self.in_flight and (final or len(self.in_flight) > self.renderer.depth):
+            batch, rendering = self.in_flight.popleft()
+            await self._write(batch, await rendering)
+
+    async def _write(self, batch: list[_Pending], rendered: list[tuple[str, str]]) -> None:
+        posts: list[Post] = []
+        pending_posts: list[_PendingPost] = []
+        summaries: list[Summary] = []
+        for item, (html, text) in zip(batch, rendered, strict=True):
+            if isinstance(item, _PendingSummary):
+                summaries.append(
+                    Summary(
+                        thread_id=item.thread_id,
+                        author_id=item.author_id,
+                        body=item.body,
+                        body_html=html,
+                        body_text=text,
+                        created_at=item.created,
+                        updated_at=item.updated,
+                    )
+                )
+                continue
+            if item.parent_ref is not None:
+                # Written in an earlier batch by now, or else in this one (set below).
+                parent_id = _unpack(self.posts[item.parent_ref])[0]
+                if parent_id:
+                    item.parent_id, item.parent_ref = parent_id, None
+            pending_posts.append(item)
+            posts.append(
+                Post(
+                    ref=item.ref,
+                    thread_id=item.thread_id,
+                    author_id=item.author_id,
+                    parent_id=item.parent_id,
+                    body=item.body,
+                    body_html=html,
+                    body_text=text,
+                    created_at=item.created,
+                    edited_at=item.edited,
+                    deleted=item.deleted,
+                    deleted_at=(item.edited or item.created) if item.deleted else None,
+                )
+            )
+        if posts:
+            await self._write_posts(pending_posts, posts)
+        if summaries:
+            await Summary.bulk_create(summaries, using_db=self.conn)
+            thread_ids = [s.thread_id for s in summaries]
+            ids = await (
+                Summary.filter(thread_id__in=thread_ids)
+                .using_db(self.conn)
+                .values_list("id", flat=True)
+            )
+            await self._record("summary", ids)  # type: ignore[arg-type]
+
+    async def _write_posts(self, items: list[_PendingPost], posts: list[Post]) -> None:
+        await Post.bulk_create(posts, using_db=self.conn)
+        # bulk_create does not return ids; the archive ids are unique, so ask for them.
+        rows = await (
+            Post.filter(ref__in=[i.ref for i in items])
+            .using_db(self.conn)
+            .values_list("ref", "id")
+        )
+        ids: dict[str, int] = {str(ref): int(pk) for ref, pk in rows}
+        for item in items:
+            self.posts[item.ref] = _pack(ids[item.ref], item.thread_id)
+        # Replies to a post of the same batch: their parent has an id only now.
+        late = [
+            Post(id=ids[i.ref], parent_id=_unpack(self.posts[i.parent_ref])[0])
+            for i in items
+            if i.parent_ref is not None
+        ]
+        if late:
+            await Post.bulk_update(late, fields=["parent_id"], using_db=self.conn)
+        await self._record("post", [ids[i.ref] for i in items])
+
+    async def _record(self, kind: str, ids: list[int]) -> None:
+        for object_id in ids:
+            await changes.record(kind, object_id, using=self.conn)
+
+    # -- after the last line
+
+    async def update_threads(self) -> None:
+        """Set each touched thread's reply count and last activity from its posts."""
+        for thread_id, stats in self.stats.items():
+            if stats.opening is None:
+                continue  # no posts: as created
+            assert stats.last is not None
+            await (
+                Thread.filter(id=thread_id)
+                .using_db(self.conn)
+                .update(
+                    reply_count=_counts(stats.live, stats.opening_deleted),
+                    last_activity_at=stats.last,
+                )
+            )
+        for thread_id in sorted(self.merged_threads):
+            # Posts merged into a thread that was already there: count from the database.
+            rows = await (
+                Post.filter(thread_id=thread_id)
+                .using_db(self.conn)
+                .order_by("created_at", "id")
+                .values_list("created_at", "deleted")
+            )
+            merged = _ThreadStats(created=utcnow())
+            for order, (created, deleted) in enumerate(rows):
+                merged.add(created, order, bool(deleted))
+            assert merged.last is not None
+            await (
+                Thread.filter(id=thread_id)
+                .using_db(self.conn)
+                .update(
+                    reply_count=_counts(merged.live, merged.opening_deleted),
+                    last_activity_at=merged.last,
+                )
+            )
+
+
+def _unused(*_: Any) -> None:  # pragma: no cover
+    pass

@@ -1,0 +1,71 @@
+"""Pages run a fixed number of SQL queries, whatever their size."""
+
+from __future__ import annotations
+
+import httpx
+
+from forum.networks.models import Role, Visibility
+from tests.conftest import QueryCounter
+from tests.factories import login, make_member, make_network, make_reply, make_thread, make_user
+
+
+async def _thread_page_queries(
+    client: httpx.AsyncClient, count_queries: QueryCounter, url: str
+) -> int:
+    count_queries.statements.clear()
+    response = await client.get(url)
+    assert response.status_code == 200
+    return count_queries.count
+
+
+async def test_thread_page_queries_do_not_grow_with_posts(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl", visibility=Visibility.MEMBERS)
+    people = [await make_member(network) for _ in range(4)]
+    await login(client, people[0])
+    small = await make_thread(network, people[0], title="Small", tags="a,b")
+    big = await make_thread(network, people[1], title="Big", tags="a,b,c")
+    await make_reply(small, people[1])
+    parent = None
+    for i in range(60):
+        parent = await make_reply(big, people[i % 4], f"reply {i}", parent=parent if i % 3 else None)
+    n_small = await _thread_page_queries(client, count_queries, f"/n/dl/t/{small.id}-small")
+    n_big = await _thread_page_queries(client, count_queries, f"/n/dl/t/{big.id}-big")
+    assert n_small == n_big
+    assert n_big <= 8, count_queries.statements
+
+
+async def test_network_page_queries_do_not_grow_with_threads(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl")
+    fac = await make_member(network, role=Role.FACILITATOR)
+    await login(client, fac)
+    await make_thread(network, fac, title="Only one", tags="x")
+    count_queries.statements.clear()
+    assert (await client.get("/n/dl")).status_code == 200
+    few = count_queries.count
+    for i in range(40):
+        author = await make_member(network, await make_user())
+        await make_thread(network, author, title=f"Thread {i}", tags=f"t{i},shared")
+    count_queries.statements.clear()
+    assert (await client.get("/n/dl")).status_code == 200
+    assert count_queries.count == few
+    assert few <= 8, count_queries.statements
+
+
+async def test_home_page_queries_do_not_grow_with_networks(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    first = await make_network()
+    await make_thread(first, await make_member(first))
+    count_queries.statements.clear()
+    await client.get("/")
+    few = count_queries.count
+    for _ in range(10):
+        net = await make_network()
+        await make_thread(net, await make_member(net))
+    count_queries.statements.clear()
+    await client.get("/")
+    assert count_queries.count == few
