@@ -104,3 +104,38 @@ async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD)
         "/login", data={"login": user.username, "password": password, "csrf_token": token}
     )
     assert response.status_code == 303, response.text
+
+
+async def make_many_posts(thread: Thread, authors: list[User], n: int) -> None:
+    """Bulk-insert `n` replies (a mix of replies to the thread and to earlier posts), for
+    size tests where going through the service once per post would be slow."""
+    from datetime import timedelta
+
+    from forum import markdown
+    from forum.timeutil import utcnow
+
+    start = utcnow()
+    first = await Post.filter(thread_id=thread.id).order_by("id").first()
+    assert first is not None
+    ids: list[int] = [first.id]
+    batch = 250
+    for offset in range(0, n, batch):
+        rows = []
+        for i in range(offset, min(n, offset + batch)):
+            body = f"Reply number {i} with **some** text."
+            rendered = markdown.render(body)
+            rows.append(
+                Post(
+                    ref=f"bulk-{thread.id}-{i}",
+                    thread_id=thread.id,
+                    author_id=authors[i % len(authors)].id,
+                    parent_id=ids[(i * 7) % len(ids)] if i % 3 else None,
+                    body=body,
+                    body_html=rendered.html,
+                    body_text=rendered.text,
+                    created_at=start + timedelta(seconds=i + 1),
+                )
+            )
+        await Post.bulk_create(rows)
+        ids = list(await Post.filter(thread_id=thread.id).values_list("id", flat=True))
+    await Thread.filter(id=thread.id).update(reply_count=n)

@@ -6,7 +6,15 @@ import httpx
 
 from forum.networks.models import Role, Visibility
 from tests.conftest import QueryCounter
-from tests.factories import login, make_member, make_network, make_reply, make_thread, make_user
+from tests.factories import (
+    login,
+    make_many_posts,
+    make_member,
+    make_network,
+    make_reply,
+    make_thread,
+    make_user,
+)
 
 
 async def _thread_page_queries(
@@ -69,3 +77,20 @@ async def test_home_page_queries_do_not_grow_with_networks(
     count_queries.statements.clear()
     await client.get("/")
     assert count_queries.count == few
+
+
+async def test_a_thread_of_two_thousand_posts_renders_in_one_page(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl")
+    authors = [await make_member(network) for _ in range(5)]
+    small = await make_thread(network, authors[0], title="Small")
+    big = await make_thread(network, authors[0], title="Big")
+    await make_many_posts(big, authors, 2000)
+    n_small = await _thread_page_queries(client, count_queries, f"/n/dl/t/{small.id}-small")
+    count_queries.statements.clear()
+    response = await client.get(f"/n/dl/t/{big.id}-big")
+    assert response.status_code == 200
+    assert response.text.count('<li class="post depth-') == 2001
+    assert "Reply number 1999 with <strong>some</strong> text." in response.text
+    assert count_queries.count == n_small

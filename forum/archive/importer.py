@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -226,9 +226,8 @@ _Pending = _PendingPost | _PendingSummary
 
 @dataclass(slots=True)
 class _ThreadStats:
-    """What a new thread's denormalised columns need from its posts, gathered as they are read."""
+    """What a thread's denormalised columns need from its posts, gathered as they are read."""
 
-    created: datetime
     # The opening post is the first by (created, id); ids follow line order.
     opening: tuple[datetime, int] | None = None
     opening_deleted: bool = False
@@ -520,7 +519,7 @@ class _Importer:
         if r.tags:
             await thread.tags.add(*await self._tags(r.tags), using_db=self.conn)
         self.threads.in_file[r.id] = thread.id
-        self.stats[thread.id] = _ThreadStats(created=r.created)
+        self.stats[thread.id] = _ThreadStats()
         await changes.record("thread", thread.id, using=self.conn)
         self.report.created["thread"] += 1
 
@@ -733,7 +732,7 @@ class _Importer:
                 .order_by("created_at", "id")
                 .values_list("created_at", "deleted")
             )
-            merged = _ThreadStats(created=utcnow())
+            merged = _ThreadStats()
             for order, (created, deleted) in enumerate(rows):
                 merged.add(created, order, bool(deleted))
             assert merged.last is not None
@@ -745,7 +744,3 @@ class _Importer:
                     last_activity_at=merged.last,
                 )
             )
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover
-    pass
