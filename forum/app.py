@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app = Starlette(
         routes=ROUTES,
         middleware=[Middleware(GZipMiddleware, minimum_size=1000), Middleware(SessionMiddleware)],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
         max_body_size=settings.server.max_body_bytes,
     )

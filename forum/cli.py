@@ -59,7 +59,7 @@ async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from forum import demo
+    from forum import demo  # type: ignore[attr-defined,unused-ignore]
 
     async with db.opened(settings):
         if not await demo.is_empty():
@@ -245,9 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import an archive (.jsonl or .jsonl.gz), all or nothing")
     imp.add_argument("file")
-    imp.add_argument(
-        "--skip-existing", action="store_true", help="skip records that already exist"
-    )
+    imp.add_argument("--skip-existing", action="store_true", help="skip records that already exist")
     imp.set_defaults(handler=cmd_import)
 
     exp = sub.add_parser("export", help="export everything to an archive (.jsonl or .jsonl.gz)")

@@ -8,6 +8,7 @@ takes its network ids from `readable_network_ids`, and every page that shows one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied
@@ -95,6 +96,9 @@ def can_edit_post(viewer: Viewer, post: Post, network: Network) -> bool:
 async def readable_network_ids(viewer: Viewer) -> list[int]:
     """Ids of every network the viewer may read."""
     if viewer.is_admin:
-        return list(await Network.all().values_list("id", flat=True))
-    public = await Network.filter(visibility=Visibility.PUBLIC).values_list("id", flat=True)
-    return sorted(set(public) | set(viewer.roles))
+        every: list[Any] = list(await Network.all().values_list("id", flat=True))
+        return [int(i) for i in every]
+    public: list[Any] = list(
+        await Network.filter(visibility=Visibility.PUBLIC).values_list("id", flat=True)
+    )
+    return sorted({int(i) for i in public} | set(viewer.roles))

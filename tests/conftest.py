@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from argon2 import PasswordHasher
 import pytest
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import tortoise_test_context

@@ -21,7 +21,10 @@ def test_every_setting_in_config_toml_loads() -> None:
 @pytest.mark.parametrize(
     ("env", "check"),
     [
-        ({"FORUM_DATABASE_URL": "postgres://u@h/db"}, lambda s: s.database.url == "postgres://u@h/db"),
+        (
+            {"FORUM_DATABASE_URL": "postgres://u@h/db"},
+            lambda s: s.database.url == "postgres://u@h/db",
+        ),
         ({"FORUM_SEARCH_INDEX_DIR": "/tmp/idx"}, lambda s: s.index_dir == Path("/tmp/idx")),
         ({"FORUM_SECURITY_SECRET_KEY": "k" * 40}, lambda s: s.security.secret_key == "k" * 40),
         ({"FORUM_LIMITS_TITLE_MAX": "120"}, lambda s: s.limits.title_max == 120),

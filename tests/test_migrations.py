@@ -24,7 +24,9 @@ async def test_models_and_migrations_agree() -> None:
         assert ctx.apps is not None
         detector = MigrationAutodetector(ctx.apps, config["apps"])
         writers = await detector.changes()
-    assert writers == [], "models changed without a migration: run `tortoise -c forum.db.TORTOISE_ORM makemigrations`"
+    assert writers == [], (
+        "models changed without a migration: run `tortoise -c forum.db.TORTOISE_ORM makemigrations`"
+    )
 
 
 async def _upgrade_twice_and_use(url: str, tmp_path: Path) -> None:

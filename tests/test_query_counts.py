@@ -37,7 +37,9 @@ async def test_thread_page_queries_do_not_grow_with_posts(
     await make_reply(small, people[1])
     parent = None
     for i in range(60):
-        parent = await make_reply(big, people[i % 4], f"reply {i}", parent=parent if i % 3 else None)
+        parent = await make_reply(
+            big, people[i % 4], f"reply {i}", parent=parent if i % 3 else None
+        )
     n_small = await _thread_page_queries(client, count_queries, f"/n/dl/t/{small.id}-small")
     n_big = await _thread_page_queries(client, count_queries, f"/n/dl/t/{big.id}-big")
     assert n_small == n_big

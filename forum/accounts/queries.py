@@ -12,9 +12,7 @@ async def get_user(username: str) -> User:
     if len(username) > 40:
         raise NotFound("no such user")
     user = (
-        await User.filter(username=username, is_active=True)
-        .select_related("organisation")
-        .first()
+        await User.filter(username=username, is_active=True).select_related("organisation").first()
     )
     if user is None:
         raise NotFound("no such user")

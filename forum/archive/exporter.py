@@ -175,9 +175,7 @@ async def _write_all(conn: BaseDBAsyncClient, w: _Writer) -> None:
         "username",
         ("display_name", "email", "organisation__slug", "is_admin", "created_at"),
     ):
-        w.write(
-            UserRecord(username, display_name, email, org, bool(is_admin), created), "user"
-        )
+        w.write(UserRecord(username, display_name, email, org, bool(is_admin), created), "user")
 
     networks: list[tuple[int, str]] = []
     async for slug, network_id, name, description, visibility in _by_key(
@@ -187,11 +185,11 @@ async def _write_all(conn: BaseDBAsyncClient, w: _Writer) -> None:
         w.write(NetworkRecord(slug, name, description, Visibility(visibility)), "network")
 
     for network_id, slug in networks:
-        async for username, role in _by_key(
-            lambda nid=network_id: Membership.filter(network_id=nid).using_db(conn),
-            "user__username",
-            ("role",),
-        ):
+
+        def members(network_id: int = network_id) -> Any:
+            return Membership.filter(network_id=network_id).using_db(conn)
+
+        async for username, role in _by_key(members, "user__username", ("role",)):
             w.write(MembershipRecord(slug, username, Role(role)), "membership")
 
     async for page in _thread_pages(conn):
@@ -260,7 +258,9 @@ async def _write_threads(conn: BaseDBAsyncClient, w: _Writer, page: list[tuple[A
             w.write(SummaryRecord(ref, s_author, s_created, body, updated), "summary")
 
 
-async def _write_posts(conn: BaseDBAsyncClient, w: _Writer, thread_id: int, thread_ref: str) -> None:
+async def _write_posts(
+    conn: BaseDBAsyncClient, w: _Writer, thread_id: int, thread_ref: str
+) -> None:
     # First the order (small rows for the whole thread), then the bodies a page at a time:
     # a long thread never has all its bodies in memory at once.
     outline = await (

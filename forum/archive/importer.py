@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -118,7 +118,9 @@ def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], Iterator[tuple
         raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from None
     stream: IO[bytes] = raw
     if path.name.endswith(".gz"):
-        stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        stack.callback(gz.close)
+        stream = cast(IO[bytes], gz)  # typeshed's GzipFile is not an IO[bytes]; it reads as one
     return raw, _numbered(stream, path)
 
 
@@ -584,8 +586,10 @@ class _Importer:
             if parent_thread == thread_id:
                 return (parent_id, None) if parent_id else (None, r.parent)
         elif self.had_posts:
-            rows = await Post.filter(ref=r.parent, thread_id=thread_id).using_db(self.conn).values_list(
-                "id", flat=True
+            rows = (
+                await Post.filter(ref=r.parent, thread_id=thread_id)
+                .using_db(self.conn)
+                .values_list("id", flat=True)
             )
             if rows:
                 return int(rows[0]), None  # type: ignore[call-overload]
@@ -687,9 +691,7 @@ class _Importer:
         await Post.bulk_create(posts, using_db=self.conn)
         # bulk_create does not return ids; the archive ids are unique, so ask for them.
         rows = await (
-            Post.filter(ref__in=[i.ref for i in items])
-            .using_db(self.conn)
-            .values_list("ref", "id")
+            Post.filter(ref__in=[i.ref for i in items]).using_db(self.conn).values_list("ref", "id")
         )
         ids: dict[str, int] = {str(ref): int(pk) for ref, pk in rows}
         for item in items:

@@ -384,7 +384,9 @@ class _Fields:
         try:
             return parse_iso(value)
         except ValueError:
-            raise self.error(f"{problem} (like 2022-07-26T09:30:00Z), got {_describe(value)}")
+            raise self.error(
+                f"{problem} (like 2022-07-26T09:30:00Z), got {_describe(value)}"
+            ) from None
 
     def choice(self, name: str, kind: Callable[[str], _T], default: _T) -> _T:
         value = self.get(name, False)

@@ -58,8 +58,8 @@ def conversation(posts: list[Post]) -> list[PostNode]:
     stack: list[tuple[Post, int]] = [(p, 0) for p in reversed(children.get(None, []))]
     while stack:
         post, depth = stack.pop()
-        parent = by_id.get(post.parent_id) if post.parent_id else None
-        out.append(PostNode(post, depth, min(depth, MAX_DEPTH), parent))
+        parent_post = by_id.get(post.parent_id) if post.parent_id else None
+        out.append(PostNode(post, depth, min(depth, MAX_DEPTH), parent_post))
         stack.extend((c, depth + 1) for c in reversed(children.get(post.id, [])))
     return out
 
@@ -122,9 +122,7 @@ async def recent_posts_by(user_id: int, network_ids: list[int], limit: int = 20)
     if not network_ids:
         return []
     return list(
-        await Post.filter(
-            author_id=user_id, deleted=False, thread__network_id__in=network_ids
-        )
+        await Post.filter(author_id=user_id, deleted=False, thread__network_id__in=network_ids)
         .select_related("thread__network")
         .order_by("-created_at", "-id")
         .limit(limit)

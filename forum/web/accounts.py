@@ -26,7 +26,11 @@ def safe_next(value: str | None) -> str:
 
 
 async def login_form(request: Request) -> Response:
-    return render(request, "accounts/login.html", {"next": safe_next(request.query_params.get("next")), "login": "", "error": None})
+    return render(
+        request,
+        "accounts/login.html",
+        {"next": safe_next(request.query_params.get("next")), "login": "", "error": None},
+    )
 
 
 async def login(request: Request) -> Response:
@@ -34,7 +38,11 @@ async def login(request: Request) -> Response:
     login_name = form.get("login", "")[:254]
     password = form.get("password", "")[:1024]
     next_url = safe_next(form.get("next"))
-    user = await services.authenticate(login=login_name, password=password) if login_name and password else None
+    user = (
+        await services.authenticate(login=login_name, password=password)
+        if login_name and password
+        else None
+    )
     if user is None:
         error = (
             "Enter your username or email and your password."

@@ -54,7 +54,9 @@ async def networks(request: Request) -> Response:
 
 
 async def network_threads(request: Request) -> Response:
-    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
+    network = await network_queries.get_network(
+        request.path_params["network"], request.state.viewer
+    )
     page = int_or_none(request.query_params.get("page")) or 1
     listing = await queries.network_threads(
         network, page=page, per_page=request.app.state.settings.limits.threads_per_page
@@ -72,9 +74,9 @@ async def network_threads(request: Request) -> Response:
 
 
 async def thread(request: Request) -> Response:
-    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
+    network = await network_queries.get_network(
+        request.path_params["network"], request.state.viewer
+    )
     t = await queries.get_thread(network, request.path_params["thread_id"])
     nodes = await queries.thread_posts(t)
-    return JSONResponse(
-        {"thread": _thread(t), "posts": [_post(n.post, n.depth) for n in nodes]}
-    )
+    return JSONResponse({"thread": _thread(t), "posts": [_post(n.post, n.depth) for n in nodes]})

@@ -7,7 +7,6 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-
 from tortoise.exceptions import ValidationError as OrmValidationError
 
 from forum.errors import Conflict, NotFound, PermissionDenied, ValidationError

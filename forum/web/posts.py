@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum import markdown, permissions
 from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.accounts.models import User
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries, services
@@ -17,10 +18,14 @@ from forum.web.urls import post_url
 
 
 async def _load(request: Request) -> tuple[Network, Post]:
-    network = await network_queries.get_network(request.path_params["network"], request.state.viewer)
-    post = await Post.filter(id=request.path_params["post_id"]).select_related(
-        "thread", "author__organisation"
-    ).first()
+    network = await network_queries.get_network(
+        request.path_params["network"], request.state.viewer
+    )
+    post = (
+        await Post.filter(id=request.path_params["post_id"])
+        .select_related("thread", "author__organisation")
+        .first()
+    )
     if post is None or post.thread.network_id != network.id:
         raise NotFound("no such post")
     post.thread.network = network
@@ -46,7 +51,14 @@ async def edit_form(request: Request) -> Response:
     return render(
         request,
         "posts/edit.html",
-        {"network": network, "post": post, "thread": post.thread, "body": post.body, "errors": {}, "preview": None},
+        {
+            "network": network,
+            "post": post,
+            "thread": post.thread,
+            "body": post.body,
+            "errors": {},
+            "preview": None,
+        },
     )
 
 
@@ -56,7 +68,13 @@ async def edit(request: Request) -> Response:
     _require_edit(request, network, post, "edit")
     body = form.get("body", "")
     limits = request.app.state.settings.limits
-    context = {"network": network, "post": post, "thread": post.thread, "body": body, "preview": None}
+    context = {
+        "network": network,
+        "post": post,
+        "thread": post.thread,
+        "body": body,
+        "preview": None,
+    }
     try:
         if form.get("action") == "preview":
             services.validate_body(body, limits)
@@ -73,7 +91,9 @@ async def edit(request: Request) -> Response:
 async def delete_form(request: Request) -> Response:
     network, post = await _load(request)
     _require_edit(request, network, post, "delete")
-    return render(request, "posts/delete.html", {"network": network, "post": post, "thread": post.thread})
+    return render(
+        request, "posts/delete.html", {"network": network, "post": post, "thread": post.thread}
+    )
 
 
 async def delete(request: Request) -> Response:
@@ -91,9 +111,15 @@ async def history(request: Request) -> Response:
     revisions = await queries.post_history(post)
     editor = None
     if post.edited_by_id:
-        editor = await post.edited_by
+        editor = await User.get_or_none(id=post.edited_by_id)
     return render(
         request,
         "posts/history.html",
-        {"network": network, "post": post, "thread": post.thread, "revisions": revisions, "editor": editor},
+        {
+            "network": network,
+            "post": post,
+            "thread": post.thread,
+            "revisions": revisions,
+            "editor": editor,
+        },
     )

@@ -10,7 +10,6 @@ from forum.config import ROOT
 from forum.web import accounts, api, pages, posts, threads
 
 
-
 class IdConvertor(Convertor[int]):
     """A database id: at most 9 digits, so an absurd number is a 404, not an overflow."""
 
@@ -44,7 +43,9 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),
-    Route(NET + "/p/{post_id:id}/delete", posts.delete_form, methods=["GET"], name="post_delete_form"),
+    Route(
+        NET + "/p/{post_id:id}/delete", posts.delete_form, methods=["GET"], name="post_delete_form"
+    ),
     Route(NET + "/p/{post_id:id}/delete", posts.delete, methods=["POST"], name="post_delete"),
     Route(NET + "/p/{post_id:id}/history", posts.history, name="post_history"),
     Route("/api/v1/networks", api.networks, name="api_networks"),

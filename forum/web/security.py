@@ -39,7 +39,9 @@ def secure_cookie(conn: HTTPConnection) -> bool:
     return mode == "always" or (mode == "auto" and conn.url.scheme == "https")
 
 
-def set_cookie(response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None) -> None:
+def set_cookie(
+    response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
         name,
         value,

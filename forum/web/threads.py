@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -97,9 +98,7 @@ async def create(request: Request) -> Response:
 async def _reply_target(request: Request, thread: Thread, parent_id: int | None) -> Post | None:
     if parent_id is None:
         return None
-    parent = (
-        await Post.filter(id=parent_id, thread_id=thread.id).select_related("author").first()
-    )
+    parent = await Post.filter(id=parent_id, thread_id=thread.id).select_related("author").first()
     if parent is None:
         raise ValidationError({"parent": "The post you are replying to is not in this thread."})
     return parent
@@ -126,7 +125,14 @@ async def reply_form(request: Request) -> Response:
     return render(
         request,
         "threads/reply.html",
-        {"network": network, "thread": thread, "parent": parent, "body": body, "errors": {}, "preview": None},
+        {
+            "network": network,
+            "thread": thread,
+            "parent": parent,
+            "body": body,
+            "errors": {},
+            "preview": None,
+        },
     )
 
 
@@ -139,7 +145,13 @@ async def reply(request: Request) -> Response:
     body = form.get("body", "")
     raw_parent = form.get("parent", "").strip()
     parent_id = int_or_none(raw_parent)
-    context = {"network": network, "thread": thread, "parent": None, "body": body, "preview": None}
+    context: dict[str, Any] = {
+        "network": network,
+        "thread": thread,
+        "parent": None,
+        "body": body,
+        "preview": None,
+    }
     limits = request.app.state.settings.limits
     try:
         if raw_parent and parent_id is None:
@@ -155,9 +167,7 @@ async def reply(request: Request) -> Response:
     except ValidationError as exc:
         return render(request, "threads/reply.html", {**context, "errors": exc.errors}, 422)
     except PermissionDenied as exc:
-        return render(
-            request, "threads/reply.html", {**context, "errors": {"body": str(exc)}}, 403
-        )
+        return render(request, "threads/reply.html", {**context, "errors": {"body": str(exc)}}, 403)
     return RedirectResponse(post_url(post, thread, network), status_code=303)
 
 
