@@ -7,13 +7,12 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from forum import db
 from forum.config import Settings, load_settings, secret_key
 from forum.web.errors import HANDLERS
 from forum.web.routes import ROUTES
-from forum.web.security import SessionMiddleware
+from forum.web.security import SecurityHeadersMiddleware, SessionMiddleware
 from forum.web.templating import make_templates
 
 
@@ -33,7 +32,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
 
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000), Middleware(SessionMiddleware)],
+        # No compression of pages: CSRF tokens beside reflected text invite BREACH.
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(SessionMiddleware)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
         max_body_size=settings.server.max_body_bytes,

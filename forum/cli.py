@@ -59,7 +59,7 @@ async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from forum import demo  # type: ignore[attr-defined,unused-ignore]
+    from forum import demo
 
     async with db.opened(settings):
         if not await demo.is_empty():

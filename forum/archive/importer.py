@@ -121,10 +121,10 @@ def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], Iterator[tuple
         gz = gzip.GzipFile(fileobj=raw, mode="rb")
         stack.callback(gz.close)
         stream = cast(IO[bytes], gz)  # typeshed's GzipFile is not an IO[bytes]; it reads as one
-    return raw, _numbered(stream, path)
+    return raw, _numbered(stream)
 
 
-def _numbered(stream: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
+def _numbered(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
     n = 0
     lines = iter(stream)
     while True:
@@ -132,7 +132,7 @@ def _numbered(stream: IO[bytes], path: Path) -> Iterator[tuple[int, str]]:
             data = next(lines, None)
         except (OSError, EOFError, zlib.error) as exc:
             # A damaged or truncated .gz file, or a read error.
-            raise ArchiveError(f"line {n + 1}: cannot read {path}: {exc}") from None
+            raise ArchiveError(f"line {n + 1}: cannot read the file: {exc}") from None
         if data is None:
             return
         n += 1
@@ -384,13 +384,13 @@ class _Importer:
         found = await index.find(key, self.conn)
         if found is None:
             raise ArchiveError(
-                f"line {line}: {label}: {name} {_q(key)} is not a {kind} "
+                f"line {line}: {label}: {name} {_q(key)} is not {kind} "
                 "on an earlier line or in the forum"
             )
         return found
 
     async def _author(self, line: int, label: str, username: str) -> int:
-        return await self._ref(line, label, self.users, "author", username, "user")
+        return await self._ref(line, label, self.users, "author", username, "a user")
 
     # -- one method per record type
 
@@ -416,7 +416,7 @@ class _Importer:
         org_id = None
         if r.organisation is not None:
             org_id = await self._ref(
-                line, label, self.orgs, "organisation", r.organisation, "organisation"
+                line, label, self.orgs, "organisation", r.organisation, "an organisation"
             )
         existing = await self.users.find(r.username, self.conn)
         if existing is not None:
@@ -470,8 +470,8 @@ class _Importer:
 
     async def membership(self, line: int, r: MembershipRecord) -> None:
         label = f"membership of {_q(r.user)} in {_q(r.network)}"
-        network_id = await self._ref(line, label, self.networks, "network", r.network, "network")
-        user_id = await self._ref(line, label, self.users, "user", r.user, "user")
+        network_id = await self._ref(line, label, self.networks, "network", r.network, "a network")
+        user_id = await self._ref(line, label, self.users, "user", r.user, "a user")
         key = (network_id, user_id)
         if key in self.memberships:
             raise self._duplicate(line, label, "this membership")
@@ -497,7 +497,7 @@ class _Importer:
         label = f"thread {_q(r.id)}"
         if r.id in self.threads.in_file:
             raise self._duplicate(line, label, f"id {_q(r.id)}")
-        network_id = await self._ref(line, label, self.networks, "network", r.network, "network")
+        network_id = await self._ref(line, label, self.networks, "network", r.network, "a network")
         author_id = await self._author(line, label, r.author)
         existing = await self.threads.find(r.id, self.conn)
         if existing is not None:
@@ -539,7 +539,7 @@ class _Importer:
         label = f"post {_q(r.id)}"
         if r.id in self.posts:
             raise self._duplicate(line, label, f"id {_q(r.id)}")
-        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "thread")
+        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "a thread")
         author_id = await self._author(line, label, r.author)
         parent_id, parent_ref = None, None
         if r.parent is not None:
@@ -600,7 +600,7 @@ class _Importer:
 
     async def summary(self, line: int, r: SummaryRecord) -> None:
         label = f"summary of thread {_q(r.thread)}"
-        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "thread")
+        thread_id = await self._ref(line, label, self.threads, "thread", r.thread, "a thread")
         author_id = await self._author(line, label, r.author)
         if thread_id in self.summaries:
             raise self._duplicate(line, label, f"a summary of thread {_q(r.thread)}")

@@ -400,17 +400,19 @@ class _Fields:
             choices = " or ".join(f'"{c}"' for c in _CHOICES[name])
             raise self.error(f'field "{name}" must be {choices}, got {_describe(value)}') from None
 
-    def str_list(self, name: str, item: Callable[[str], bool], what: str) -> tuple[str, ...]:
+    def str_list(
+        self, name: str, item: Callable[[str], bool], one: str, many: str
+    ) -> tuple[str, ...]:
         """A list of strings each passing `item`; duplicates are dropped, order kept."""
         value = self.get(name, False)
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise self.error(f'field "{name}" must be a list of {what}, got {_describe(value)}')
+            raise self.error(f'field "{name}" must be a list of {many}, got {_describe(value)}')
         out: dict[str, None] = {}
         for entry in value:
             if not isinstance(entry, str) or not item(entry):
-                raise self.error(f'field "{name}": {_describe(entry)} is not {what[:-1]}')
+                raise self.error(f'field "{name}": {_describe(entry)} is not {one}')
             out.setdefault(entry, None)
         return tuple(out)
 
@@ -440,7 +442,7 @@ def _is_domain(value: str) -> bool:
 def _organisation(f: _Fields) -> OrganisationRecord:
     slug = f.slug("slug")
     name = f.line_text("name", NAME_MAX)
-    domains = f.str_list("email_domains", _is_domain, "domains")
+    domains = f.str_list("email_domains", _is_domain, "a domain", "domains")
     # Stored as the service stores them: lowercase (addresses are compared without case).
     lowered = tuple(dict.fromkeys(d.lower() for d in domains))
     return OrganisationRecord(slug=slug, name=name, email_domains=lowered)
@@ -451,12 +453,12 @@ def _user(f: _Fields) -> UserRecord:
     assert username is not None
     display_name = f.line_text("display_name", DISPLAY_NAME_MAX)
     email = f.email("email")
-    organisation = f.slug("organisation", required=False)
+    organisation = f.slug("organisation", required=False)  # "" when absent
     return UserRecord(
         username=username,
         display_name=display_name,
         email=email,
-        organisation=organisation,
+        organisation=organisation or None,
         is_admin=f.flag("is_admin"),
         created=f.time("created", required=False),
     )
@@ -491,7 +493,7 @@ def _thread(f: _Fields) -> ThreadRecord:
         title=title,
         author=author,
         created=created,
-        tags=f.str_list("tags", lambda t: TAG_RE.match(t) is not None, "tag slugs"),
+        tags=f.str_list("tags", lambda t: TAG_RE.match(t) is not None, "a tag slug", "tag slugs"),
         pinned=f.flag("pinned"),
         locked=f.flag("locked"),
     )
@@ -576,7 +578,7 @@ def parse_header(line: int, text: str) -> Header:
     data = _load(line, text)
     kind = data.get("type")
     if kind != HEADER_TYPE:
-        got = f"a {_describe(kind)} record" if isinstance(kind, str) else "no header"
+        got = f"a record of type {_describe(kind)}" if isinstance(kind, str) else "no header"
         raise ArchiveError(
             f'line {line}: expected the archive header {{"type": "{HEADER_TYPE}", '
             f'"version": {VERSION}, ...}}, got {got}'
