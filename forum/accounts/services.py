@@ -18,7 +18,7 @@ from forum.timeutil import utcnow
 
 USERNAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,38}[a-z0-9_]$|^[a-z0-9_]$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 
 
 def check_slug(slug: str, field: str = "slug") -> str:

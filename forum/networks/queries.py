@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forum import permissions
+from forum.accounts.services import SLUG_RE
 from forum.errors import NotFound
 from forum.networks.models import Membership, Network, Role
 from forum.permissions import Viewer
@@ -16,7 +17,8 @@ async def visible_networks(viewer: Viewer) -> list[Network]:
 
 async def get_network(slug: str, viewer: Viewer) -> Network:
     """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403)."""
-    network = await Network.filter(slug=slug).first() if len(slug) <= 64 else None
+    # Only a well-formed slug reaches the database (no NUL bytes, nothing over-long).
+    network = await Network.filter(slug=slug).first() if SLUG_RE.match(slug) else None
     if network is None or not permissions.can_read(viewer, network):
         raise NotFound("no such network")
     return network
