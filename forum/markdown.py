@@ -7,12 +7,16 @@ place to review when asking "can a user put X on a page?", and exactly one allow
 Pipeline
 --------
 1. **Normalise the input.**  Lone surrogates (which cannot be encoded as UTF-8 and would
-   blow up later in the stack) are replaced by ``?``; markdown-it replaces NUL with U+FFFD.
+   blow up later in the stack), NUL and other control characters except tab, newline and
+   carriage return are replaced by U+FFFD.
 2. **Parse with markdown-it-py** (CommonMark preset) with tables, ``~~strikethrough~~`` and
-   linkify (bare URLs become links, via linkify-it-py).  Raw HTML is *off*
+   linkify (bare URLs become links, via linkify-it-py; without a scheme only for a few
+   generic TLDs, so that ``setup.py`` or ``README.md`` are not links).  Raw HTML is *off*
    (``html=False``, and the ``html_block``/``html_inline`` rules are disabled too): anything
    that looks like a tag is shown as escaped text, never interpreted.  markdown-it itself
-   refuses ``javascript:``, ``vbscript:``, ``file:`` and non-image ``data:`` link targets.
+   refuses ``javascript:``, ``vbscript:``, ``file:`` and non-image ``data:`` link targets,
+   and we go further: a link or image whose target is neither relative nor http, https
+   or mailto stays literal text.
    The ``maxNesting`` guard (20, the CommonMark preset's value) bounds the depth of
    quotes/lists/emphasis, so ``>>>>…`` ten thousand deep cannot exhaust the recursion
    limit; content nested deeper than that is dropped.
@@ -69,6 +73,12 @@ stateless); bleach's ``Cleaner`` is not thread-safe, so each thread gets its own
 
 :func:`render` never raises for a ``str``: should anything in the pipeline fail
 unexpectedly, the error is logged and the source is returned as escaped plain text.
+
+Cost: rendering is roughly linear in the input, but html5lib (inside bleach) is slow, some
+tens of microseconds per tag or escaped character, and still quadratic in the number of
+escaped characters (``&``, ``<``) within a single run of text.  Ordinary prose renders at
+about 2 MB/s; hostile input such as 200,000 ``&`` takes ~10 s.  Callers must cap the length
+of what users submit (a few tens of thousands of characters) before it gets here.
 """
 
 from __future__ import annotations
@@ -83,6 +93,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import bleach
+from bleach import html5lib_shim
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, unescapeAll
 from markdown_it.renderer import RendererProtocol
@@ -113,12 +124,20 @@ LINK_REL = "nofollow ugc noopener noreferrer"
 MAX_NESTING = 20
 
 #: Characters of code per document that Pygments may highlight; the rest stays plain.
-HIGHLIGHT_BUDGET = 100_000
+#: Highlighting turns every token into a ``<span>`` that the sanitiser must then walk.
+HIGHLIGHT_BUDGET = 20_000
 
 #: Heading levels are shifted by this much (``#`` becomes ``<h3>``), capped at ``<h6>``.
 HEADING_SHIFT = 2
 
 MENTION_URL_PREFIX = "/u/"
+
+#: Top-level domains for which a bare host name without ``https://`` (``example.org``,
+#: ``www.example.com/x``) is turned into a link.  URLs with a scheme always are.
+FUZZY_LINK_TLDS = ("com", "org", "net", "edu", "gov", "int", "info", "biz", "eu")
+
+#: URL schemes a link may use (images: http and https only); relative URLs are fine too.
+_ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 _ENV_HIGHLIGHT_BUDGET = "forum_highlight_budget"
 
@@ -251,12 +270,32 @@ def _render_code_block(
 # ----------------------------------------------------------------------- the parser
 
 
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+class _ForumMarkdownIt(MarkdownIt):
+    def validateLink(self, url: str) -> bool:
+        """Accept link/image targets that are relative or use an allowed scheme.
+
+        markdown-it's own check (a blocklist: javascript, vbscript, file, data) runs too.
+        Anything refused here stays in the post as literal text instead of becoming a link
+        (or an ``<a>`` that bleach would later strip of its ``href``).
+        """
+        scheme = _SCHEME_RE.match(url.strip())
+        allowed = scheme is None or scheme.group(1).lower() in _ALLOWED_PROTOCOLS
+        return allowed and super().validateLink(url)
+
+
 def _build_markdown() -> MarkdownIt:
-    md = MarkdownIt(
+    md = _ForumMarkdownIt(
         "commonmark",
         {"html": False, "linkify": True, "xhtmlOut": False, "maxNesting": MAX_NESTING},
     )
     md.enable(["table", "strikethrough", "linkify"])
+    assert md.linkify is not None  # linkify-it-py is a dependency
+    # Scheme-less links ("example.com") only for these TLDs: linkify-it's default also
+    # accepts every two-letter TLD, which turns file names (setup.py, README.md) into links.
+    md.linkify.tlds(list(FUZZY_LINK_TLDS), False)
     md.disable(["html_block", "html_inline"])
     md.inline.ruler.push("mention", _mention_rule)
     md.core.ruler.push("forum_rewrite", _forum_core_rule)
@@ -281,7 +320,6 @@ _ALLOWED_TAGS = frozenset(
         "table", "thead", "tbody", "tr", "th", "td",
     }
 )  # fmt: skip
-_ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 _CODE_CLASS_RE = re.compile(r"language-[a-z0-9_+-]+")
 _TOKEN_CLASS_RE = re.compile(r"[a-z][a-z0-9]{0,3}(?: [a-z][a-z0-9]{0,3})*")
@@ -326,16 +364,60 @@ class _LinkRelFilter(Filter):
             yield token
 
 
+if TYPE_CHECKING:
+    from html5lib.treewalkers.base import NonRecursiveTreeWalker as _EtreeWalker
+else:
+    _EtreeWalker = html5lib_shim.getTreeWalker("etree")
+
+
+class _LinearEtreeWalker(_EtreeWalker):
+    """bleach's tree walker, minus a quadratic blow-up.
+
+    html5lib's etree walker, each time it climbs back out of an element, finds that
+    element's position among its siblings with ``list.index`` (after asserting uniqueness
+    with ``list.count``): quadratic in the number of siblings, so a 16,000-row table took
+    half a minute to sanitise.  This looks the position up in a per-parent map instead;
+    the events produced are identical (the test suite checks this on every fixture).
+    """
+
+    def __init__(self, tree: Any) -> None:
+        super().__init__(tree)
+        self._positions: dict[int, dict[int, int]] = {}
+
+    def getParentNode(self, node: Any) -> Any:
+        if not isinstance(node, tuple):
+            return None
+        _element, _key, parents, flag = node
+        if flag == "text":
+            return super().getParentNode(node)
+        parent = parents.pop()
+        if not parents:
+            return parent
+        grandparent = parents[-1]
+        positions = self._positions.get(id(grandparent))
+        if positions is None:  # every element stays alive for the walk: ids are stable
+            positions = {id(child): i for i, child in enumerate(grandparent)}
+            self._positions[id(grandparent)] = positions
+        return parent, positions[id(parent)], parents, None
+
+
+def _make_cleaner(*, linear_walker: bool = True) -> bleach.Cleaner:
+    cleaner = bleach.Cleaner(
+        tags=_ALLOWED_TAGS,
+        attributes=_allow_attribute,
+        protocols=_ALLOWED_PROTOCOLS,
+        strip=False,
+        strip_comments=True,
+        filters=[_LinkRelFilter],
+    )
+    if linear_walker:
+        cleaner.walker = _LinearEtreeWalker  # type: ignore[assignment]  # stub: it is a class
+    return cleaner
+
+
 class _PerThreadCleaner(threading.local):
     def __init__(self) -> None:
-        self.cleaner = bleach.Cleaner(
-            tags=_ALLOWED_TAGS,
-            attributes=_allow_attribute,
-            protocols=_ALLOWED_PROTOCOLS,
-            strip=False,
-            strip_comments=True,
-            filters=[_LinkRelFilter],
-        )
+        self.cleaner = _make_cleaner()
 
 
 _CLEANERS = _PerThreadCleaner()
@@ -401,12 +483,13 @@ def _text_and_mentions(tokens: Sequence[Token]) -> tuple[str, tuple[str, ...]]:
 # ------------------------------------------------------------------------ public API
 
 
+# Lone surrogates (not encodable, would make the page unservable), and control characters
+# other than tab/newline/carriage return (HTML parse errors, never meaningful in a post).
+_BAD_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _clean_source(source: str) -> str:
-    try:
-        source.encode("utf-8")
-    except UnicodeEncodeError:
-        source = source.encode("utf-8", "replace").decode("utf-8")
-    return source
+    return _BAD_CHARS_RE.sub("\ufffd", source)
 
 
 def render(source: str) -> Rendered:
@@ -439,9 +522,8 @@ def _fallback(source: str) -> Rendered:
 def pygments_css() -> str:
     """The stylesheet for the highlighter's classes, scoped to ``.highlight``.
 
-    ``static/pygments.css`` is this string; regenerate it with
-    ``python -c "from forum.markdown import pygments_css; print(pygments_css(), end='')" \
-> static/pygments.css`` after upgrading Pygments.
+    ``static/pygments.css`` holds this string (a test checks it); after upgrading Pygments,
+    regenerate it by writing ``pygments_css()`` to that file.
     """
     formatter = HtmlFormatter(style="default")
     lines = [

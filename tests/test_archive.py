@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from forum import markdown
 from forum.accounts.models import Organisation, Session, User
 from forum.archive import ArchiveError, export_archive, import_archive
+from forum.archive import exporter as exporter_module
 from forum.archive import importer as importer_module
 from forum.archive.exporter import parents_first
 from forum.changes import Change
@@ -246,7 +247,7 @@ async def test_an_invalid_line_imports_nothing_and_names_the_line_and_field(
 
 async def test_an_error_on_the_last_line_rolls_back_every_post(db: str, tmp_path: Path) -> None:
     rows: list[dict[str, Any] | str] = list(fixture_records())
-    rows.append(dict(rows[-1], id="p-13", parent="p-1"))  # p-1 is in another thread
+    rows.append({**fixture_records()[-1], "id": "p-13", "parent": "p-1"})  # p-1: other thread
 
     with pytest.raises(ArchiveError, match=r"^line 31: post \"p-13\": parent \"p-1\""):
         await import_archive(write_archive(tmp_path / "bad.jsonl", rows))
@@ -415,7 +416,7 @@ async def test_each_kind_of_invalid_line_is_refused_by_line_and_field(
     assert await table_counts() == EMPTY
 
 
-BAD_HEADERS = {
+BAD_HEADERS: dict[str, tuple[dict[str, Any], str]] = {
     "newer version": (
         {"type": "forum-archive", "version": 2},
         "line 1: this is a version 2 archive; this forum reads version 1",
@@ -671,6 +672,25 @@ async def test_a_large_import_resolves_parents_across_batches(
     assert [t.reply_count for t in await Thread.all().order_by("ref")] == [38, 38, 38]
     await export_archive(tmp_path / "out.jsonl")
     assert records(tmp_path / "out.jsonl") == records(path)
+
+
+async def test_export_pages_through_every_table(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of two rows: every keyset query continues from the row before, including threads
+    # created in the same second (the fixture's t-1..t-3 are moved to one time below).
+    monkeypatch.setattr(exporter_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(exporter_module, "THREAD_PAGE_SIZE", 2)
+    await import_archive(FIXTURE)
+    await Thread.all().update(created_at=at("2022-07-26T09:30:00Z"))
+
+    await export_archive(tmp_path / "a.jsonl")
+
+    expected = fixture_records()
+    for record in expected:
+        if record["type"] == "thread":
+            record["created"] = "2022-07-26T09:30:00Z"
+    assert records(tmp_path / "a.jsonl") == expected
 
 
 def test_parents_come_before_their_replies_in_an_export() -> None:

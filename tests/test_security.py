@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 from forum.networks.models import Role, Visibility
 from forum.threads.models import Post, Thread
 from forum.web.routes import ROUTES
+from tests.conftest import QueryCounter
 from tests.factories import (
     csrf,
     login,
@@ -242,3 +243,12 @@ async def test_pages_carry_security_headers(client: httpx.AsyncClient) -> None:
     missing = await client.get("/nowhere")
     assert missing.status_code == 404
     assert "content-security-policy" in missing.headers
+
+
+async def test_static_files_are_served_without_a_session_lookup(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    response = await client.get("/static/forum.css")
+    assert response.status_code == 200
+    assert count_queries.count == 0
+    assert (await client.get("/static/nope.css")).status_code == 404

@@ -63,7 +63,8 @@ class SessionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            # Stylesheets need no viewer: spare them the session lookup.
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
