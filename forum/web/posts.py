@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import markdown, permissions
-from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.accounts.models import User
+from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries, services
