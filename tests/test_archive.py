@@ -674,6 +674,27 @@ async def test_a_large_import_resolves_parents_across_batches(
     assert records(tmp_path / "out.jsonl") == records(path)
 
 
+async def test_an_export_that_cannot_be_written_says_so(db: str, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "a.jsonl"
+    with pytest.raises(ArchiveError, match=r"^cannot write .*a\.jsonl: No such file or directory"):
+        await export_archive(target)
+
+
+async def test_a_failed_export_leaves_no_file_behind(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await import_archive(FIXTURE)
+
+    async def fail(*args: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(exporter_module, "_write_all", fail)
+    with pytest.raises(RuntimeError):
+        await export_archive(tmp_path / "a.jsonl")
+    assert not (tmp_path / "a.jsonl").exists()
+    assert not (tmp_path / "a.jsonl.partial").exists()
+
+
 async def test_export_pages_through_every_table(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

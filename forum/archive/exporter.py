@@ -8,14 +8,14 @@ before its replies) and its summary.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -48,6 +48,8 @@ __all__ = ["ExportReport", "export_archive"]
 PAGE_SIZE = 500
 #: Threads per page: each page's tags and summaries (bodies included) are fetched together.
 THREAD_PAGE_SIZE = 100
+_T = TypeVar("_T")
+
 #: How often (in records) the progress callback is told how many have been written.
 PROGRESS_EVERY = 500
 
@@ -75,32 +77,42 @@ async def export_archive(
     Raises ArchiveError if the file cannot be written.
     """
     partial = path.with_name(path.name + ".partial")
-    writer = _Writer(progress)
+    writer = _Writer(_open_for_writing(partial, path), path, progress)
     try:
-        with ExitStack() as stack:
-            writer.out = _open_for_writing(partial, stack)
-            async with in_transaction() as conn:
-                await _snapshot(conn)
-                writer.write(Header(version=VERSION, exported_at=utcnow()), None)
-                await _write_all(conn, writer)
-        os.replace(partial, path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from None
+        async with in_transaction() as conn:
+            await _snapshot(conn)
+            writer.write(Header(version=VERSION, exported_at=utcnow()), None)
+            await _write_all(conn, writer)
+        writer.close()
+        _file_op(path, os.replace, partial, path)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            writer.out.close()
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise
     if progress is not None:
         progress(writer.written)
     return writer.report
 
 
-def _open_for_writing(path: Path, stack: ExitStack) -> IO[str]:
+def _file_op(path: Path, op: Callable[..., _T], *args: Any) -> _T:
+    """Run a file operation; an OSError (disk full, no permission) becomes an ArchiveError.
+
+    Only file operations are wrapped: a database error must not read as a file problem.
+    """
+    try:
+        return op(*args)
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _open_for_writing(partial: Path, path: Path) -> IO[str]:
     # Blocking file writes from a coroutine: the export is a command-line job with nothing
     # else to serve, and the database round trips dwarf a buffered write.
-    if path.name.removesuffix(".partial").endswith(".gz"):
-        return stack.enter_context(gzip.open(path, "wt", encoding="utf-8", newline="\n"))
-    return stack.enter_context(path.open("w", encoding="utf-8", newline="\n"))
+    if path.name.endswith(".gz"):
+        return _file_op(path, lambda: gzip.open(partial, "wt", encoding="utf-8", newline="\n"))
+    return _file_op(path, lambda: partial.open("w", encoding="utf-8", newline="\n"))
 
 
 async def _snapshot(conn: BaseDBAsyncClient) -> None:
@@ -116,24 +128,18 @@ async def _snapshot(conn: BaseDBAsyncClient) -> None:
 
 
 class _Writer:
-    def __init__(self, progress: Callable[[int], None] | None) -> None:
+    def __init__(self, out: IO[str], path: Path, progress: Callable[[int], None] | None) -> None:
+        self.out = out
+        self.path = path
         self.report = ExportReport()
         self.progress = progress
         self.written = 0
-        self._out: IO[str] | None = None
 
-    @property
-    def out(self) -> IO[str]:
-        assert self._out is not None
-        return self._out
-
-    @out.setter
-    def out(self, value: IO[str]) -> None:
-        self._out = value
+    def close(self) -> None:
+        _file_op(self.path, self.out.close)
 
     def write(self, record: Record | Header, kind: str | None) -> None:
-        self.out.write(dumps(record))
-        self.out.write("\n")
+        _file_op(self.path, self.out.write, dumps(record) + "\n")
         if kind is None:
             return
         self.report.counts[kind] += 1

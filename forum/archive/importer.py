@@ -366,15 +366,14 @@ class _Importer:
     def _duplicate(self, line: int, label: str, what: str) -> ArchiveError:
         return ArchiveError(f"line {line}: {label}: {what} appears on an earlier line too")
 
-    def _exists(self, line: int, label: str, kind: str) -> bool:
-        """Whether to skip a record already in the forum; raises unless skipping."""
+    def _exists(self, line: int, label: str, kind: str) -> None:
+        """Count a record already in the forum as skipped; raise unless skipping."""
         if not self.skip_existing:
             raise ArchiveError(
                 f"line {line}: {label}: already exists in the forum "
                 "(import with --skip-existing to skip records that are already there)"
             )
         self.report.skipped[kind] += 1
-        return True
 
     async def _ref(
         self, line: int, label: str, index: _Index, name: str, key: str, kind: str

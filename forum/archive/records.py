@@ -257,7 +257,7 @@ def _describe(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
-        return json.dumps(shown, ensure_ascii=False)
+        return _quoted(shown)
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, list):
@@ -542,21 +542,25 @@ _PARSERS: dict[str, Callable[[_Fields], Record]] = {
 }
 
 
-def _quoted(value: object) -> str | None:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else None
+def _quoted(value: str) -> str:
+    """A value from the file, quoted for a message. A lone surrogate (which JSON can encode but
+    no terminal can print) shows as "?"."""
+    return json.dumps(value.encode("utf-8", "replace").decode("utf-8"), ensure_ascii=False)
 
 
 def _label(kind: str, data: dict[str, Any]) -> str:
     """How messages name a record: `post "p-17"`, `membership of "alice" in "data-leaders"`."""
     key = {"organisation": "slug", "user": "username", "network": "slug"}.get(kind, "id")
     if kind == "membership":
-        user, network = _quoted(data.get("user")), _quoted(data.get("network"))
-        return f"membership of {user} in {network}" if user and network else kind
+        user, network = data.get("user"), data.get("network")
+        if isinstance(user, str) and isinstance(network, str):
+            return f"membership of {_quoted(user)} in {_quoted(network)}"
+        return kind
     if kind == "summary":
-        thread = _quoted(data.get("thread"))
-        return f"summary of thread {thread}" if thread else kind
-    ident = _quoted(data.get(key))
-    return f"{kind} {ident}" if ident else kind
+        thread = data.get("thread")
+        return f"summary of thread {_quoted(thread)}" if isinstance(thread, str) else kind
+    ident = data.get(key)
+    return f"{kind} {_quoted(ident)}" if isinstance(ident, str) else kind
 
 
 def _load(line: int, text: str) -> dict[str, Any]:
