@@ -28,3 +28,12 @@ class Change(Model):
 async def record(kind: str, object_id: int, *, using: BaseDBAsyncClient | None = None) -> None:
     """Note that object `kind`/`object_id` changed (created, edited, deleted or moved)."""
     await Change.create(kind=kind, object_id=object_id, created_at=utcnow(), using_db=using)
+
+
+async def record_many(
+    kind: str, object_ids: list[int], *, using: BaseDBAsyncClient | None = None
+) -> None:
+    """`record` for a batch of objects of one kind, in one INSERT (imports)."""
+    now = utcnow()
+    rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]
+    await Change.bulk_create(rows, using_db=using)

@@ -174,22 +174,46 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             except ArchiveError as exc:
                 _err(f"{path}: {exc}\nNothing was imported.")
                 return 1
-    created = ", ".join(f"{n} {kind}s" for kind, n in report.created.items() if n) or "nothing"
-    print(f"Imported {created} from {report.lines} lines.")
-    skipped = {k: n for k, n in report.skipped.items() if n}
+    print(f"Imported {_counts(report.created) or 'nothing'} from {report.lines:,} lines.")
+    skipped = _counts(report.skipped)
     if skipped:
-        print("Skipped (already present): " + ", ".join(f"{n} {k}s" for k, n in skipped.items()))
+        print(f"Skipped (already present): {skipped}")
     return 0
 
 
+def _counts(counts: dict[str, int]) -> str:
+    """{'post': 2, 'summary': 1} -> '2 posts, 1 summary'"""
+    plural = {"summary": "summaries"}
+    return ", ".join(
+        f"{n:,} {kind if n == 1 else plural.get(kind, kind + 's')}"
+        for kind, n in counts.items()
+        if n
+    )
+
+
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from forum.archive import export_archive
+    from rich.progress import Progress, SpinnerColumn
+
+    from forum.archive import ArchiveError, export_archive
 
     path = Path(args.file)
     async with db.opened(settings):
-        report = await export_archive(path)
-    counts = ", ".join(f"{n} {kind}s" for kind, n in report.counts.items())
-    print(f"Exported {counts} to {path}.")
+        with Progress(
+            SpinnerColumn(),
+            "[progress.description]{task.description}",
+            "{task.completed:,} records",
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task(f"Exporting to {path.name}", total=None)
+            try:
+                report = await export_archive(
+                    path, progress=lambda n: bar.update(task, completed=n)
+                )
+            except ArchiveError as exc:
+                _err(f"{path}: {exc}")
+                return 1
+    print(f"Exported {_counts(report.counts) or 'nothing'} to {path}.")
     return 0
 
 

@@ -118,3 +118,46 @@ def test_import_of_a_missing_file_says_so(config: Path) -> None:
     result = forum(config, "import", "nope.jsonl")
     assert result.returncode == 1
     assert "no such file" in result.stderr
+
+
+def test_demo_loads_once_and_export_import_round_trips(config: Path, tmp_path: Path) -> None:
+    assert forum(config, "db", "upgrade").returncode == 0
+    first = forum(config, "demo", "--if-empty")
+    assert first.returncode == 0, first.stderr
+    assert "demo-password-2026" in first.stdout and "admin" in first.stdout
+    again = forum(config, "demo", "--if-empty")
+    assert again.returncode == 0 and "not loaded again" in again.stdout
+    assert forum(config, "demo").returncode == 1
+
+    exported = forum(config, "export", str(tmp_path / "a.jsonl.gz"))
+    assert exported.returncode == 0, exported.stderr
+    assert "summaries" in exported.stdout
+    assert "Exported" in exported.stdout
+
+    other = tmp_path / "other.toml"
+    other.write_text('[database]\nurl = "sqlite://other.sqlite3"\n[security]\ndata_dir = "d2"\n')
+    assert forum(other, "db", "upgrade").returncode == 0
+    imported = forum(other, "import", str(tmp_path / "a.jsonl.gz"))
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported" in imported.stdout
+    twice = forum(other, "import", str(tmp_path / "a.jsonl.gz"))
+    assert twice.returncode == 1 and "Nothing was imported" in twice.stderr
+    skipped = forum(other, "import", "--skip-existing", str(tmp_path / "a.jsonl.gz"))
+    assert skipped.returncode == 0 and "Skipped" in skipped.stdout
+    assert forum(other, "export", str(tmp_path / "b.jsonl.gz")).returncode == 0
+
+    import gzip
+    import json
+
+    def records(name: str) -> list[dict[str, object]]:
+        with gzip.open(tmp_path / name, "rt", encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh][1:]
+
+    assert records("a.jsonl.gz") == records("b.jsonl.gz")
+
+
+def test_export_to_an_unwritable_place_says_so(config: Path) -> None:
+    assert forum(config, "db", "upgrade").returncode == 0
+    result = forum(config, "export", "/nonexistent-dir/x.jsonl")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
