@@ -37,3 +37,15 @@ async def record_many(
     now = utcnow()
     rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]
     await Change.bulk_create(rows, using_db=using)
+
+
+class SearchCursor(Model):
+    """How far each search index (one per host folder) has followed the log, for pruning."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255, unique=True)
+    cursor = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "search_cursors"

@@ -1,0 +1,7 @@
+"""Full-text search: the only package that imports Whoosh.
+
+- `schema`: what a document holds.
+- `index`: opening the index folder, and the one writer (with its cursor into the change log).
+- `indexer`: follows the change log from the database into the index; rebuild and check.
+- `query`: turns what a person typed into a Whoosh query, filtered by what they may read.
+"""

@@ -1,0 +1,276 @@
+"""The indexer: follows the change log from the database into the index.
+
+Only the indexer writes the index. It reads the changes after the index's cursor in batches,
+rebuilds the affected documents from the database, and commits them together with the new
+cursor. Killed at any point, it picks up where the last commit left off; the index can always
+be rebuilt from the database (`rebuild`), and `check` compares the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from forum.changes import Change, SearchCursor
+from forum.search import documents
+from forum.search.index import (
+    IndexUnavailable,
+    ensure_index,
+    indexer_lock,
+    new_generation,
+    read_cursor,
+    swap_in,
+    write_batch,
+)
+from forum.threads.models import Post, Summary
+from forum.timeutil import utcnow
+
+log = logging.getLogger("forum.search")
+
+BATCH = 500
+CHUNK = 1000
+# A missing change id may be a transaction that has not committed yet (PostgreSQL hands out
+# ids before commit): wait this long for it before treating the gap as a rollback.
+GAP_WAIT = timedelta(seconds=3)
+# Changes older than this are pruned even if some index has not read them; an index that far
+# behind rebuilds itself.
+RETENTION = timedelta(days=7)
+PRUNED_MARK = "__pruned__"
+
+
+@dataclass
+class Work:
+    post_ids: set[int] = field(default_factory=set)
+    summary_thread_ids: set[int] = field(default_factory=set)
+
+
+async def pending_changes(cursor: int, limit: int = BATCH) -> list[Change]:
+    """Changes after `cursor`, stopping before a gap that may still be filling."""
+    rows = await Change.filter(id__gt=cursor).order_by("id").limit(limit)
+    out: list[Change] = []
+    expected = cursor + 1
+    recent = utcnow() - GAP_WAIT
+    for row in rows:
+        if row.id != expected and row.created_at > recent:
+            break
+        out.append(row)
+        expected = row.id + 1
+    return out
+
+
+async def _ids(queryset: Any, field: str) -> set[int]:
+    rows: list[Any] = await queryset.values_list(field, flat=True)
+    return {int(i) for i in rows}
+
+
+async def expand(changes: list[Change]) -> Work:
+    """Which documents a batch of changes touches."""
+    work = Work()
+    by_kind: dict[str, set[int]] = {}
+    for change in changes:
+        by_kind.setdefault(change.kind, set()).add(change.object_id)
+    work.post_ids |= by_kind.get("post", set())
+    threads = set(by_kind.get("thread", set())) | by_kind.get("summary", set())
+    if by_kind.get("network"):
+        networks = list(by_kind["network"])
+        threads |= await _ids(Post.filter(thread__network_id__in=networks), "thread_id")
+    if by_kind.get("user"):
+        users = list(by_kind["user"])
+        work.post_ids |= await _ids(Post.filter(author_id__in=users), "id")
+        threads |= await _ids(Summary.filter(author_id__in=users), "thread_id")
+    if by_kind.get("thread") or by_kind.get("network"):
+        moved = list(set(by_kind.get("thread", set())) | threads)
+        work.post_ids |= await _ids(Post.filter(thread_id__in=moved), "id")
+    work.summary_thread_ids |= threads
+    return work
+
+
+async def _documents(work: Work) -> tuple[list[dict[str, Any]], list[str]]:
+    docs: list[dict[str, Any]] = []
+    deletes: list[str] = []
+    post_ids = sorted(work.post_ids)
+    for start in range(0, len(post_ids), CHUNK):
+        d, x = await documents.post_documents(post_ids[start : start + CHUNK])
+        docs += d
+        deletes += x
+    thread_ids = sorted(work.summary_thread_ids)
+    for start in range(0, len(thread_ids), CHUNK):
+        d, x = await documents.summary_documents(thread_ids[start : start + CHUNK])
+        docs += d
+        deletes += x
+    return docs, deletes
+
+
+def index_name(root: Path) -> str:
+    return f"{socket.gethostname()}:{root.resolve()}"[:255]
+
+
+async def _note_cursor(root: Path, cursor: int) -> None:
+    await SearchCursor.update_or_create(
+        name=index_name(root), defaults={"cursor": cursor, "updated_at": utcnow()}
+    )
+
+
+async def catch_up(root: Path, *, batch: int = BATCH) -> int:
+    """Apply every pending change to the index in `root`; returns how many were applied.
+
+    Rebuilds first when the index is missing its history (damaged, or behind pruned changes).
+    """
+    try:
+        _, ix = await asyncio.to_thread(ensure_index, root)
+        cursor = await asyncio.to_thread(read_cursor, ix)
+    except IndexUnavailable as exc:
+        log.warning("search index unusable (%s): rebuilding from the database", exc)
+        await rebuild(root)
+        _, ix = await asyncio.to_thread(ensure_index, root)
+        cursor = await asyncio.to_thread(read_cursor, ix)
+    pruned = await SearchCursor.get_or_none(name=PRUNED_MARK)
+    if pruned is not None and cursor < pruned.cursor:
+        log.warning("search index is behind pruned changes: rebuilding from the database")
+        await rebuild(root)
+        _, ix = await asyncio.to_thread(ensure_index, root)
+        cursor = await asyncio.to_thread(read_cursor, ix)
+    applied = 0
+    while True:
+        changes = await pending_changes(cursor, batch)
+        if not changes:
+            break
+        work = await expand(changes)
+        docs, deletes = await _documents(work)
+        cursor = changes[-1].id
+        await asyncio.to_thread(write_batch, ix, docs, deletes, cursor)
+        applied += len(changes)
+    if applied:
+        await _note_cursor(root, cursor)
+    return applied
+
+
+async def prune() -> int:
+    """Delete changes every known index has applied, and any older than RETENTION."""
+    cutoff = utcnow() - RETENTION
+    live = await SearchCursor.filter(updated_at__gte=cutoff).exclude(name=PRUNED_MARK)
+    floor = min((c.cursor for c in live), default=0)
+    old_rows: list[Any] = await Change.filter(created_at__lt=cutoff).values_list("id", flat=True)
+    old_max = max((int(i) for i in old_rows), default=0)
+    through = max(floor, old_max)
+    if through <= 0:
+        return 0
+    deleted = await Change.filter(id__lte=through).delete()
+    if old_max > floor:
+        await SearchCursor.update_or_create(
+            name=PRUNED_MARK, defaults={"cursor": old_max, "updated_at": utcnow()}
+        )
+    return int(deleted)
+
+
+async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Index everything from the database into a new generation, then swap it in.
+
+    Searches keep using the old generation until the swap. progress(done, total) is called
+    as posts are indexed.
+    """
+    latest = await Change.all().order_by("-id").first()
+    cursor = latest.id if latest else 0
+    generation = await asyncio.to_thread(new_generation, root)
+    ix = await asyncio.to_thread(whoosh_index.open_dir, str(generation))
+    writer = await asyncio.to_thread(ix.writer, limitmb=256)
+    try:
+        post_ids: list[Any] = (
+            await Post.filter(deleted=False).order_by("id").values_list("id", flat=True)
+        )
+        total = len(post_ids)
+        for start in range(0, total, CHUNK):
+            docs, _ = await documents.post_documents(
+                [int(i) for i in post_ids[start : start + CHUNK]]
+            )
+            await asyncio.to_thread(_add_all, writer, docs)
+            if progress:
+                progress(min(start + CHUNK, total), total)
+        thread_ids: list[Any] = (
+            await Summary.all().order_by("thread_id").values_list("thread_id", flat=True)
+        )
+        for start in range(0, len(thread_ids), CHUNK):
+            docs, _ = await documents.summary_documents(
+                [int(i) for i in thread_ids[start : start + CHUNK]]
+            )
+            await asyncio.to_thread(_add_all, writer, docs)
+        await asyncio.to_thread(
+            _add_all, writer, [{"doc_id": "cursor", "kind": "cursor", "cursor": cursor}]
+        )
+        await asyncio.to_thread(writer.commit)
+    except BaseException:
+        await asyncio.to_thread(writer.cancel)
+        raise
+    await asyncio.to_thread(swap_in, root, generation)
+    await _note_cursor(root, cursor)
+    return generation
+
+
+def _add_all(writer: Any, docs: list[dict[str, Any]]) -> None:
+    for doc in docs:
+        writer.add_document(**doc)
+
+
+async def check(root: Path) -> list[str]:
+    """Differences between what the database says should be indexed and what is."""
+    await catch_up(root)
+    _, ix = await asyncio.to_thread(ensure_index, root)
+    post_ids: list[Any] = await Post.filter(deleted=False).values_list("id", flat=True)
+    summary_ids: list[Any] = await Summary.all().values_list("thread_id", flat=True)
+    expected = {documents.post_doc_id(int(i)) for i in post_ids} | {
+        documents.summary_doc_id(int(i)) for i in summary_ids
+    }
+    indexed = await asyncio.to_thread(_indexed_ids, ix)
+    problems = [f"missing from the index: {d}" for d in sorted(expected - indexed)]
+    problems += [f"in the index but not the database: {d}" for d in sorted(indexed - expected)]
+    return problems
+
+
+def _indexed_ids(ix: Any) -> set[str]:
+    with ix.searcher() as searcher:
+        return {
+            doc["doc_id"]
+            for doc in searcher.all_stored_fields()
+            if doc.get("kind") in ("post", "summary")
+        }
+
+
+async def run(root: Path, stop: asyncio.Event, *, interval: float = 0.5) -> None:
+    """Follow the change log until `stop` is set. Only one indexer per folder runs: if another
+    process holds the folder's lock, this one waits for it to go away."""
+    while not stop.is_set():
+        with indexer_lock(root) as mine:
+            if mine:
+                await _follow(root, stop, interval)
+                return
+        await _sleep(stop, 5.0)
+
+
+async def _follow(root: Path, stop: asyncio.Event, interval: float) -> None:
+    pruned_at = 0.0
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            applied = await catch_up(root)
+            if loop.time() - pruned_at > 3600:
+                await prune()
+                pruned_at = loop.time()
+        except Exception:  # keep following: the log keeps what was not applied
+            log.exception("search indexer failed; retrying")
+            applied = 0
+        if not applied:
+            await _sleep(stop, interval)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,399 @@
+"""From what a person typed to results they may see.
+
+The query language: plain words (all must match), "exact phrases", -excluded, OR, and the
+operators network:, author:, org:, tag:, kind:summary|post, before:YYYY-MM-DD,
+after:YYYY-MM-DD and in:title. Nothing typed can make this fail: unknown or malformed
+operators are read as words, the text is capped, and wildcards expand to a bounded number of
+terms. The viewer's readable networks are part of the Whoosh query itself (its filter), so
+counts, pages, snippets and suggestions only ever see documents the viewer may read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from markupsafe import Markup
+from whoosh import query as wq
+from whoosh import searching, sorting
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.searching import Searcher
+
+from forum.search.schema import TEXT_ANALYZER
+
+MAX_QUERY_CHARS = 500
+MAX_CLAUSES = 30
+MAX_EXPANSIONS = 50
+TEXT_FIELDS = ("title", "body", "author_name")
+OPERATORS = {"network", "author", "org", "tag", "kind", "before", "after", "in"}
+_TOKEN = re.compile(r'(-?)(?:(\w+):)?("([^"]*)"?|\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Filters chosen in the form (the same as the operators)."""
+
+    network: str = ""
+    org: str = ""
+    author: str = ""
+    tag: str = ""
+    kind: str = ""
+    after: date | None = None
+    before: date | None = None
+
+
+@dataclass(slots=True)
+class Parsed:
+    words: list[str] = field(default_factory=list)  # free words, for "did you mean"
+    clauses: list[wq.Query] = field(default_factory=list)  # words and phrases (and OR groups)
+    required: list[wq.Query] = field(default_factory=list)  # operators: always must match
+    negatives: list[wq.Query] = field(default_factory=list)  # -excluded
+    notes: list[str] = field(default_factory=list)  # operators that were not understood
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    doc_id: str
+    kind: str
+    thread_id: int
+    post_id: int
+    title: str
+    network: str
+    network_id: int
+    author: str
+    author_name: str
+    org_name: str
+    created: datetime
+    snippet: Markup
+    more: int  # other matching documents in the same thread
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    total: int
+    hits: list[Hit]
+    any_word: bool  # nothing matched every word; these match any of them
+    suggestion: str | None
+    notes: list[str]
+
+
+def clean_text(text: str) -> str:
+    text = "".join(
+        " " if unicodedata.category(ch)[0] == "C" else ch for ch in text[:MAX_QUERY_CHARS]
+    )
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _analyse(word: str) -> list[str]:
+    return [t.text for t in TEXT_ANALYZER(word)]
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _date_range(after: date | None, before: date | None) -> wq.Query:
+    start = datetime(after.year, after.month, after.day, tzinfo=UTC) if after else None
+    end = (
+        datetime(before.year, before.month, before.day, tzinfo=UTC) - timedelta(microseconds=1)
+        if before
+        else None
+    )
+    return wq.DateRange("created", start, end)
+
+
+class _Builder:
+    def __init__(self, searcher: Searcher, fields: tuple[str, ...]) -> None:
+        self.searcher = searcher
+        self.fields = fields
+
+    def word(self, word: str) -> wq.Query | None:
+        if "*" in word or "?" in word:
+            return self.wildcard(word)
+        terms = _analyse(word)
+        if not terms:
+            return None
+        per_term = [wq.Or([wq.Term(f, t) for f in self.fields]) for t in terms]
+        return per_term[0] if len(per_term) == 1 else wq.And(per_term)
+
+    def phrase(self, text: str) -> wq.Query | None:
+        terms = _analyse(text)
+        if not terms:
+            return None
+        if len(terms) == 1:
+            return wq.Or([wq.Term(f, terms[0]) for f in self.fields])
+        return wq.Or([wq.Phrase(f, terms) for f in self.fields if f != "author_name"])
+
+    def wildcard(self, word: str) -> wq.Query | None:
+        """Only a trailing * expands (to at most MAX_EXPANSIONS terms); other wildcards are
+        dropped, so a query full of them cannot make the index enumerate everything."""
+        stem = word.replace("?", "").replace("*", "")
+        if not word.rstrip("*").replace("*", "").replace("?", "") or len(stem) < 2:
+            return None
+        if not word.endswith("*") or "*" in word[:-1]:
+            return self.word(stem)
+        prefix = stem.lower()
+        terms: list[wq.Query] = []
+        reader = self.searcher.reader()
+        for f in self.fields:
+            for i, term in enumerate(reader.expand_prefix(f, prefix)):
+                if i >= MAX_EXPANSIONS:
+                    break
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                terms.append(wq.Term(f, text))
+        return wq.Or(terms) if terms else wq.NullQuery
+
+
+def parse(text: str, searcher: Searcher) -> Parsed:
+    """Turn the query box's text into clauses. Never raises."""
+    text = clean_text(text)
+    tokens = list(_TOKEN.finditer(text))[: MAX_CLAUSES * 2]
+    in_title = any(m.group(2) == "in" and m.group(3).lower() == "title" for m in tokens)
+    build = _Builder(searcher, ("title",) if in_title else TEXT_FIELDS)
+    parsed = Parsed()
+    pending_or = False
+    for m in tokens:
+        negate, op, raw, quoted = (
+            m.group(1) == "-",
+            (m.group(2) or "").lower(),
+            m.group(3),
+            m.group(4),
+        )
+        value = quoted if quoted is not None else raw
+        clause: wq.Query | None = None
+        if op and op in OPERATORS:
+            clause = _operator(op, value, parsed)
+            if clause is not None:
+                (parsed.negatives if negate else parsed.required).append(
+                    wq.Not(clause) if negate else clause
+                )
+            pending_or = False
+            continue
+        elif raw == "OR" and not negate and not op:
+            pending_or = bool(parsed.clauses)
+            continue
+        else:
+            word = f"{m.group(2)}:{value}" if op else value
+            if quoted is not None and not op:
+                clause = build.phrase(value)
+            else:
+                clause = build.word(word if not op else word.replace(":", " "))
+                if not negate and clause is not None:
+                    parsed.words.append(word)
+        if clause is None or (clause is wq.NullQuery and negate):
+            pending_or = False
+            continue
+        if negate:
+            parsed.negatives.append(wq.Not(clause))
+        elif pending_or and parsed.clauses:
+            parsed.clauses[-1] = wq.Or([parsed.clauses[-1], clause])
+        else:
+            parsed.clauses.append(clause)
+        pending_or = False
+        if len(parsed.clauses) + len(parsed.negatives) >= MAX_CLAUSES:
+            break
+    return parsed
+
+
+def _operator(op: str, value: str, parsed: Parsed) -> wq.Query | None:
+    value = value.strip().lower()
+    if op == "in":
+        if value != "title":
+            parsed.notes.append(f"in:{value} is not known (try in:title)")
+        return None
+    if not value:
+        parsed.notes.append(f"{op}: needs a value")
+        return None
+    if op in ("before", "after"):
+        day = _parse_date(value)
+        if day is None:
+            parsed.notes.append(f"{op}:{value} is not a date like 2026-01-31")
+            return None
+        return _date_range(day if op == "after" else None, day if op == "before" else None)
+    if op == "kind":
+        if value not in ("summary", "post"):
+            parsed.notes.append(f"kind:{value} is not known (use kind:summary or kind:post)")
+            return None
+        return wq.Term("kind", value)
+    name = {"network": "network", "author": "author", "org": "org", "tag": "tags"}[op]
+    return wq.Term(name, value.lstrip("@"))
+
+
+def filter_clauses(filters: Filters) -> list[wq.Query]:
+    out: list[wq.Query] = []
+    for name, value in (
+        ("network", filters.network),
+        ("org", filters.org),
+        ("author", filters.author.lstrip("@")),
+        ("tags", filters.tag),
+    ):
+        if value:
+            out.append(wq.Term(name, value.strip().lower()))
+    if filters.kind in ("summary", "post"):
+        out.append(wq.Term("kind", filters.kind))
+    if filters.after or filters.before:
+        out.append(_date_range(filters.after, filters.before))
+    return out
+
+
+def permission_filter(network_ids: list[int]) -> wq.Query:
+    """Only documents of networks the viewer may read (and never the cursor document)."""
+    return wq.Or([wq.Term("network_id", str(i)) for i in network_ids])
+
+
+def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
+    """Words AND-ed (OR-ed when falling back), operators and filters always required."""
+    words = parsed.clauses
+    core: list[wq.Query] = [wq.Or(words)] if any_word and len(words) > 1 else list(words)
+    positive = core + parsed.required + extra
+    if not positive:
+        return wq.NullQuery  # nothing to look for (only exclusions, or nothing at all)
+    parts = positive + parsed.negatives
+    return wq.And(parts) if len(parts) > 1 else parts[0]
+
+
+def _snippet(hit: Any, text_fields: tuple[str, ...]) -> Markup:
+    formatter = HtmlFormatter(tagname="mark", between=" … ")
+    formatter.template = "<%(tag)s>%(t)s</%(tag)s>"  # plain <mark>: no classes to style
+    hit.results.formatter = formatter
+    hit.results.fragmenter = ContextFragmenter(maxchars=240, surround=60)
+    for name in ("body", "title"):
+        text = hit.get(name) or ""
+        if not text:
+            continue
+        fragment = hit.highlights(name, text=text, top=2)
+        if fragment:
+            # Whoosh's HtmlFormatter escapes the text around the <mark> tags it adds.
+            return Markup(fragment)  # noqa: S704
+    body = str(hit.get("body") or "")
+    return Markup.escape(body[:240] + ("…" if len(body) > 240 else ""))
+
+
+def run(
+    searcher: Searcher,
+    text: str,
+    *,
+    network_ids: list[int],
+    filters: Filters,
+    sort: str,
+    page: int,
+    per_page: int,
+) -> Outcome:
+    """Search, one result per thread. Blocking: call from a worker thread."""
+    if not network_ids:
+        return Outcome(0, [], False, None, [])
+    parsed = parse(text, searcher)
+    extra = filter_clauses(filters)
+    allow = permission_filter(network_ids)
+    outcome = _execute(searcher, parsed, extra, allow, sort, page, per_page, any_word=False)
+    if outcome.total == 0 and len(parsed.clauses) > 1:
+        outcome = _execute(searcher, parsed, extra, allow, sort, page, per_page, any_word=True)
+    suggestion = None
+    if outcome.total < 3 and parsed.words:
+        suggestion = _suggest(searcher, text, parsed, extra, allow, outcome.total)
+    return Outcome(outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes)
+
+
+def _execute(
+    searcher: Searcher,
+    parsed: Parsed,
+    extra: list[wq.Query],
+    allow: wq.Query,
+    sort: str,
+    page: int,
+    per_page: int,
+    *,
+    any_word: bool,
+) -> Outcome:
+    q = _combine(parsed, extra, any_word)
+    if q is wq.NullQuery:
+        return Outcome(0, [], any_word, None, [])
+    thread = sorting.FieldFacet("thread_id")
+    sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
+    # The permission clause is part of the query (Require: it filters without scoring), so
+    # nothing downstream (counts, pages, snippets) can see past it.
+    results = searcher.search(
+        wq.Require(q, allow),
+        limit=None,
+        sortedby=sortedby,
+        groupedby={"thread": thread},
+        terms=True,
+    )
+    groups = results.groups("thread")
+    reader = searcher.reader()
+    thread_of = reader.column_reader("thread_id")
+    rank_of = reader.column_reader("rank")
+    # One result per thread, in result order; a matching summary stands for its thread.
+    wanted = page * per_page
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for _, docnum in results.top_n:
+        thread_id = int(thread_of[docnum])
+        if thread_id in seen:
+            continue
+        seen.add(thread_id)
+        members = groups.get(thread_id, [docnum])
+        summary = next((d for d in members if rank_of[d] == 0), None)
+        chosen.append(summary if summary is not None else docnum)
+        if len(chosen) >= wanted:
+            break
+    hits = []
+    for docnum in chosen[(page - 1) * per_page :]:
+        hit = searching.Hit(results, docnum)
+        fields = hit.fields()
+        thread_id = int(fields["thread_id"])
+        created = fields["created"]
+        hits.append(
+            Hit(
+                doc_id=fields["doc_id"],
+                kind=fields["kind"],
+                thread_id=thread_id,
+                post_id=int(fields.get("post_id") or 0),
+                title=fields.get("thread_title") or "",
+                network=fields.get("network") or "",
+                network_id=int(fields.get("network_id") or 0),
+                author=fields.get("author") or "",
+                author_name=fields.get("author_name") or "",
+                org_name=fields.get("org_name") or "",
+                created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
+                snippet=_snippet(hit, TEXT_FIELDS),
+                more=max(0, len(groups.get(thread_id, [])) - 1),
+            )
+        )
+    return Outcome(len(groups), hits, any_word, None, [])
+
+
+def _suggest(
+    searcher: Searcher,
+    text: str,
+    parsed: Parsed,
+    extra: list[wq.Query],
+    allow: wq.Query,
+    total: int,
+) -> str | None:
+    """A better spelling, offered only if it finds more of what *this viewer* may read: a
+    word known only from members-only posts can never be suggested to an outsider."""
+    corrector = searcher.corrector("body")
+    corrected = text
+    changed = False
+    for word in parsed.words:
+        if not word.isalpha() or len(word) < 3:
+            continue
+        options = corrector.suggest(word.lower(), limit=1, maxdist=2)
+        if options and options[0] != word.lower():
+            corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
+            changed = True
+    if not changed:
+        return None
+    again = parse(corrected, searcher)
+    q = _combine(again, extra, any_word=False)
+    if q is wq.NullQuery:
+        return None
+    found = searcher.search(wq.Require(q, allow), limit=1)
+    return corrected if found.scored_length() > 0 and len(found) > total else None

@@ -1,0 +1,39 @@
+"""The search document: one per post and one per summary."""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.support.charset import accent_map
+
+# English stemming with accents folded: "structuring teams" finds "team structured", and
+# "cafe" finds "café".
+TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+
+# The field that holds the change-log cursor lives on a document of its own kind.
+CURSOR_DOC = "cursor"
+
+
+def make_schema() -> fields.Schema:
+    return fields.Schema(
+        # "post:123", "summary:45", or CURSOR_DOC.
+        doc_id=fields.ID(stored=True, unique=True),
+        kind=fields.ID(stored=True),  # post | summary | cursor
+        # 0 for a summary, 1 for a post: within a thread, the summary is the result shown.
+        rank=fields.NUMERIC(sortable=True),
+        post_id=fields.NUMERIC(stored=True),
+        thread_id=fields.NUMERIC(stored=True, sortable=True),
+        # Titles weigh more than bodies; the opening post carries its thread's title.
+        title=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=3.0),
+        thread_title=fields.STORED(),
+        network_id=fields.ID(stored=True),  # str(id): what the permission filter matches
+        network=fields.ID(stored=True),  # slug
+        author=fields.ID(stored=True),  # username
+        author_name=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True),
+        org=fields.ID(stored=True),  # slug
+        org_name=fields.STORED(),
+        tags=fields.KEYWORD(commas=True, lowercase=True, stored=True),
+        created=fields.DATETIME(stored=True, sortable=True),
+        body=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, spelling=True),
+        cursor=fields.NUMERIC(stored=True, bits=64),
+    )

@@ -1,0 +1,181 @@
+"""Search against a real Whoosh index in a temp folder, fed by the real change log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from forum.networks.models import Role, Visibility
+from forum.permissions import readable_network_ids, viewer_for
+from forum.search.indexer import catch_up, check, rebuild
+from forum.search.query import Filters
+from forum.search.service import SearchService
+from forum.threads import services as threads
+from tests.factories import make_member, make_network, make_org, make_reply, make_thread, make_user
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def search(index_dir: Path) -> SearchService:
+    return SearchService(index_dir)
+
+
+async def test_stemming_finds_other_forms_of_the_words(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    network = await make_network("dl")
+    alice = await make_member(network)
+    await make_thread(
+        network, alice, title="How is your data team structured?", body="Hub and spoke."
+    )
+    await make_thread(network, alice, title="Parking sensors", body="LoRaWAN is cheap.")
+    await catch_up(index_dir)
+    page = await search.search("structuring teams", network_ids=[network.id])
+    assert page.total == 1
+    assert page.hits[0].title == "How is your data team structured?"
+    assert "<mark>" in page.hits[0].snippet
+
+
+async def test_members_only_canary_never_reaches_outsiders(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    public = await make_network("open")
+    secret = await make_network("secret", visibility=Visibility.MEMBERS)
+    insider = await make_member(secret)
+    await make_member(public, insider)
+    await make_thread(secret, insider, title="Zanzibarcanary plans", body="zanzibarcanary words")
+    await make_thread(public, insider, title="Open", body="zanzibarcanarx open words")
+    await catch_up(index_dir)
+    outsider_ids = await readable_network_ids(await viewer_for(None))
+    page = await search.search("zanzibarcanary", network_ids=outsider_ids)
+    assert page.total == 0 and page.hits == []
+    assert page.suggestion is None or "zanzibarcanary" not in page.suggestion
+    insider_ids = await readable_network_ids(await viewer_for(insider))
+    assert (await search.search("zanzibarcanary", network_ids=insider_ids)).total == 1
+
+
+async def test_operators_and_filters(db: str, index_dir: Path, search: SearchService) -> None:
+    dl = await make_network("dl")
+    ds = await make_network("ds")
+    org = await make_org("Kingsmere")
+    alice = await make_member(dl, await make_user("alice", organisation=org))
+    await make_member(ds, alice)
+    bob = await make_member(ds, await make_user("bob"))
+    await make_thread(dl, alice, title="Budget for data", body="funding models", tags="money")
+    await make_thread(ds, bob, title="Python packages", body="funding for mirrors")
+    await catch_up(index_dir)
+    ids = [dl.id, ds.id]
+    assert (await search.search("funding", network_ids=ids)).total == 2
+    assert (await search.search("funding network:dl", network_ids=ids)).total == 1
+    assert (await search.search("funding author:bob", network_ids=ids)).total == 1
+    assert (await search.search("funding tag:money", network_ids=ids)).total == 1
+    assert (await search.search("funding -mirrors", network_ids=ids)).total == 1
+    assert (await search.search('"funding models"', network_ids=ids)).total == 1
+    assert (await search.search("budget in:title", network_ids=ids)).total == 1
+    assert (await search.search("models in:title", network_ids=ids)).total == 0
+    assert (await search.search("budget OR python", network_ids=ids)).total == 2
+    assert (await search.search("after:2000-01-01 funding", network_ids=ids)).total == 2
+    assert (await search.search("before:2000-01-01 funding", network_ids=ids)).total == 0
+    f = Filters(org=org.slug)
+    assert (await search.search("funding", network_ids=ids, filters=f)).total == 1
+
+
+async def test_no_all_word_match_falls_back_to_any_word(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, title="Budget", body="funding models")
+    await catch_up(index_dir)
+    page = await search.search("funding giraffes", network_ids=[dl.id])
+    assert page.total == 1 and page.any_word
+
+
+async def test_one_result_per_thread_and_summary_first(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    dl = await make_network("dl")
+    fac = await make_member(dl, role=Role.FACILITATOR)
+    thread = await make_thread(dl, fac, title="Data team", body="federated model")
+    await make_reply(thread, fac, "federated again")
+    await make_reply(thread, fac, "federated thrice")
+    from forum.changes import record
+    from forum.markdown import render
+    from forum.threads.models import Summary
+    from forum.timeutil import utcnow
+
+    r = render("Three models: federated, hub and spoke, centralised.")
+    summary = await Summary.create(
+        thread=thread, author=fac, body="x", body_html=r.html, body_text=r.text, created_at=utcnow()
+    )
+    await record("summary", thread.id)
+    await catch_up(index_dir)
+    page = await search.search("federated", network_ids=[dl.id])
+    assert page.total == 1
+    assert page.hits[0].kind == "summary"
+    assert page.hits[0].more == 3
+    assert summary.id
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"unbalanced',
+        "((((",
+        "network:",
+        "author: OR OR -",
+        "before:2026-13-45",
+        "after:yesterday",
+        "\x00\x01\x02",
+        "x" * 10_000,
+        "* ? ** a* *b ?c? " * 50,
+        "kind:nonsense in:nowhere",
+        "-",
+        "OR",
+        "title:hack body:x",
+        "🙂" * 100,
+    ],
+)
+async def test_hostile_queries_give_results_or_a_message(
+    db: str, index_dir: Path, search: SearchService, text: str
+) -> None:
+    dl = await make_network("dl")
+    await make_thread(dl, await make_member(dl))
+    await catch_up(index_dir)
+    page = await search.search(text, network_ids=[dl.id])
+    assert page.total >= 0
+
+
+async def test_deleted_posts_leave_the_index(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    thread = await make_thread(dl, alice)
+    post = await make_reply(thread, alice, "ephemeralword")
+    await catch_up(index_dir)
+    assert (await search.search("ephemeralword", network_ids=[dl.id])).total == 1
+    await threads.delete_post(viewer=await viewer_for(alice), post=post, network=dl)
+    await catch_up(index_dir)
+    assert (await search.search("ephemeralword", network_ids=[dl.id])).total == 0
+
+
+async def test_rebuild_and_check(db: str, index_dir: Path, search: SearchService) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, body="rebuildword")
+    await catch_up(index_dir)
+    assert await check(index_dir) == []
+    import shutil
+
+    shutil.rmtree(index_dir)
+    await catch_up(index_dir)  # a deleted folder: starts again from the log
+    assert (await search.search("rebuildword", network_ids=[dl.id])).total == 1
+    await rebuild(index_dir)
+    assert (await search.search("rebuildword", network_ids=[dl.id])).total == 1
+    assert await check(index_dir) == []
