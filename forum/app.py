@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,8 @@ from starlette.middleware import Middleware
 
 from forum import db
 from forum.config import Settings, load_settings, secret_key
+from forum.search import indexer as search_indexer
+from forum.search.service import SearchService
 from forum.web.errors import HANDLERS
 from forum.web.routes import ROUTES
 from forum.web.security import SecurityHeadersMiddleware, SessionMiddleware
@@ -24,9 +27,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await db.init(settings)
+        stop = asyncio.Event()
+        indexer = None
+        if manage_db and settings.search.run_indexer == "auto":
+            indexer = asyncio.create_task(search_indexer.run(settings.index_dir, stop))
         try:
             yield
         finally:
+            stop.set()
+            if indexer is not None:
+                await indexer
+            app.state.search.close()
             if manage_db:
                 await db.close()
 
@@ -41,6 +52,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app.state.settings = settings
     app.state.secret = secret_key(settings)
     app.state.templates = make_templates()
+    app.state.search = SearchService(settings.index_dir)
     return app
 
 

@@ -26,24 +26,98 @@ def _err(message: str) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import subprocess
+
     import uvicorn
 
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers
-    if workers > 1 and settings.is_sqlite:
-        print("note: several workers share one SQLite file; PostgreSQL suits that better.")
+    indexer = None
+    if workers > 1:
+        if settings.is_sqlite:
+            print("note: several workers share one SQLite file; PostgreSQL suits that better.")
+        # One indexer per index folder: its own process, not one per worker.
+        os.environ["FORUM_SEARCH_RUN_INDEXER"] = "no"
+        indexer = subprocess.Popen([sys.executable, "-m", "forum", "indexer"])
     print(f"Serving {settings.site.name} at http://{host}:{port}  (Ctrl+C to stop)", flush=True)
-    uvicorn.run(
-        "forum.app:asgi",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            "forum.app:asgi",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        if indexer is not None:
+            indexer.terminate()
+            indexer.wait(timeout=30)
     return 0
+
+
+async def cmd_indexer(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from forum.search import indexer
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"Following the change log into {settings.index_dir} (Ctrl+C to stop)", flush=True)
+    async with db.opened(settings):
+        await indexer.run(settings.index_dir, stop)
+    return 0
+
+
+async def cmd_search_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from forum.search import indexer
+
+    async with db.opened(settings):
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task("Indexing posts", total=None)
+            generation = await indexer.rebuild(
+                settings.index_dir,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    print(f"Search index rebuilt and swapped in: {generation}")
+    return 0
+
+
+async def cmd_search_check(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.search import indexer
+
+    async with db.opened(settings):
+        problems = await indexer.check(settings.index_dir)
+    for problem in problems[:50]:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} difference(s) between the database and the search index.")
+        print("Run `forum search rebuild` to rebuild it from the database.")
+        return 1
+    print("The search index matches the database.")
+    return 0
+
+
+async def _catch_up_search(settings: Settings) -> None:
+    """Bring the index up to date before a command that wrote content returns."""
+    from forum.search import indexer
+
+    applied = await indexer.catch_up(settings.index_dir)
+    if applied:
+        print(f"Search index updated ({applied:,} changes).")
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -71,6 +145,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print("Loading demo content…", flush=True)
         logins = await demo.load_demo()
+        await _catch_up_search(settings)
     print(f"\nDemo content loaded. Every demo account's password is: {demo.DEMO_PASSWORD}")
     width = max(len(login.username) for login in logins)
     for login in logins:
@@ -174,6 +249,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             except ArchiveError as exc:
                 _err(f"{path}: {exc}\nNothing was imported.")
                 return 1
+        await _catch_up_search(settings)
     print(f"Imported {_counts(report.created) or 'nothing'} from {report.lines:,} lines.")
     skipped = _counts(report.skipped)
     if skipped:
@@ -239,6 +315,20 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = dbsub.add_parser("upgrade", help="apply the migrations not yet applied")
     up.set_defaults(handler=cmd_db_upgrade)
+
+    indexer = sub.add_parser("indexer", help="follow the change log into the search index")
+    indexer.set_defaults(handler=cmd_indexer)
+
+    search = sub.add_parser("search", help="the search index")
+    ssub = search.add_subparsers(dest="search_command", required=True, metavar="ACTION")
+    rebuild = ssub.add_parser(
+        "rebuild", help="rebuild the index from the database and swap it in atomically"
+    )
+    rebuild.set_defaults(handler=cmd_search_rebuild)
+    check = ssub.add_parser(
+        "check", help="compare the index with the database (exit 1 on any difference)"
+    )
+    check.set_defaults(handler=cmd_search_check)
 
     demo = sub.add_parser("demo", help="load demo networks, people and threads")
     demo.add_argument(

@@ -45,6 +45,7 @@ class DatabaseSettings:
 @dataclasses.dataclass(frozen=True, slots=True)
 class SearchSettings:
     index_dir: str = "search_index"
+    run_indexer: str = "auto"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -114,7 +115,10 @@ _SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
 }
 
-_CHOICES = {("security", "secure_cookies"): {"auto", "always", "never"}}
+_CHOICES = {
+    ("security", "secure_cookies"): {"auto", "always", "never"},
+    ("search", "run_indexer"): {"auto", "no"},
+}
 _POSITIVE = {
     ("server", "port"),
     ("server", "workers"),

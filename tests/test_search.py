@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def search(index_dir: Path) -> SearchService:
-    return SearchService(index_dir)
+def search(index_dir: Path) -> Iterator[SearchService]:
+    service = SearchService(index_dir)
+    yield service
+    service.close()
 
 
 async def test_stemming_finds_other_forms_of_the_words(
@@ -179,3 +182,153 @@ async def test_rebuild_and_check(db: str, index_dir: Path, search: SearchService
     await rebuild(index_dir)
     assert (await search.search("rebuildword", network_ids=[dl.id])).total == 1
     assert await check(index_dir) == []
+
+
+async def _canary_world() -> tuple[object, object, object, object]:
+    secret = await make_network("secret", visibility=Visibility.MEMBERS)
+    public = await make_network("open")
+    insider = await make_member(secret, await make_user("insider"))
+    await make_member(public, insider)
+    thread = await make_thread(secret, insider, title="Quokkacanary", body="quokkacanary text")
+    return secret, public, insider, thread
+
+
+async def test_visibility_change_is_reflected_at_once(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.networks import services as networks
+
+    secret, _, _, _ = await _canary_world()
+    await catch_up(index_dir)
+    anonymous = await readable_network_ids(await viewer_for(None))
+    assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
+    await networks.set_visibility(network=secret, visibility=Visibility.PUBLIC)  # type: ignore[arg-type]
+    anonymous = await readable_network_ids(await viewer_for(None))
+    assert (await search.search("quokkacanary", network_ids=anonymous)).total == 1
+    await networks.set_visibility(network=secret, visibility=Visibility.MEMBERS)  # type: ignore[arg-type]
+    anonymous = await readable_network_ids(await viewer_for(None))
+    assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
+
+
+async def test_losing_membership_hides_results_at_once(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.networks import services as networks
+
+    secret, _, insider, _ = await _canary_world()
+    await catch_up(index_dir)
+    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    assert (await search.search("quokkacanary", network_ids=ids)).total == 1
+    await networks.remove_membership(network=secret, user=insider)  # type: ignore[arg-type]
+    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    assert (await search.search("quokkacanary", network_ids=ids)).total == 0
+
+
+async def test_moving_a_thread_moves_its_results(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    secret, public, insider, thread = await _canary_world()
+    admin = await make_user("boss", is_admin=True)
+    await catch_up(index_dir)
+    anonymous = await readable_network_ids(await viewer_for(None))
+    assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
+    await threads.move_thread(viewer=await viewer_for(admin), thread=thread, to=public)  # type: ignore[arg-type]
+    await catch_up(index_dir)
+    page = await search.search("quokkacanary network:open", network_ids=anonymous)
+    assert page.total == 1
+
+
+async def test_renaming_a_user_is_reflected_in_results(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.accounts import services as accounts
+
+    _, public, insider, _ = await _canary_world()
+    await make_thread(public, insider, title="Open", body="wombat things")  # type: ignore[arg-type]
+    await catch_up(index_dir)
+    await accounts.update_profile(user=insider, display_name="Renamed Person")  # type: ignore[arg-type]
+    await catch_up(index_dir)
+    page = await search.search("wombat", network_ids=[public.id])  # type: ignore[attr-defined]
+    assert page.hits[0].author_name == "Renamed Person"
+    assert (await search.search("renamed", network_ids=[public.id])).total == 1  # type: ignore[attr-defined]
+
+
+async def test_did_you_mean_offers_only_words_the_viewer_may_see(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    secret, public, insider, _ = await _canary_world()
+    await make_thread(public, insider, title="Sandbox", body="sandboxes for packages")  # type: ignore[arg-type]
+    await catch_up(index_dir)
+    anonymous = await readable_network_ids(await viewer_for(None))
+    page = await search.search("packges", network_ids=anonymous)
+    assert page.total == 0
+    assert page.suggestion == "packages"
+    leak = await search.search("quokkacanray", network_ids=anonymous)
+    assert leak.total == 0 and leak.suggestion is None
+    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    assert (await search.search("quokkacanray", network_ids=ids)).suggestion == "quokkacanary"
+
+
+async def test_an_indexer_killed_mid_batch_catches_up(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    """A batch that never committed leaves the cursor where it was: nothing is lost."""
+    from forum.search import index as search_index
+
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, title="First", body="aardvark")
+    await catch_up(index_dir)
+    await make_thread(dl, alice, title="Second", body="aardvark again")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed")
+
+    original = search_index.write_batch
+    import forum.search.indexer as indexer_module
+
+    indexer_module.write_batch = crash  # type: ignore[assignment]
+    try:
+        with pytest.raises(SystemExit):
+            await catch_up(index_dir)
+    finally:
+        indexer_module.write_batch = original  # type: ignore[assignment]
+    assert (await search.search("aardvark", network_ids=[dl.id])).total == 1
+    await catch_up(index_dir)
+    assert (await search.search("aardvark", network_ids=[dl.id])).total == 2
+    assert await check(index_dir) == []
+
+
+# Whoosh leaves a file of the damaged index open when it fails to read it; that is its leak,
+# on a path that only a damaged index takes.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_corrupted_index_is_rebuilt_from_the_database(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, body="pangolin")
+    await catch_up(index_dir)
+    current = (index_dir / "CURRENT").read_text()
+    for f in (index_dir / current).iterdir():
+        f.write_bytes(b"garbage")
+    page = await search.search("pangolin", network_ids=[dl.id])
+    assert page.unavailable and page.total == 0
+    await catch_up(index_dir)
+    assert (await search.search("pangolin", network_ids=[dl.id])).total == 1
+
+
+async def test_rebuild_swaps_while_searches_keep_working(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, body="okapi")
+    await catch_up(index_dir)
+    assert (await search.search("okapi", network_ids=[dl.id])).total == 1
+    before = (index_dir / "CURRENT").read_text()
+    await rebuild(index_dir)
+    after = (index_dir / "CURRENT").read_text()
+    assert before != after
+    assert not (index_dir / before).exists()
+    assert (await search.search("okapi", network_ids=[dl.id])).total == 1

@@ -9,7 +9,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
+from forum import changes
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, User
 from forum.errors import Conflict, ValidationError
@@ -150,3 +152,27 @@ async def user_for_session(key: str) -> User | None:
     if session is None or not session.user.is_active:
         return None
     return session.user
+
+
+async def update_profile(
+    *, user: User, display_name: str | None = None, organisation: Organisation | None = None
+) -> User:
+    """Change how a user appears (name, organisation), everywhere including search.
+
+    Raises ValidationError for an empty name.
+    """
+    fields = []
+    if display_name is not None:
+        name = clean_line(display_name)
+        if not name:
+            raise ValidationError({"display_name": "Enter the name people will see."})
+        user.display_name = name[:100]
+        fields.append("display_name")
+    if organisation is not None:
+        user.organisation = organisation
+        fields.append("organisation_id")
+    if fields:
+        async with in_transaction() as conn:
+            await user.save(using_db=conn, update_fields=fields)
+            await changes.record("user", user.id, using=conn)
+    return user

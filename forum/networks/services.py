@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise.transactions import in_transaction
+
 from forum import changes, markdown
 from forum.accounts.models import User
 from forum.accounts.services import check_slug
@@ -54,3 +56,13 @@ async def set_membership(*, network: Network, user: User, role: Role = Role.MEMB
 
 async def remove_membership(*, network: Network, user: User) -> None:
     await Membership.filter(network_id=network.id, user_id=user.id).delete()
+
+
+async def set_visibility(*, network: Network, visibility: Visibility) -> Network:
+    """Make a network public or members-only. Pages and search follow at once: both decide
+    by the network's visibility at the time of each request."""
+    network.visibility = Visibility(visibility)
+    async with in_transaction() as conn:
+        await network.save(using_db=conn, update_fields=["visibility"])
+        await changes.record("network", network.id, using=conn)
+    return network

@@ -247,6 +247,12 @@ def permission_filter(network_ids: list[int]) -> wq.Query:
     return wq.Or([wq.Term("network_id", str(i)) for i in network_ids])
 
 
+def allowed(q: wq.Query, allow: wq.Query) -> wq.Query:
+    """`q`, restricted to the permitted networks. The permission clause scores nothing, so it
+    filters without changing the ranking."""
+    return wq.And([q, wq.ConstantScoreQuery(allow, 0.0)])
+
+
 def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
     """Words AND-ed (OR-ed when falling back), operators and filters always required."""
     words = parsed.clauses
@@ -316,10 +322,10 @@ def _execute(
         return Outcome(0, [], any_word, None, [])
     thread = sorting.FieldFacet("thread_id")
     sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
-    # The permission clause is part of the query (Require: it filters without scoring), so
-    # nothing downstream (counts, pages, snippets) can see past it.
+    # The permission clause is part of the query, so nothing downstream (counts, pages,
+    # snippets) can see past it.
     results = searcher.search(
-        wq.Require(q, allow),
+        allowed(q, allow),
         limit=None,
         sortedby=sortedby,
         groupedby={"thread": thread},
@@ -395,5 +401,5 @@ def _suggest(
     q = _combine(again, extra, any_word=False)
     if q is wq.NullQuery:
         return None
-    found = searcher.search(wq.Require(q, allow), limit=1)
+    found = searcher.search(allowed(q, allow), limit=1)
     return corrected if found.scored_length() > 0 and len(found) > total else None

@@ -274,6 +274,23 @@ async def _set_flag(viewer: Viewer, thread: Thread, name: str, value: bool) -> T
     return thread
 
 
+async def move_thread(*, viewer: Viewer, thread: Thread, to: Network) -> Thread:
+    """Move a thread (with its posts and summary) to another network.
+
+    Facilitators of both networks (or admins) only; raises PermissionDenied otherwise.
+    """
+    permissions.require_read(viewer, thread.network)
+    if not (
+        permissions.can_moderate(viewer, thread.network) and permissions.can_moderate(viewer, to)
+    ):
+        raise PermissionDenied("Only facilitators of both networks can move a thread.")
+    async with in_transaction() as conn:
+        thread.network = to
+        await thread.save(using_db=conn, update_fields=["network_id"])
+        await changes.record("thread", thread.id, using=conn)
+    return thread
+
+
 async def get_post(post_id: int) -> Post:
     """A post with its thread and network loaded. Raises NotFound."""
     post = await Post.filter(id=post_id).select_related("thread__network").first()

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.config import ROOT
-from forum.web import accounts, api, pages, posts, threads
+from forum.web import accounts, api, pages, posts, search, threads
 
 
 class IdConvertor(Convertor[int]):
@@ -48,6 +48,11 @@ ROUTES: list[BaseRoute] = [
     ),
     Route(NET + "/p/{post_id:id}/delete", posts.delete, methods=["POST"], name="post_delete"),
     Route(NET + "/p/{post_id:id}/history", posts.history, name="post_history"),
+    Route("/search", search.page, name="search"),
+    Route("/search/similar", search.similar, name="search_similar"),
+    Route("/search/help", search.help_page, name="search_help"),
+    Route("/api/v1/search", search.api, name="api_search"),
+    Route("/api/v1/search/similar", search.similar_api, name="api_search_similar"),
     Route("/api/v1/networks", api.networks, name="api_networks"),
     Route("/api/v1/n/{network}/threads", api.network_threads, name="api_threads"),
     Route("/api/v1/n/{network}/t/{thread_id:id}", api.thread, name="api_thread"),

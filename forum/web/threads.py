@@ -16,6 +16,7 @@ from forum.networks.models import Network
 from forum.threads import queries, services
 from forum.threads.models import Post, Summary, Thread
 from forum.web.forms import int_or_none, read_form
+from forum.web.search import similar_threads
 from forum.web.templating import render
 from forum.web.urls import post_url, thread_url
 
@@ -69,7 +70,15 @@ async def new_form(request: Request) -> Response:
     return render(
         request,
         "threads/new.html",
-        {"network": network, "title": "", "body": "", "tags": "", "errors": {}, "preview": None},
+        {
+            "network": network,
+            "title": "",
+            "body": "",
+            "tags": "",
+            "errors": {},
+            "preview": None,
+            "similar": [],
+        },
     )
 
 
@@ -81,9 +90,18 @@ async def create(request: Request) -> Response:
     permissions.require_post(viewer, network)
     title, body, tags = form.get("title", ""), form.get("body", ""), form.get("tags", "")
     limits = request.app.state.settings.limits
-    context = {"network": network, "title": title, "body": body, "tags": tags, "preview": None}
+    context: dict[str, Any] = {
+        "network": network,
+        "title": title,
+        "body": body,
+        "tags": tags,
+        "preview": None,
+        "similar": [],
+    }
     try:
         if form.get("action") == "preview":
+            # Before a duplicate is started: threads that look like the same question.
+            context["similar"] = await similar_threads(request, title)
             services.validate_thread(title=title, body=body, tags=tags, limits=limits)
             context["preview"] = markdown.render(body).html
             return render(request, "threads/new.html", {**context, "errors": {}})

@@ -1,0 +1,179 @@
+"""Search pages and their JSON twins: the same query, the same permissions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forum import permissions
+from forum.networks.models import Network
+from forum.search.query import Filters, Hit
+from forum.search.service import SearchPage, SearchService
+from forum.threads.models import Thread
+from forum.timeutil import iso
+from forum.web.forms import int_or_none
+from forum.web.templating import render
+from forum.web.urls import thread_url
+
+MAX_Q = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A hit joined with what the database says now (URL, names)."""
+
+    hit: Hit
+    thread: Thread
+    url: str
+
+
+def _date(value: str | None, name: str, problems: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        problems.append(f"The {name} date must look like 2026-01-31; it was ignored.")
+        return None
+
+
+def _filters(params: Any, problems: list[str]) -> Filters:
+    def text(name: str) -> str:
+        return str(params.get(name) or "").strip()[:64]
+
+    kind = text("kind")
+    return Filters(
+        network=text("network"),
+        org=text("org"),
+        author=text("author"),
+        tag=text("tag"),
+        kind=kind if kind in ("summary", "post") else "",
+        after=_date(params.get("after"), "“after”", problems),
+        before=_date(params.get("before"), "“before”", problems),
+    )
+
+
+async def _search(request: Request) -> tuple[str, Filters, SearchPage, list[Result], list[str]]:
+    params = request.query_params
+    problems: list[str] = []
+    text = str(params.get("q") or "")[:MAX_Q]
+    filters = _filters(params, problems)
+    sort = "newest" if params.get("sort") == "newest" else "relevance"
+    page = int_or_none(params.get("page")) or 1
+    network_ids = await permissions.readable_network_ids(request.state.viewer)
+    service: SearchService = request.app.state.search
+    result = await service.search(
+        text, network_ids=network_ids, filters=filters, sort=sort, page=page
+    )
+    results = await _join(result.hits, network_ids)
+    return text, filters, result, results, problems + result.notes
+
+
+async def _join(hits: list[Hit], network_ids: list[int]) -> list[Result]:
+    """Look the threads up (one query): current titles and URLs, and a last check that each
+    is still in a network the viewer may read."""
+    if not hits:
+        return []
+    rows = await Thread.filter(
+        id__in=[h.thread_id for h in hits], network_id__in=network_ids
+    ).select_related("network")
+    threads = {t.id: t for t in rows}
+    return [
+        Result(h, threads[h.thread_id], _hit_url(h, threads[h.thread_id]))
+        for h in hits
+        if h.thread_id in threads
+    ]
+
+
+def _hit_url(hit: Hit, thread: Thread) -> str:
+    url = thread_url(thread)
+    if hit.kind == "post" and hit.post_id:
+        return f"{url}#p{hit.post_id}"
+    return url
+
+
+async def page(request: Request) -> Response:
+    text, filters, result, results, notes = await _search(request)
+    networks = await Network.filter(
+        id__in=await permissions.readable_network_ids(request.state.viewer)
+    ).order_by("name")
+    searched = bool(text.strip()) or any(
+        (filters.network, filters.org, filters.author, filters.tag, filters.kind)
+    )
+    return render(
+        request,
+        "search/results.html",
+        {
+            "q": text,
+            "filters": filters,
+            "sort": "newest" if request.query_params.get("sort") == "newest" else "relevance",
+            "result": result,
+            "results": results,
+            "notes": notes,
+            "networks": networks,
+            "searched": searched,
+        },
+    )
+
+
+def _json_result(r: Result) -> dict[str, Any]:
+    return {
+        "title": r.thread.title,
+        "url": r.url,
+        "network": r.thread.network.slug,
+        "kind": r.hit.kind,
+        "author": r.hit.author,
+        "organisation": r.hit.org_name or None,
+        "created": iso(r.hit.created),
+        "snippet": str(r.hit.snippet),
+        "more_matches": r.hit.more,
+    }
+
+
+async def api(request: Request) -> Response:
+    text, _, result, results, notes = await _search(request)
+    return JSONResponse(
+        {
+            "query": text,
+            "total": result.total,
+            "page": result.page,
+            "pages": result.pages,
+            "suggestion": result.suggestion,
+            "any_word": result.any_word,
+            "notes": notes,
+            "results": [_json_result(r) for r in results],
+        }
+    )
+
+
+async def similar_threads(request: Request, title: str) -> list[Result]:
+    """Up to five threads the viewer may read that look like `title`."""
+    network_ids = await permissions.readable_network_ids(request.state.viewer)
+    service: SearchService = request.app.state.search
+    hits = await service.similar_threads(title[:200], network_ids=network_ids)
+    return await _join(hits, network_ids)
+
+
+async def _similar(request: Request) -> tuple[str, list[Result]]:
+    title = str(request.query_params.get("title") or "")[:200]
+    return title, await similar_threads(request, title)
+
+
+async def similar(request: Request) -> Response:
+    title, results = await _similar(request)
+    return render(request, "search/similar.html", {"title": title, "results": results})
+
+
+async def similar_api(request: Request) -> Response:
+    title, results = await _similar(request)
+    return JSONResponse(
+        {"title": title, "results": [{"title": r.thread.title, "url": r.url} for r in results]}
+    )
+
+
+async def help_page(request: Request) -> Response:
+    return render(request, "search/help.html")
