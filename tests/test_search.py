@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from forum.networks.models import Role, Visibility
+from forum.accounts.models import User
+from forum.networks.models import Network, Role, Visibility
 from forum.permissions import readable_network_ids, viewer_for
 from forum.search.indexer import catch_up, check, rebuild
 from forum.search.query import Filters
 from forum.search.service import SearchService
 from forum.threads import services as threads
+from forum.threads.models import Thread
 from tests.factories import make_member, make_network, make_org, make_reply, make_thread, make_user
 
 
@@ -184,7 +186,7 @@ async def test_rebuild_and_check(db: str, index_dir: Path, search: SearchService
     assert await check(index_dir) == []
 
 
-async def _canary_world() -> tuple[object, object, object, object]:
+async def _canary_world() -> tuple[Network, Network, User, Thread]:
     secret = await make_network("secret", visibility=Visibility.MEMBERS)
     public = await make_network("open")
     insider = await make_member(secret, await make_user("insider"))
@@ -202,10 +204,10 @@ async def test_visibility_change_is_reflected_at_once(
     await catch_up(index_dir)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
-    await networks.set_visibility(network=secret, visibility=Visibility.PUBLIC)  # type: ignore[arg-type]
+    await networks.set_visibility(network=secret, visibility=Visibility.PUBLIC)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 1
-    await networks.set_visibility(network=secret, visibility=Visibility.MEMBERS)  # type: ignore[arg-type]
+    await networks.set_visibility(network=secret, visibility=Visibility.MEMBERS)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
 
@@ -217,22 +219,22 @@ async def test_losing_membership_hides_results_at_once(
 
     secret, _, insider, _ = await _canary_world()
     await catch_up(index_dir)
-    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    ids = await readable_network_ids(await viewer_for(insider))
     assert (await search.search("quokkacanary", network_ids=ids)).total == 1
-    await networks.remove_membership(network=secret, user=insider)  # type: ignore[arg-type]
-    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    await networks.remove_membership(network=secret, user=insider)
+    ids = await readable_network_ids(await viewer_for(insider))
     assert (await search.search("quokkacanary", network_ids=ids)).total == 0
 
 
 async def test_moving_a_thread_moves_its_results(
     db: str, index_dir: Path, search: SearchService
 ) -> None:
-    secret, public, insider, thread = await _canary_world()
+    _, public, _, thread = await _canary_world()
     admin = await make_user("boss", is_admin=True)
     await catch_up(index_dir)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
-    await threads.move_thread(viewer=await viewer_for(admin), thread=thread, to=public)  # type: ignore[arg-type]
+    await threads.move_thread(viewer=await viewer_for(admin), thread=thread, to=public)
     await catch_up(index_dir)
     page = await search.search("quokkacanary network:open", network_ids=anonymous)
     assert page.total == 1
@@ -244,20 +246,20 @@ async def test_renaming_a_user_is_reflected_in_results(
     from forum.accounts import services as accounts
 
     _, public, insider, _ = await _canary_world()
-    await make_thread(public, insider, title="Open", body="wombat things")  # type: ignore[arg-type]
+    await make_thread(public, insider, title="Open", body="wombat things")
     await catch_up(index_dir)
-    await accounts.update_profile(user=insider, display_name="Renamed Person")  # type: ignore[arg-type]
+    await accounts.update_profile(user=insider, display_name="Renamed Person")
     await catch_up(index_dir)
-    page = await search.search("wombat", network_ids=[public.id])  # type: ignore[attr-defined]
+    page = await search.search("wombat", network_ids=[public.id])
     assert page.hits[0].author_name == "Renamed Person"
-    assert (await search.search("renamed", network_ids=[public.id])).total == 1  # type: ignore[attr-defined]
+    assert (await search.search("renamed", network_ids=[public.id])).total == 1
 
 
 async def test_did_you_mean_offers_only_words_the_viewer_may_see(
     db: str, index_dir: Path, search: SearchService
 ) -> None:
-    secret, public, insider, _ = await _canary_world()
-    await make_thread(public, insider, title="Sandbox", body="sandboxes for packages")  # type: ignore[arg-type]
+    _, public, insider, _ = await _canary_world()
+    await make_thread(public, insider, title="Sandbox", body="sandboxes for packages")
     await catch_up(index_dir)
     anonymous = await readable_network_ids(await viewer_for(None))
     page = await search.search("packges", network_ids=anonymous)
@@ -265,7 +267,7 @@ async def test_did_you_mean_offers_only_words_the_viewer_may_see(
     assert page.suggestion == "packages"
     leak = await search.search("quokkacanray", network_ids=anonymous)
     assert leak.total == 0 and leak.suggestion is None
-    ids = await readable_network_ids(await viewer_for(insider))  # type: ignore[arg-type]
+    ids = await readable_network_ids(await viewer_for(insider))
     assert (await search.search("quokkacanray", network_ids=ids)).suggestion == "quokkacanary"
 
 
@@ -299,9 +301,6 @@ async def test_an_indexer_killed_mid_batch_catches_up(
     assert await check(index_dir) == []
 
 
-# Whoosh leaves a file of the damaged index open when it fails to read it; that is its leak,
-# on a path that only a damaged index takes.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_a_corrupted_index_is_rebuilt_from_the_database(
     db: str, index_dir: Path, search: SearchService
 ) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import secrets
 import shutil
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,10 +79,16 @@ def open_current(root: Path) -> tuple[str, Index]:
     name = _read_current(root)
     if name is None:
         raise IndexUnavailable(f"{root}: no index yet")
-    try:
-        return name, whoosh_index.open_dir(str(root / name))
-    except Exception as exc:  # any damage at all means: rebuild
-        raise IndexUnavailable(f"{root / name}: {exc}") from exc
+    # Whoosh leaves a file of a damaged index open when it fails to read it: let it be
+    # closed here, quietly, rather than warn at some later garbage collection.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return name, whoosh_index.open_dir(str(root / name))
+        except Exception as exc:  # any damage at all means: rebuild
+            message = f"{root / name}: {exc}"
+        gc.collect()
+    raise IndexUnavailable(message)
 
 
 def ensure_index(root: Path) -> tuple[str, Index]:

@@ -1,0 +1,124 @@
+"""The /search page, its JSON twin and the similar-threads helper, through the app."""
+
+from __future__ import annotations
+
+import httpx
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from forum.config import Settings
+from forum.networks.models import Visibility
+from forum.search.indexer import catch_up
+from tests.factories import csrf, login, make_member, make_network, make_reply, make_thread
+
+
+async def _world(settings: Settings) -> None:
+    public = await make_network("open", name="Open Network")
+    secret = await make_network("secret", name="Secret Network", visibility=Visibility.MEMBERS)
+    alice = await make_member(public)
+    await make_member(secret, alice)
+    thread = await make_thread(
+        public, alice, title="How is your data team structured?", body="Hub and spoke model."
+    )
+    await make_reply(thread, alice, "We moved to a <b>centralised</b> data team.")
+    await make_thread(secret, alice, title="Secret budget", body="narwhalcanary data team")
+    await catch_up(settings.index_dir)
+
+
+async def test_search_page_shows_one_result_per_thread_with_marked_words(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    response = await client.get("/search", params={"q": "data team"})
+    assert response.status_code == 200
+    doc = HTMLParser(response.text)
+    results = doc.css("li.result")
+    assert len(results) == 1
+    assert results[0].css_first("h3 a").text() == "How is your data team structured?"
+    assert results[0].css_first("mark") is not None
+    assert "<b>" not in results[0].html  # the post's text is escaped, only <mark> is added
+    assert "1 more match in this thread" in results[0].text()
+    assert "narwhalcanary" not in response.text and "Secret" not in response.text
+
+
+async def test_api_has_the_same_results_and_permissions(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    data = (await client.get("/api/v1/search", params={"q": "narwhalcanary"})).json()
+    assert data["total"] == 0 and data["results"] == [] and data["suggestion"] is None
+    data = (await client.get("/api/v1/search", params={"q": "data team"})).json()
+    assert data["total"] == 1
+    result = data["results"][0]
+    assert set(result) >= {"title", "url", "network", "kind", "author", "organisation"}
+    assert result["url"].startswith("/n/open/t/")
+
+
+async def test_members_find_their_members_only_threads(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    from forum.accounts.models import User
+
+    alice = await User.filter(memberships__network__slug="secret").first()
+    assert alice is not None
+    await login(client, alice)
+    data = (await client.get("/api/v1/search", params={"q": "narwhalcanary"})).json()
+    assert data["total"] == 1
+
+
+async def test_filters_and_bad_dates_are_explained(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    r = await client.get("/search", params={"q": "data", "after": "not-a-date", "kind": "post"})
+    assert r.status_code == 200
+    assert "must look like 2026-01-31" in r.text
+    r = await client.get("/search", params={"q": "data", "network": "secret"})
+    assert "0 threads found" in r.text
+
+
+async def test_hostile_query_strings_never_fail(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    for q in ('"', "((", "network:", "-", "OR OR", "a" * 10_000, "*" * 300, "\x00", "%ff"):
+        for path in ("/search", "/api/v1/search", "/search/similar", "/api/v1/search/similar"):
+            r = await client.get(path, params={"q": q, "title": q, "page": q, "before": q})
+            assert r.status_code == 200, (path, q)
+
+
+async def test_preview_of_a_new_thread_shows_similar_threads(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _world(settings)
+    from forum.accounts.models import User
+
+    alice = await User.filter(memberships__network__slug="open").first()
+    assert alice is not None
+    await login(client, alice)
+    token = await csrf(client, "/n/open/new")
+    r = await client.post(
+        "/n/open/new",
+        data={
+            "title": "Structuring a data team",
+            "body": "x",
+            "action": "preview",
+            "csrf_token": token,
+        },
+    )
+    doc = HTMLParser(r.text)
+    links = [a.text() for a in doc.css("#similar a")]
+    assert links[0] == "How is your data team structured?"  # Alice may also see "Secret budget"
+    similar = await client.get("/api/v1/search/similar", params={"title": "data team structure"})
+    assert [x["title"] for x in similar.json()["results"]] == ["How is your data team structured?"]
+    page = await client.get("/search/similar", params={"title": "data team structure"})
+    assert "How is your data team structured?" in page.text
+
+
+async def test_search_page_without_a_query_shows_just_the_form(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/search")
+    assert r.status_code == 200
+    assert HTMLParser(r.text).css_first("input#q") is not None
+    assert (await client.get("/search/help")).status_code == 200
