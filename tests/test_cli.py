@@ -161,3 +161,69 @@ def test_export_to_an_unwritable_place_says_so(config: Path) -> None:
     result = forum(config, "export", "/nonexistent-dir/x.jsonl")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+def test_search_rebuild_and_check(config: Path, tmp_path: Path) -> None:
+    assert forum(config, "db", "upgrade").returncode == 0
+    assert forum(config, "demo").returncode == 0  # brings the index up to date before returning
+    checked = forum(config, "search", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "matches the database" in checked.stdout
+    rebuilt = forum(config, "search", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "swapped in" in rebuilt.stdout
+    # Damage the index behind the indexer's back: check notices and says so.
+    index = tmp_path / "index"
+    current = (index / "CURRENT").read_text()
+    import whoosh.index
+
+    ix = whoosh.index.open_dir(str(index / current))
+    with ix.searcher() as searcher:
+        victim = next(
+            d["doc_id"] for d in searcher.all_stored_fields() if d.get("kind") == "post"
+        )
+    writer = ix.writer()
+    writer.delete_by_term("doc_id", victim)
+    writer.commit()
+    damaged = forum(config, "search", "check")
+    assert damaged.returncode == 1
+    assert f"missing from the index: {victim}" in damaged.stdout
+    assert forum(config, "search", "rebuild").returncode == 0
+    assert forum(config, "search", "check").returncode == 0
+
+
+async def test_the_indexer_process_follows_the_log_and_stops_cleanly(
+    config: Path, tmp_path: Path
+) -> None:
+    import asyncio
+    import signal
+
+    from forum.search.service import SearchService
+    from tests.factories import make_member, make_network, make_thread
+
+    assert forum(config, "db", "upgrade").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "forum", "--config", str(config), "indexer"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    settings = load_settings(config, env={})
+    search = SearchService(settings.index_dir)
+    try:
+        # A post written by another process while the indexer runs becomes searchable.
+        async with db.opened(settings):
+            network = await make_network("dl")
+            await make_thread(network, await make_member(network), body="capybara")
+        for _ in range(120):
+            page = await search.search("capybara", network_ids=[network.id])
+            if page.total == 1:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise AssertionError("the indexer did not pick up the new post")
+    finally:
+        search.close()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err

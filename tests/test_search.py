@@ -331,3 +331,13 @@ async def test_rebuild_swaps_while_searches_keep_working(
     assert before != after
     assert not (index_dir / before).exists()
     assert (await search.search("okapi", network_ids=[dl.id])).total == 1
+
+
+async def test_a_brand_new_empty_index_answers_with_no_results(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.search.index import ensure_index
+
+    ensure_index(index_dir)
+    page = await search.search("anything", network_ids=[1])
+    assert page.total == 0 and not page.unavailable

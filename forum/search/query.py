@@ -292,7 +292,8 @@ def run(
     per_page: int,
 ) -> Outcome:
     """Search, one result per thread. Blocking: call from a worker thread."""
-    if not network_ids:
+    if not network_ids or searcher.doc_count_all() == 0:
+        # Nothing readable, or a brand-new index with no segments yet.
         return Outcome(0, [], False, None, [])
     parsed = parse(text, searcher)
     extra = filter_clauses(filters)
