@@ -179,9 +179,7 @@ def test_search_rebuild_and_check(config: Path, tmp_path: Path) -> None:
 
     ix = whoosh.index.open_dir(str(index / current))
     with ix.searcher() as searcher:
-        victim = next(
-            d["doc_id"] for d in searcher.all_stored_fields() if d.get("kind") == "post"
-        )
+        victim = next(d["doc_id"] for d in searcher.all_stored_fields() if d.get("kind") == "post")
     writer = ix.writer()
     writer.delete_by_term("doc_id", victim)
     writer.commit()

@@ -341,3 +341,41 @@ async def test_a_brand_new_empty_index_answers_with_no_results(
     ensure_index(index_dir)
     page = await search.search("anything", network_ids=[1])
     assert page.total == 0 and not page.unavailable
+
+
+async def test_pruned_log_and_a_lagging_index_rebuilds_itself(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from datetime import timedelta
+
+    from forum.changes import Change, SearchCursor
+    from forum.search.indexer import RETENTION, prune
+    from forum.timeutil import utcnow
+
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    await make_thread(dl, alice, body="axolotl")
+    await catch_up(index_dir)
+    # Everything applied by the only known index can go.
+    assert await prune() > 0
+    assert await Change.all().count() == 0
+    # An index that has been away longer than the retention period...
+    await make_thread(dl, alice, title="Later", body="axolotl later")
+    await Change.all().update(created_at=utcnow() - RETENTION - timedelta(days=1))
+    await SearchCursor.all().update(updated_at=utcnow() - RETENTION - timedelta(days=1))
+    assert await prune() > 0
+    # ...finds its history gone and rebuilds from the database.
+    await catch_up(index_dir)
+    assert (await search.search("axolotl", network_ids=[dl.id])).total == 2
+    assert await check(index_dir) == []
+
+
+def test_only_one_indexer_holds_a_folder(index_dir: Path) -> None:
+    from forum.search.index import indexer_lock
+
+    with indexer_lock(index_dir) as first:
+        assert first
+        with indexer_lock(index_dir) as second:
+            assert not second
+    with indexer_lock(index_dir) as again:
+        assert again
