@@ -200,7 +200,7 @@ async def test_the_indexer_process_follows_the_log_and_stops_cleanly(
     from tests.factories import make_member, make_network, make_thread
 
     assert forum(config, "db", "upgrade").returncode == 0
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 (a long-running process, not awaited)
         [sys.executable, "-m", "forum", "--config", str(config), "indexer"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -223,5 +223,5 @@ async def test_the_indexer_process_follows_the_log_and_stops_cleanly(
     finally:
         search.close()
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
