@@ -317,15 +317,15 @@ async def build_database(scale: float) -> Corpus:
         )
         users = []
         for i in range(1, n_users + 1):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-            username = f"{first[0]}{last}{i}".lower()
+            given, family = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+            username = f"{given[0]}{family}{i}".lower()
             org = (i - 1) % len(ORGANISATIONS) + 1
             users.append(
                 User(
                     id=i,
                     username=username,
                     email=f"{username}@{ORGANISATIONS[org - 1][0]}.gov.uk",
-                    display_name=f"{first} {last}",
+                    display_name=f"{given} {family}",
                     organisation_id=org,
                     created_at=START,
                 )
@@ -626,6 +626,15 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 # -------------------------------------------------------------------------------- reporting
 
 
+def cpu_model() -> str:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "CPU model unknown"
+    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line]
+    return names[0] if names else "CPU model unknown"
+
+
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -638,36 +647,34 @@ def report_latency(mix: list[Query], results: dict[str, Timings]) -> float | Non
     """Print the tables; return the overall ratio app/direct of the p50s (None without app)."""
     app, direct, bare = results.get("app"), results["direct"], results.get("bare")
 
-    def pooled(t: Timings, texts: list[str]) -> list[float]:
-        return [s for text in texts for s in t.samples.get(text, [])]
+    def pct(t: Timings, texts: list[str], q: float = 50) -> float:
+        return percentile([s for text in texts for s in t.samples.get(text, [])], q)
 
     print("\nper query (ms)            threads   direct p50   app p50   app/direct   bare p50")
     for q in mix:
-        d = percentile(direct.samples[q.text], 50)
+        d = pct(direct, [q.text])
         line = f"  {q.text[:30]:<30} {direct.totals[q.text]:>7} {ms(d)}   "
         if app:
-            a = percentile(app.samples[q.text], 50)
+            a = pct(app, [q.text])
             line += f"{ms(a)}   {a / d:8.2f}   "
             if app.totals[q.text] != direct.totals[q.text]:
                 line += f"(app found {app.totals[q.text]}!) "
         else:
             line += f"{'-':>8}   {'-':>8}   "
         if bare and q.text in bare.samples:
-            line += ms(percentile(bare.samples[q.text], 50))
+            line += ms(pct(bare, [q.text]))
         print(line)
 
-    kinds = list(dict.fromkeys(q.kind for q in mix))
     print("\nby kind (ms)        direct p50   p95      app p50     p95   app/direct p50")
+    kinds = list(dict.fromkeys(q.kind for q in mix))
     rows = [(k, [q.text for q in mix if q.kind == k]) for k in kinds]
     rows.append(("ALL", [q.text for q in mix]))
     ratio = None
     for kind, texts in rows:
-        d = pooled(direct, texts)
-        line = f"  {kind:<16} {ms(percentile(d, 50))} {ms(percentile(d, 95))}  "
+        line = f"  {kind:<16} {ms(pct(direct, texts))} {ms(pct(direct, texts, 95))}  "
         if app:
-            a = pooled(app, texts)
-            ratio = percentile(a, 50) / percentile(d, 50)
-            line += f"{ms(percentile(a, 50))} {ms(percentile(a, 95))}   {ratio:8.2f}"
+            ratio = pct(app, texts) / pct(direct, texts)
+            line += f"{ms(pct(app, texts))} {ms(pct(app, texts, 95))}   {ratio:8.2f}"
         print(line)
     return ratio  # the last row's: all queries
 
@@ -695,8 +702,12 @@ async def prepare(settings: Settings, scale: float) -> tuple[Corpus, float, int]
             flush=True,
         )
 
+        shown = 0  # tenths of the posts reported so far
+
         def progress(done: int, total: int) -> None:
-            if done == total or done % (total // 10 or 1) < indexer.CHUNK:
+            nonlocal shown
+            if done * 10 // total > shown:
+                shown = done * 10 // total
                 print(f"  indexed {done:,} of {total:,} posts", file=sys.stderr, flush=True)
 
         started = time.perf_counter()
@@ -714,6 +725,7 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
         "FORUM_SECURITY_SECRET_KEY": secrets.token_urlsafe(32),
     }
     settings = load_settings(env=env)
+    print(f"machine      {os.cpu_count()} CPUs, {cpu_model()}, Python {sys.version.split()[0]}")
     print(f"folder       {folder}")
     corpus, rebuilt, indexed = asyncio.run(prepare(settings, args.scale))
     rate = indexed / rebuilt

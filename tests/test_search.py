@@ -379,3 +379,21 @@ def test_only_one_indexer_holds_a_folder(index_dir: Path) -> None:
             assert not second
     with indexer_lock(index_dir) as again:
         assert again
+
+
+async def test_an_index_of_another_schema_version_is_rebuilt(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.search.index import ensure_index
+
+    dl = await make_network("dl")
+    await make_thread(dl, await make_member(dl), body="tapir")
+    await catch_up(index_dir)
+    before = (index_dir / "CURRENT").read_text()
+    _, ix = ensure_index(index_dir)
+    writer = ix.writer()
+    writer.update_document(doc_id="cursor", kind="cursor", cursor=999, version=1)
+    writer.commit()
+    await catch_up(index_dir)
+    assert (index_dir / "CURRENT").read_text() != before
+    assert (await search.search("tapir", network_ids=[dl.id])).total == 1

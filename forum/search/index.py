@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from forum.search.schema import CURSOR_DOC, make_schema
+from forum.search.schema import CURSOR_DOC, SCHEMA_VERSION, make_schema
 
 CURRENT = "CURRENT"
 LOCK = "indexer.lock"
@@ -104,9 +104,19 @@ def ensure_index(root: Path) -> tuple[str, Index]:
 
 
 def read_cursor(ix: Index) -> int:
+    """The last change applied (0 for a new index). Raises IndexUnavailable for an index
+    written by another schema version: it must be rebuilt."""
     with ix.searcher() as searcher:
         doc = searcher.document(doc_id=CURSOR_DOC)
-    return int(doc["cursor"]) if doc else 0
+    if not doc:
+        return 0
+    if doc.get("version") != SCHEMA_VERSION:
+        raise IndexUnavailable(f"index has schema version {doc.get('version')}")
+    return int(doc["cursor"])
+
+
+def cursor_doc(cursor: int) -> dict[str, Any]:
+    return {"doc_id": CURSOR_DOC, "kind": "cursor", "cursor": cursor, "version": SCHEMA_VERSION}
 
 
 def write_batch(
@@ -119,7 +129,7 @@ def write_batch(
             writer.delete_by_term("doc_id", doc_id)
         for doc in upserts:
             writer.update_document(**doc)
-        writer.update_document(doc_id=CURSOR_DOC, kind="cursor", cursor=cursor)
+        writer.update_document(**cursor_doc(cursor))
     except BaseException:
         writer.cancel()
         raise

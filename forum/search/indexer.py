@@ -24,6 +24,7 @@ from forum.changes import Change, SearchCursor
 from forum.search import documents
 from forum.search.index import (
     IndexUnavailable,
+    cursor_doc,
     ensure_index,
     indexer_lock,
     new_generation,
@@ -203,9 +204,7 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
                 [int(i) for i in thread_ids[start : start + CHUNK]]
             )
             await asyncio.to_thread(_add_all, writer, docs)
-        await asyncio.to_thread(
-            _add_all, writer, [{"doc_id": "cursor", "kind": "cursor", "cursor": cursor}]
-        )
+        await asyncio.to_thread(_add_all, writer, [cursor_doc(cursor)])
         await asyncio.to_thread(writer.commit)
     except BaseException:
         await asyncio.to_thread(writer.cancel)

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from whoosh import fields
-from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.analysis import STOP_WORDS, CharsetFilter, StemmingAnalyzer
 from whoosh.support.charset import accent_map
+
+# Whoosh's stop words plus the function words of a question, so that "how do other boroughs
+# structure their data teams?" looks for boroughs, structure, data and teams.
+STOP_WORDS = frozenset(STOP_WORDS) | {
+    "how", "what", "why", "who", "whom", "which", "where", "does", "do", "did", "doing",
+    "other", "others", "their", "there", "they", "them", "our", "ours", "my", "me", "i",
+    "its", "was", "were", "been", "has", "had", "would", "should", "could", "anyone",
+    "any", "about", "into", "than", "then", "so", "such", "some", "these", "those",
+}  # fmt: skip
 
 # English stemming with accents folded: "structuring teams" finds "team structured", and
 # "cafe" finds "café".
-TEXT_ANALYZER = StemmingAnalyzer() | CharsetFilter(accent_map)
+TEXT_ANALYZER = StemmingAnalyzer(stoplist=STOP_WORDS) | CharsetFilter(accent_map)
 
 # The field that holds the change-log cursor lives on a document of its own kind.
 CURSOR_DOC = "cursor"
+# Raise when the schema or the analysis changes: an index of another version is rebuilt.
+SCHEMA_VERSION = 2
 
 
 def make_schema() -> fields.Schema:
@@ -36,4 +47,5 @@ def make_schema() -> fields.Schema:
         created=fields.DATETIME(stored=True, sortable=True),
         body=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, spelling=True),
         cursor=fields.NUMERIC(stored=True, bits=64),
+        version=fields.STORED(),
     )
