@@ -397,3 +397,27 @@ async def test_an_index_of_another_schema_version_is_rebuilt(
     await catch_up(index_dir)
     assert (index_dir / "CURRENT").read_text() != before
     assert (await search.search("tapir", network_ids=[dl.id])).total == 1
+
+
+async def test_the_running_indexer_picks_up_new_posts_and_stops(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    import asyncio
+
+    from forum.search.indexer import run
+
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(index_dir, stop, interval=0.1))
+    try:
+        await make_thread(dl, alice, body="chinchilla")
+        for _ in range(100):
+            if (await search.search("chinchilla", network_ids=[dl.id])).total == 1:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the running indexer did not pick up the post")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
