@@ -40,6 +40,11 @@ class IndexUnavailable(Exception):
     """The folder holds no usable index (missing, or unreadable): rebuild it."""
 
 
+def current_name(root: Path) -> str | None:
+    """The name of the generation in use, if any."""
+    return _read_current(root)
+
+
 def _read_current(root: Path) -> str | None:
     try:
         name = (root / CURRENT).read_text(encoding="utf-8").strip()

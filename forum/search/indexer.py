@@ -24,6 +24,7 @@ from forum.changes import Change, SearchCursor
 from forum.search import documents
 from forum.search.index import (
     IndexUnavailable,
+    current_name,
     cursor_doc,
     ensure_index,
     indexer_lock,
@@ -121,38 +122,60 @@ async def _note_cursor(root: Path, cursor: int) -> None:
     )
 
 
-async def catch_up(root: Path, *, batch: int = BATCH) -> int:
-    """Apply every pending change to the index in `root`; returns how many were applied.
+@dataclass
+class _Open:
+    """An index open for writing, with the cursor read from it."""
 
-    Rebuilds first when the index is missing its history (damaged, or behind pruned changes).
-    """
+    root: Path
+    name: str
+    ix: Any
+    cursor: int
+
+
+async def _open(root: Path) -> _Open:
+    """Open the index for following the log. Rebuilds first when it is unusable (missing its
+    history, damaged, of another schema version, or behind pruned changes)."""
     try:
-        _, ix = await asyncio.to_thread(ensure_index, root)
+        name, ix = await asyncio.to_thread(ensure_index, root)
         cursor = await asyncio.to_thread(read_cursor, ix)
     except IndexUnavailable as exc:
         log.warning("search index unusable (%s): rebuilding from the database", exc)
         await rebuild(root)
-        _, ix = await asyncio.to_thread(ensure_index, root)
+        name, ix = await asyncio.to_thread(ensure_index, root)
         cursor = await asyncio.to_thread(read_cursor, ix)
     pruned = await SearchCursor.get_or_none(name=PRUNED_MARK)
     if pruned is not None and cursor < pruned.cursor:
         log.warning("search index is behind pruned changes: rebuilding from the database")
         await rebuild(root)
-        _, ix = await asyncio.to_thread(ensure_index, root)
+        name, ix = await asyncio.to_thread(ensure_index, root)
         cursor = await asyncio.to_thread(read_cursor, ix)
+    return _Open(root, name, ix, cursor)
+
+
+async def _apply_pending(index: _Open, batch: int = BATCH) -> int:
+    """Apply the changes after the index's cursor, a batch per Whoosh commit."""
     applied = 0
     while True:
-        changes = await pending_changes(cursor, batch)
+        changes = await pending_changes(index.cursor, batch)
         if not changes:
             break
         work = await expand(changes)
         docs, deletes = await _documents(work)
         cursor = changes[-1].id
-        await asyncio.to_thread(write_batch, ix, docs, deletes, cursor)
+        await asyncio.to_thread(write_batch, index.ix, docs, deletes, cursor)
+        index.cursor = cursor
         applied += len(changes)
     if applied:
-        await _note_cursor(root, cursor)
+        await _note_cursor(index.root, index.cursor)
     return applied
+
+
+async def catch_up(root: Path, *, batch: int = BATCH) -> int:
+    """Apply every pending change to the index in `root`; returns how many were applied.
+
+    Rebuilds first when the index is unusable (see `_open`).
+    """
+    return await _apply_pending(await _open(root), batch)
 
 
 async def prune() -> int:
@@ -255,17 +278,23 @@ async def run(root: Path, stop: asyncio.Event, *, interval: float = 0.5) -> None
 
 
 async def _follow(root: Path, stop: asyncio.Event, interval: float) -> None:
+    # The index stays open between rounds: an idle round is one small database query and
+    # one small file read (to notice a rebuild swapped in by `forum search rebuild`).
+    index: _Open | None = None
     pruned_at = 0.0
     loop = asyncio.get_running_loop()
     while not stop.is_set():
+        applied = 0
         try:
-            applied = await catch_up(root)
+            if index is None or await asyncio.to_thread(current_name, root) != index.name:
+                index = await _open(root)
+            applied = await _apply_pending(index)
             if loop.time() - pruned_at > 3600:
                 await prune()
                 pruned_at = loop.time()
         except Exception:  # keep following: the log keeps what was not applied
             log.exception("search indexer failed; retrying")
-            applied = 0
+            index = None
         if not applied:
             await _sleep(stop, interval)
 
