@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
 from whoosh import query as wq
-from whoosh import searching, sorting
+from whoosh import sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.searching import Searcher
 
@@ -321,38 +322,30 @@ def _execute(
     q = _combine(parsed, extra, any_word)
     if q is wq.NullQuery:
         return Outcome(0, [], any_word, None, [])
-    thread = sorting.FieldFacet("thread_id")
-    sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
-    # The permission clause is part of the query, so nothing downstream (counts, pages,
-    # snippets) can see past it.
-    results = searcher.search(
-        allowed(q, allow),
-        limit=None,
-        sortedby=sortedby,
-        groupedby={"thread": thread},
-        terms=True,
-    )
-    groups = results.groups("thread")
+    qa = allowed(q, allow)
     reader = searcher.reader()
     thread_of = reader.column_reader("thread_id")
-    rank_of = reader.column_reader("rank")
-    # One result per thread, in result order; a matching summary stands for its thread.
-    wanted = page * per_page
-    chosen: list[int] = []
-    seen: set[int] = set()
-    for _, docnum in results.top_n:
-        thread_id = int(thread_of[docnum])
-        if thread_id in seen:
-            continue
-        seen.add(thread_id)
-        members = groups.get(thread_id, [docnum])
-        summary = next((d for d in members if rank_of[d] == 0), None)
-        chosen.append(summary if summary is not None else docnum)
-        if len(chosen) >= wanted:
-            break
+    # Counts first, without scoring: how many threads match, and how many documents in each
+    # (the "N more matches in this thread"). Walking the matches is cheap; scoring and
+    # sorting all of them is what would cost.
+    per_thread = Counter(int(thread_of[d]) for d in searcher.docs_for_query(qa))
+    if not per_thread:
+        return Outcome(0, [], any_word, None, [])
+    thread = sorting.FieldFacet("thread_id")
+    sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
+    # Then only the page: the best document per thread (a matching summary stands for its
+    # thread), the top `page * per_page` threads.
+    results = searcher.search(
+        qa,
+        limit=page * per_page,
+        sortedby=sortedby,
+        collapse=thread,
+        collapse_limit=1,
+        collapse_order=sorting.FieldFacet("rank"),
+        terms=True,
+    )
     hits = []
-    for docnum in chosen[(page - 1) * per_page :]:
-        hit = searching.Hit(results, docnum)
+    for hit in results[(page - 1) * per_page : page * per_page]:
         fields = hit.fields()
         thread_id = int(fields["thread_id"])
         created = fields["created"]
@@ -370,10 +363,10 @@ def _execute(
                 org_name=fields.get("org_name") or "",
                 created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
                 snippet=_snippet(hit, TEXT_FIELDS),
-                more=max(0, len(groups.get(thread_id, [])) - 1),
+                more=max(0, per_thread.get(thread_id, 1) - 1),
             )
         )
-    return Outcome(len(groups), hits, any_word, None, [])
+    return Outcome(len(per_thread), hits, any_word, None, [])
 
 
 def _suggest(
