@@ -11,7 +11,9 @@ counts, pages, snippets and suggestions only ever see documents the viewer may r
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +21,9 @@ from typing import Any
 
 from markupsafe import Markup
 from whoosh import query as wq
-from whoosh import sorting
+from whoosh import searching, sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.idsets import BitSet
 from whoosh.searching import Searcher
 
 from forum.search.schema import TEXT_ANALYZER
@@ -298,13 +301,14 @@ def run(
         return Outcome(0, [], False, None, [])
     parsed = parse(text, searcher)
     extra = filter_clauses(filters)
-    allow = permission_filter(network_ids)
-    outcome = _execute(searcher, parsed, extra, allow, sort, page, per_page, any_word=False)
+    outcome = _execute(searcher, parsed, extra, network_ids, sort, page, per_page, any_word=False)
     if outcome.total == 0 and len(parsed.clauses) > 1:
-        outcome = _execute(searcher, parsed, extra, allow, sort, page, per_page, any_word=True)
+        outcome = _execute(
+            searcher, parsed, extra, network_ids, sort, page, per_page, any_word=True
+        )
     suggestion = None
     if outcome.total < 3 and parsed.words:
-        suggestion = _suggest(searcher, text, parsed, extra, allow, outcome.total)
+        suggestion = _suggest(searcher, text, parsed, extra, network_ids, outcome.total)
     return Outcome(outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes)
 
 
@@ -312,7 +316,7 @@ def _execute(
     searcher: Searcher,
     parsed: Parsed,
     extra: list[wq.Query],
-    allow: wq.Query,
+    network_ids: list[int],
     sort: str,
     page: int,
     per_page: int,
@@ -322,30 +326,43 @@ def _execute(
     q = _combine(parsed, extra, any_word)
     if q is wq.NullQuery:
         return Outcome(0, [], any_word, None, [])
-    qa = allowed(q, allow)
-    reader = searcher.reader()
-    thread_of = reader.column_reader("thread_id")
-    # Counts first, without scoring: how many threads match, and how many documents in each
-    # (the "N more matches in this thread"). Walking the matches is cheap; scoring and
-    # sorting all of them is what would cost.
-    per_thread = Counter(int(thread_of[d]) for d in searcher.docs_for_query(qa))
+    cache = _columns(searcher)
+    permitted = cache.permitted(searcher, network_ids)
+    threads, ranks = cache.threads, cache.ranks
+    # Counts first, without scoring: how many threads match, how many documents in each (the
+    # "N more matches in this thread"), and which threads have a matching summary.
+    per_thread: Counter[int] = Counter()
+    summaries: dict[int, int] = {}
+    for docnum in searcher.docs_for_query(q):
+        if docnum in permitted:
+            thread_id = threads[docnum]
+            per_thread[thread_id] += 1
+            if ranks[docnum] == 0:
+                summaries[thread_id] = docnum
     if not per_thread:
         return Outcome(0, [], any_word, None, [])
-    thread = sorting.FieldFacet("thread_id")
+    # Then only the page: the best documents, one per thread (a matching summary stands for
+    # its thread), fetching more only when threads repeat too much to fill the page.
     sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
-    # Then only the page: the best document per thread (a matching summary stands for its
-    # thread), the top `page * per_page` threads.
-    results = searcher.search(
-        qa,
-        limit=page * per_page,
-        sortedby=sortedby,
-        collapse=thread,
-        collapse_limit=1,
-        collapse_order=sorting.FieldFacet("rank"),
-        terms=True,
-    )
+    wanted = page * per_page
+    limit = wanted * 3
+    while True:
+        results = searcher.search(q, limit=limit, filter=permitted, sortedby=sortedby, terms=True)
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for docnum in results.docs():
+            thread_id = threads[docnum]
+            if thread_id not in seen:
+                seen.add(thread_id)
+                chosen.append(summaries.get(thread_id, docnum))
+                if len(chosen) >= wanted:
+                    break
+        if len(chosen) >= wanted or results.scored_length() < limit:
+            break
+        limit *= 4
     hits = []
-    for hit in results[(page - 1) * per_page : page * per_page]:
+    for docnum in chosen[(page - 1) * per_page :]:
+        hit = searching.Hit(results, docnum)
         fields = hit.fields()
         thread_id = int(fields["thread_id"])
         created = fields["created"]
@@ -363,10 +380,50 @@ def _execute(
                 org_name=fields.get("org_name") or "",
                 created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
                 snippet=_snippet(hit, TEXT_FIELDS),
-                more=max(0, per_thread.get(thread_id, 1) - 1),
+                more=max(0, per_thread[thread_id] - 1),
             )
         )
     return Outcome(len(per_thread), hits, any_word, None, [])
+
+
+class _Columns:
+    """Per-searcher lookups, built once per index generation: the thread and rank of every
+    document as plain lists, and the documents each set of readable networks may see."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        thread_col = reader.column_reader("thread_id")
+        rank_col = reader.column_reader("rank")
+        self.threads = [int(thread_col[d] or 0) for d in range(size)]
+        self.ranks = [int(rank_col[d] if rank_col[d] is not None else 1) for d in range(size)]
+        self._size = size
+        self._permitted: dict[tuple[int, ...], BitSet] = {}
+        self._lock = threading.Lock()
+
+    def permitted(self, searcher: Searcher, network_ids: list[int]) -> BitSet:
+        key = tuple(sorted(network_ids))
+        with self._lock:
+            found = self._permitted.get(key)
+            if found is None:
+                docs = searcher.docs_for_query(permission_filter(network_ids))
+                found = BitSet(docs, size=self._size)
+                if len(self._permitted) > 256:  # many distinct viewers: start again
+                    self._permitted.clear()
+                self._permitted[key] = found
+            return found
+
+
+_CACHE: weakref.WeakKeyDictionary[Searcher, _Columns] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def _columns(searcher: Searcher) -> _Columns:
+    with _CACHE_LOCK:
+        cache = _CACHE.get(searcher)
+        if cache is None:
+            cache = _CACHE[searcher] = _Columns(searcher)
+        return cache
 
 
 def _suggest(
@@ -374,7 +431,7 @@ def _suggest(
     text: str,
     parsed: Parsed,
     extra: list[wq.Query],
-    allow: wq.Query,
+    network_ids: list[int],
     total: int,
 ) -> str | None:
     """A better spelling, offered only if it finds more of what *this viewer* may read: a
@@ -395,5 +452,6 @@ def _suggest(
     q = _combine(again, extra, any_word=False)
     if q is wq.NullQuery:
         return None
-    found = searcher.search(allowed(q, allow), limit=1)
-    return corrected if found.scored_length() > 0 and len(found) > total else None
+    permitted = _columns(searcher).permitted(searcher, network_ids)
+    found = sum(1 for d in searcher.docs_for_query(q) if d in permitted)
+    return corrected if found > total else None
