@@ -259,7 +259,7 @@ async def test_did_you_mean_offers_only_words_the_viewer_may_see(
     db: str, index_dir: Path, search: SearchService
 ) -> None:
     _, public, insider, _ = await _canary_world()
-    await make_thread(public, insider, title="Sandbox", body="sandboxes for packages")
+    await make_thread(public, insider, title="Sandbox packages", body="sandboxes for packages")
     await catch_up(index_dir)
     anonymous = await readable_network_ids(await viewer_for(None))
     page = await search.search("packges", network_ids=anonymous)

@@ -436,7 +436,7 @@ def _suggest(
 ) -> str | None:
     """A better spelling, offered only if it finds more of what *this viewer* may read: a
     word known only from members-only posts can never be suggested to an outsider."""
-    corrector = searcher.corrector("body")
+    corrector = searcher.corrector("title")
     corrected = text
     changed = False
     for word in parsed.words:

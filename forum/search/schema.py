@@ -22,7 +22,15 @@ TEXT_ANALYZER = StemmingAnalyzer(stoplist=STOP_WORDS) | CharsetFilter(accent_map
 # The field that holds the change-log cursor lives on a document of its own kind.
 CURSOR_DOC = "cursor"
 # Raise when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+
+class ColumnNumber(fields.NUMERIC):
+    """A number kept as a sortable column (and stored), with no index terms: thread and rank
+    are only ever read per document or sorted on, never searched by range. Indexing them
+    would add several trie terms per document to every rebuild."""
+
+    indexed = False
 
 
 def make_schema() -> fields.Schema:
@@ -31,21 +39,23 @@ def make_schema() -> fields.Schema:
         doc_id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True),  # post | summary | cursor
         # 0 for a summary, 1 for a post: within a thread, the summary is the result shown.
-        rank=fields.NUMERIC(sortable=True),
-        post_id=fields.NUMERIC(stored=True),
-        thread_id=fields.NUMERIC(stored=True, sortable=True),
+        rank=ColumnNumber(sortable=True),
+        post_id=fields.STORED(),
+        thread_id=ColumnNumber(stored=True, sortable=True),
         # Titles weigh more than bodies; the opening post carries its thread's title.
-        title=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=3.0),
+        # The unstemmed words of titles (opening posts and summaries) feed "did you mean":
+        # keeping them for every body too nearly halved rebuild speed.
+        title=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=3.0, spelling=True),
         thread_title=fields.STORED(),
         network_id=fields.ID(stored=True),  # str(id): what the permission filter matches
         network=fields.ID(stored=True),  # slug
         author=fields.ID(stored=True),  # username
-        author_name=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True),
+        author_name=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=False),
         org=fields.ID(stored=True),  # slug
         org_name=fields.STORED(),
         tags=fields.KEYWORD(commas=True, lowercase=True, stored=True),
         created=fields.DATETIME(stored=True, sortable=True),
-        body=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, spelling=True),
+        body=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True),
         cursor=fields.NUMERIC(stored=True, bits=64),
         version=fields.STORED(),
     )
