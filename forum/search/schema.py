@@ -22,7 +22,7 @@ TEXT_ANALYZER = StemmingAnalyzer(stoplist=STOP_WORDS) | CharsetFilter(accent_map
 # The field that holds the change-log cursor lives on a document of its own kind.
 CURSOR_DOC = "cursor"
 # Raise when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class ColumnNumber(fields.NUMERIC):
@@ -50,7 +50,7 @@ def make_schema() -> fields.Schema:
         network_id=fields.ID(stored=True),  # str(id): what the permission filter matches
         network=fields.ID(stored=True),  # slug
         author=fields.ID(stored=True),  # username
-        author_name=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True, phrase=False),
+        author_name=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True),
         org=fields.ID(stored=True),  # slug
         org_name=fields.STORED(),
         tags=fields.KEYWORD(commas=True, lowercase=True, stored=True),
