@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise, connections
@@ -40,13 +41,11 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 
 
 def _prepare(settings: Settings) -> None:
+    """SQLite creates its file but not the folder it goes in."""
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        url = settings.database_url.removeprefix("sqlite://").partition("?")[0]
-        if url != ":memory:":
-            from pathlib import Path
-
-            Path(url).parent.mkdir(parents=True, exist_ok=True)
+        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 async def init(settings: Settings) -> None:

@@ -251,12 +251,6 @@ def permission_filter(network_ids: list[int]) -> wq.Query:
     return wq.Or([wq.Term("network_id", str(i)) for i in network_ids])
 
 
-def allowed(q: wq.Query, allow: wq.Query) -> wq.Query:
-    """`q`, restricted to the permitted networks. The permission clause scores nothing, so it
-    filters without changing the ranking."""
-    return wq.And([q, wq.ConstantScoreQuery(allow, 0.0)])
-
-
 def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
     """Words AND-ed (OR-ed when falling back), operators and filters always required."""
     words = parsed.clauses
@@ -268,7 +262,7 @@ def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
     return wq.And(parts) if len(parts) > 1 else parts[0]
 
 
-def _snippet(hit: Any, text_fields: tuple[str, ...]) -> Markup:
+def _snippet(hit: Any) -> Markup:
     formatter = HtmlFormatter(tagname="mark", between=" … ")
     formatter.template = "<%(tag)s>%(t)s</%(tag)s>"  # plain <mark>: no classes to style
     hit.results.formatter = formatter
@@ -379,7 +373,7 @@ def _execute(
                 author_name=fields.get("author_name") or "",
                 org_name=fields.get("org_name") or "",
                 created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
-                snippet=_snippet(hit, TEXT_FIELDS),
+                snippet=_snippet(hit),
                 more=max(0, per_thread[thread_id] - 1),
             )
         )

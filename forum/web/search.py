@@ -57,7 +57,19 @@ def _filters(params: Any, problems: list[str]) -> Filters:
     )
 
 
-async def _search(request: Request) -> tuple[str, Filters, SearchPage, list[Result], list[str]]:
+@dataclass(frozen=True, slots=True)
+class Search:
+    """One search request, asked and answered: the same for the page and the API."""
+
+    text: str
+    filters: Filters
+    result: SearchPage
+    results: list[Result]
+    notes: list[str]
+    network_ids: list[int]
+
+
+async def _search(request: Request) -> Search:
     params = request.query_params
     problems: list[str] = []
     text = str(params.get("q") or "")[:MAX_Q]
@@ -70,7 +82,7 @@ async def _search(request: Request) -> tuple[str, Filters, SearchPage, list[Resu
         text, network_ids=network_ids, filters=filters, sort=sort, page=page
     )
     results = await _join(result.hits, network_ids)
-    return text, filters, result, results, problems + result.notes
+    return Search(text, filters, result, results, problems + result.notes, network_ids)
 
 
 async def _join(hits: list[Hit], network_ids: list[int]) -> list[Result]:
@@ -97,10 +109,9 @@ def _hit_url(hit: Hit, thread: Thread) -> str:
 
 
 async def page(request: Request) -> Response:
-    text, filters, result, results, notes = await _search(request)
-    networks = await Network.filter(
-        id__in=await permissions.readable_network_ids(request.state.viewer)
-    ).order_by("name")
+    search = await _search(request)
+    text, filters = search.text, search.filters
+    networks = await Network.filter(id__in=search.network_ids).order_by("name")
     searched = bool(text.strip()) or any(
         (filters.network, filters.org, filters.author, filters.tag, filters.kind)
     )
@@ -111,9 +122,9 @@ async def page(request: Request) -> Response:
             "q": text,
             "filters": filters,
             "sort": "newest" if request.query_params.get("sort") == "newest" else "relevance",
-            "result": result,
-            "results": results,
-            "notes": notes,
+            "result": search.result,
+            "results": search.results,
+            "notes": search.notes,
             "networks": networks,
             "searched": searched,
         },
@@ -135,17 +146,18 @@ def _json_result(r: Result) -> dict[str, Any]:
 
 
 async def api(request: Request) -> Response:
-    text, _, result, results, notes = await _search(request)
+    search = await _search(request)
+    result = search.result
     return JSONResponse(
         {
-            "query": text,
+            "query": search.text,
             "total": result.total,
             "page": result.page,
             "pages": result.pages,
             "suggestion": result.suggestion,
             "any_word": result.any_word,
-            "notes": notes,
-            "results": [_json_result(r) for r in results],
+            "notes": search.notes,
+            "results": [_json_result(r) for r in search.results],
         }
     )
 

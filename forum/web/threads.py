@@ -27,16 +27,12 @@ async def _network(request: Request) -> Network:
     return await network_queries.get_network(request.path_params["network"], request.state.viewer)
 
 
-async def _thread(request: Request, network: Network, thread_id: int) -> Thread:
-    return await queries.get_thread(network, thread_id)
-
-
 async def show(request: Request) -> Response:
     network = await _network(request)
     match = _THREAD_PATH.match(request.path_params["thread"])
     if not match:
         raise NotFound("no such thread")
-    thread = await _thread(request, network, int(match.group(1)))
+    thread = await queries.get_thread(network, int(match.group(1)))
     if match.group(2) != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     nodes = await queries.thread_posts(thread)
@@ -113,7 +109,7 @@ async def create(request: Request) -> Response:
     return RedirectResponse(thread_url(thread, network), status_code=303)
 
 
-async def _reply_target(request: Request, thread: Thread, parent_id: int | None) -> Post | None:
+async def _reply_target(thread: Thread, parent_id: int | None) -> Post | None:
     if parent_id is None:
         return None
     parent = await Post.filter(id=parent_id, thread_id=thread.id).select_related("author").first()
@@ -130,13 +126,13 @@ def _quote(post: Post) -> str:
 
 async def reply_form(request: Request) -> Response:
     network = await _network(request)
-    thread = await _thread(request, network, request.path_params["thread_id"])
+    thread = await queries.get_thread(network, request.path_params["thread_id"])
     _require_login(request)
     viewer = request.state.viewer
     permissions.require_post(viewer, network)
     if not permissions.can_reply(viewer, thread, network):
         raise PermissionDenied("This thread is locked: no new replies can be added.")
-    parent = await _reply_target(request, thread, int_or_none(request.query_params.get("to")))
+    parent = await _reply_target(thread, int_or_none(request.query_params.get("to")))
     body = ""
     if parent is not None and request.query_params.get("quote") and not parent.deleted:
         body = _quote(parent)
@@ -156,7 +152,7 @@ async def reply_form(request: Request) -> Response:
 
 async def reply(request: Request) -> Response:
     network = await _network(request)
-    thread = await _thread(request, network, request.path_params["thread_id"])
+    thread = await queries.get_thread(network, request.path_params["thread_id"])
     form = await read_form(request)
     _require_login(request)
     viewer = request.state.viewer
@@ -174,7 +170,7 @@ async def reply(request: Request) -> Response:
     try:
         if raw_parent and parent_id is None:
             raise ValidationError({"parent": "The post you are replying to is not in this thread."})
-        context["parent"] = await _reply_target(request, thread, parent_id)
+        context["parent"] = await _reply_target(thread, parent_id)
         if form.get("action") == "preview":
             services.validate_body(body, limits)
             context["preview"] = markdown.render(body).html
@@ -191,7 +187,7 @@ async def reply(request: Request) -> Response:
 
 async def _moderate(request: Request, flag: str) -> Response:
     network = await _network(request)
-    thread = await _thread(request, network, request.path_params["thread_id"])
+    thread = await queries.get_thread(network, request.path_params["thread_id"])
     form = await read_form(request)
     value = form.get("value") == "1"
     viewer = request.state.viewer
