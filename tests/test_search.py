@@ -421,3 +421,31 @@ async def test_the_running_indexer_picks_up_new_posts_and_stops(
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=30)
+
+
+def test_segments_remember_that_a_field_has_no_lengths(tmp_path: Path) -> None:
+    # forum.search.patches: without it, every posting of an id field written to a segment
+    # asks the filesystem whether a lengths column exists.
+    from whoosh import index as whoosh_index
+
+    from forum.search.schema import make_schema
+
+    ix = whoosh_index.create_in(str(tmp_path), make_schema())
+    writer = ix.writer()
+    writer.add_document(doc_id="post:1", kind="post", body="hub and spoke teams")
+    writer.commit()
+    with ix.reader() as reader:
+        perdoc = reader._perdoc
+        storage = perdoc._storage
+        asked: list[str] = []
+        exists = storage.file_exists
+
+        def counting(name: str) -> bool:
+            asked.append(name)
+            return bool(exists(name))
+
+        storage.file_exists = counting
+        lengths = [reader.doc_field_length(0, "doc_id") for _ in range(50)]
+        assert lengths == [0] * 50
+        assert len(asked) <= 1
+        assert reader.doc_field_length(0, "body") == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from whoosh import fields
 from whoosh.analysis import STOP_WORDS, CharsetFilter, StemmingAnalyzer
 from whoosh.support.charset import accent_map
@@ -22,7 +24,7 @@ TEXT_ANALYZER = StemmingAnalyzer(stoplist=STOP_WORDS) | CharsetFilter(accent_map
 # The field that holds the change-log cursor lives on a document of its own kind.
 CURSOR_DOC = "cursor"
 # Raise when the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class ColumnNumber(fields.NUMERIC):
@@ -31,6 +33,15 @@ class ColumnNumber(fields.NUMERIC):
     would add several trie terms per document to every rebuild."""
 
     indexed = False
+
+
+class CoarseDateTime(fields.DATETIME):
+    """A date with half Whoosh's usual range terms (4 per document, not 8): after: and
+    before: stay exact, each range reads a few more terms, and a rebuild writes fewer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shift_step = 16
 
 
 def make_schema() -> fields.Schema:
@@ -54,7 +65,7 @@ def make_schema() -> fields.Schema:
         org=fields.ID(stored=True),  # slug
         org_name=fields.STORED(),
         tags=fields.KEYWORD(commas=True, lowercase=True, stored=True),
-        created=fields.DATETIME(stored=True, sortable=True),
+        created=CoarseDateTime(stored=True, sortable=True),
         body=fields.TEXT(analyzer=TEXT_ANALYZER, stored=True),
         cursor=fields.NUMERIC(stored=True, bits=64),
         version=fields.STORED(),
