@@ -17,6 +17,8 @@ MODEL_MODULES = [
     "forum.accounts.models",
     "forum.networks.models",
     "forum.threads.models",
+    "forum.audit.models",
+    "forum.moderation.models",
     "forum.changes",
 ]
 MIGRATIONS_MODULE = "forum.migrations"

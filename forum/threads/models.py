@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -42,6 +43,8 @@ class Thread(Model):
     reply_count = fields.IntField(default=0)
     pinned = fields.BooleanField(default=False)
     locked = fields.BooleanField(default=False)
+    # Why it was locked, shown in place of the reply box.
+    lock_reason = fields.CharField(max_length=500, default="")
     tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
         "models.Tag", related_name="threads", through="thread_tags"
     )
@@ -81,11 +84,25 @@ class Post(Model):
     )
     deleted = fields.BooleanField(default=False)
     deleted_at = fields.DatetimeField(null=True)
+    # Hidden by a facilitator: kept, shown to facilitators with the note, out of search.
+    hidden = fields.BooleanField(default=False)
+    hidden_note = fields.CharField(max_length=500, default="")
+    hidden_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="hidden_posts", null=True, on_delete=fields.RESTRICT
+    )
+    hidden_at = fields.DatetimeField(null=True)
+    # Personal data removed from every version of the text (data protection duties).
+    redacted_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="redactions", null=True, on_delete=fields.RESTRICT
+    )
+    redacted_at = fields.DatetimeField(null=True)
 
     thread_id: int
     author_id: int
     parent_id: int | None
     edited_by_id: int | None
+    hidden_by_id: int | None
+    redacted_by_id: int | None
 
     class Meta:
         table = "posts"
@@ -130,9 +147,68 @@ class Summary(Model):
     body_text = fields.TextField()
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(null=True)
+    # Who wrote the current version, when not the first author.
+    edited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="summary_edits", null=True, on_delete=fields.RESTRICT
+    )
+    # When a facilitator last confirmed that the summary still covers the discussion (null:
+    # when it was last written). Replies after this make it stale.
+    reviewed_at = fields.DatetimeField(null=True)
+    reviewed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="summary_reviews", null=True, on_delete=fields.RESTRICT
+    )
+    # The reply this summary was promoted from, credited on the page.
+    source_post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name="promoted_to", null=True, on_delete=fields.SET_NULL
+    )
 
     thread_id: int
     author_id: int
+    edited_by_id: int | None
+    reviewed_by_id: int | None
+    source_post_id: int | None
 
     class Meta:
         table = "summaries"
+
+    @property
+    def last_reviewed(self) -> datetime:
+        return self.reviewed_at or self.updated_at or self.created_at
+
+
+class SummaryRevision(Model):
+    """One earlier version of a summary, kept when it is edited or restored."""
+
+    id = fields.IntField(primary_key=True)
+    summary: fields.ForeignKeyRelation[Summary] = fields.ForeignKeyField(
+        "models.Summary", related_name="revisions", on_delete=fields.CASCADE
+    )
+    body = fields.TextField()
+    body_html = fields.TextField()
+    # When this version was written, and by whom.
+    created_at = fields.DatetimeField()
+    editor: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="summary_revisions", on_delete=fields.RESTRICT
+    )
+
+    summary_id: int
+    editor_id: int
+
+    class Meta:
+        table = "summary_revisions"
+        ordering = ["created_at", "id"]
+
+
+class ThreadRedirect(Model):
+    """A thread merged into another: its old id keeps working as a link."""
+
+    id = fields.IntField(primary_key=True)
+    old_thread_id = fields.IntField(unique=True)
+    thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
+        "models.Thread", related_name="redirects", on_delete=fields.CASCADE
+    )
+
+    thread_id: int
+
+    class Meta:
+        table = "thread_redirects"
