@@ -7,9 +7,11 @@ from datetime import datetime
 
 from tortoise.functions import Count, Max
 
+from forum import permissions
 from forum.errors import NotFound
 from forum.networks.models import Network
-from forum.threads.models import Post, PostRevision, Thread
+from forum.permissions import Viewer
+from forum.threads.models import Post, PostRevision, Thread, ThreadRedirect
 
 # Replies nest visibly up to this depth; deeper ones sit at this depth with an
 # "in reply to" link, so a long back-and-forth does not march off the screen.
@@ -40,6 +42,18 @@ async def get_thread(network: Network, thread_id: int) -> Thread:
     if thread is None:
         raise NotFound("no such thread")
     thread.network = network
+    return thread
+
+
+async def moved_thread(thread_id: int, viewer: Viewer) -> Thread | None:
+    """Where an old link to thread `thread_id` leads now: the thread it was merged into, or
+    the same thread in the network it moved to. None when there is none the viewer may read
+    (so a move into a members-only network tells outsiders nothing)."""
+    redirect = await ThreadRedirect.filter(old_thread_id=thread_id).first()
+    target = redirect.thread_id if redirect else thread_id
+    thread = await Thread.filter(id=target).select_related("network").first()
+    if thread is None or not permissions.can_read(viewer, thread.network):
+        return None
     return thread
 
 

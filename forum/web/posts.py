@@ -33,7 +33,15 @@ async def _load(request: Request) -> tuple[Network, Post]:
 
 
 async def permalink(request: Request) -> Response:
-    network, post = await _load(request)
+    try:
+        network, post = await _load(request)
+    except NotFound:
+        # The post's thread may have moved network, or been merged into another thread.
+        post = await Post.filter(id=request.path_params["post_id"]).first()
+        moved = await queries.moved_thread(post.thread_id, request.state.viewer) if post else None
+        if post is None or moved is None:
+            raise
+        return RedirectResponse(post_url(post, moved), status_code=301)
     return RedirectResponse(post_url(post, post.thread, network), status_code=303)
 
 

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.config import ROOT
-from forum.web import accounts, api, pages, posts, search, threads
+from forum.web import accounts, api, curation, pages, posts, search, threads
 
 
 class IdConvertor(Convertor[int]):
@@ -38,8 +38,10 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/t/{thread}", threads.show, name="thread"),
     Route(NET + "/t/{thread_id:id}/reply", threads.reply_form, methods=["GET"], name="reply_form"),
     Route(NET + "/t/{thread_id:id}/reply", threads.reply, methods=["POST"], name="reply"),
-    Route(NET + "/t/{thread_id:id}/pin", threads.pin, methods=["POST"], name="thread_pin"),
-    Route(NET + "/t/{thread_id:id}/lock", threads.lock, methods=["POST"], name="thread_lock"),
+    # Curating threads (facilitators and admins).
+    Route(NET + "/t/{thread_id:id}/pin", curation.pin, methods=["POST"], name="thread_pin"),
+    Route(NET + "/t/{thread_id:id}/lock", curation.lock, methods=["POST"], name="thread_lock"),
+    # Summaries and the knowledge base.
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),

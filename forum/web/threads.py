@@ -1,4 +1,4 @@
-"""Thread pages: read, start, reply, pin and lock."""
+"""Thread pages: read, start and reply."""
 
 from __future__ import annotations
 
@@ -32,7 +32,14 @@ async def show(request: Request) -> Response:
     match = _THREAD_PATH.match(request.path_params["thread"])
     if not match:
         raise NotFound("no such thread")
-    thread = await queries.get_thread(network, int(match.group(1)))
+    thread_id = int(match.group(1))
+    try:
+        thread = await queries.get_thread(network, thread_id)
+    except NotFound:
+        moved = await queries.moved_thread(thread_id, request.state.viewer)
+        if moved is None:
+            raise
+        return RedirectResponse(thread_url(moved), status_code=301)
     if match.group(2) != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     nodes = await queries.thread_posts(thread)
@@ -183,24 +190,3 @@ async def reply(request: Request) -> Response:
     except PermissionDenied as exc:
         return render(request, "threads/reply.html", {**context, "errors": {"body": str(exc)}}, 403)
     return RedirectResponse(post_url(post, thread, network), status_code=303)
-
-
-async def _moderate(request: Request, flag: str) -> Response:
-    network = await _network(request)
-    thread = await queries.get_thread(network, request.path_params["thread_id"])
-    form = await read_form(request)
-    value = form.get("value") == "1"
-    viewer = request.state.viewer
-    if flag == "pinned":
-        await services.set_pinned(viewer=viewer, thread=thread, pinned=value)
-    else:
-        await services.set_locked(viewer=viewer, thread=thread, locked=value)
-    return RedirectResponse(thread_url(thread, network), status_code=303)
-
-
-async def pin(request: Request) -> Response:
-    return await _moderate(request, "pinned")
-
-
-async def lock(request: Request) -> Response:
-    return await _moderate(request, "locked")
