@@ -37,11 +37,11 @@ async def permalink(request: Request) -> Response:
         network, post = await _load(request)
     except NotFound:
         # The post's thread may have moved network, or been merged into another thread.
-        post = await Post.filter(id=request.path_params["post_id"]).first()
-        moved = await queries.moved_thread(post.thread_id, request.state.viewer) if post else None
-        if post is None or moved is None:
+        found = await Post.filter(id=request.path_params["post_id"]).first()
+        moved = await queries.moved_thread(found.thread_id, request.state.viewer) if found else None
+        if found is None or moved is None:
             raise
-        return RedirectResponse(post_url(post, moved), status_code=301)
+        return RedirectResponse(post_url(found, moved), status_code=301)
     return RedirectResponse(post_url(post, post.thread, network), status_code=303)
 
 
