@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,6 +50,13 @@ async def test_migrations_apply_to_an_empty_sqlite_database(tmp_path: Path) -> N
 async def test_migrations_apply_to_an_empty_postgres_database(tmp_path: Path) -> None:
     if not PG_URL:
         pytest.skip(PG_SKIP)
+    async with _new_postgres_database() as url:
+        await _upgrade_twice_and_use(url, tmp_path)
+
+
+@asynccontextmanager
+async def _new_postgres_database() -> AsyncIterator[str]:
+    """An empty database on the test server, dropped afterwards: its URL."""
     import asyncpg
 
     name = f"forum_mig_{uuid.uuid4().hex[:10]}"
@@ -56,10 +65,59 @@ async def test_migrations_apply_to_an_empty_postgres_database(tmp_path: Path) ->
     conn = await asyncpg.connect(server.replace("postgres://", "postgresql://", 1) + "/postgres")
     await conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        await _upgrade_twice_and_use(f"{server}/{name}", tmp_path)
+        yield f"{server}/{name}"
     finally:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
+
+
+# Rows written by the schema of migration 0002 (plain SQL: today's models have more columns).
+_OLD_ROWS = [
+    "INSERT INTO users (id, username, email, display_name, password_hash, is_admin, is_active,"
+    " created_at) VALUES (1, 'ada', 'ada@example.org', 'Ada', '', FALSE, TRUE,"
+    " '2026-01-05 10:00:00+00:00')",
+    "INSERT INTO networks (id, slug, name, description, description_html, visibility,"
+    " created_at) VALUES (1, 'dl', 'Data Leaders', '', '', 'public', '2026-01-05 10:00:00+00:00')",
+    "INSERT INTO threads (id, ref, network_id, title, slug, author_id, created_at,"
+    " last_activity_at, reply_count, pinned, locked) VALUES (1, 't-1', 1, 'Old', 'old', 1,"
+    " '2026-01-05 10:00:00+00:00', '2026-01-05 10:00:00+00:00', 0, FALSE, TRUE)",
+    "INSERT INTO posts (id, ref, thread_id, author_id, body, body_html, body_text, created_at,"
+    " deleted) VALUES (1, 'p-1', 1, 1, 'Hi', '<p>Hi</p>', 'Hi', '2026-01-05 10:00:00+00:00',"
+    " FALSE)",
+]
+
+
+async def _upgrade_a_database_with_data(url: str, tmp_path: Path) -> None:
+    """Each migration after 0002 applies to a database that already holds threads and posts
+    (a new NOT NULL column needs a default in the database, not only in Python)."""
+    from tortoise.migrations.api.migrate import migrate
+
+    from forum.threads.models import Post, Thread
+
+    settings = replace(load_settings(env={}), base_dir=tmp_path, database=DatabaseSettings(url=url))
+    await migrate(config=db.tortoise_config(url), target="models.0002_search_cursors")
+    await db.close()
+    async with db.opened(settings):
+        for statement in _OLD_ROWS:
+            await db.connection().execute_script(statement)
+    await db.upgrade(settings)
+    async with db.opened(settings):
+        thread = await Thread.get(id=1)
+        post = await Post.get(id=1)
+        assert thread.locked and thread.lock_reason == ""
+        assert not post.hidden and post.hidden_note == "" and post.redacted_at is None
+
+
+async def test_migrations_upgrade_a_sqlite_database_that_holds_data(tmp_path: Path) -> None:
+    await _upgrade_a_database_with_data(f"sqlite://{tmp_path}/old.sqlite3", tmp_path)
+
+
+@pytest.mark.postgres
+async def test_migrations_upgrade_a_postgres_database_that_holds_data(tmp_path: Path) -> None:
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    async with _new_postgres_database() as url:
+        await _upgrade_a_database_with_data(url, tmp_path)
 
 
 def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

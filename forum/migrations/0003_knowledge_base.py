@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Post',
             name='hidden',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Post',
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Post',
             name='hidden_note',
-            field=fields.CharField(default='', max_length=500),
+            field=fields.CharField(default='', db_default='', max_length=500),
         ),
         ops.AddField(
             model_name='Post',
@@ -121,6 +121,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Thread',
             name='lock_reason',
-            field=fields.CharField(default='', max_length=500),
+            field=fields.CharField(default='', db_default='', max_length=500),
         ),
     ]

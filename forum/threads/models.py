@@ -44,7 +44,7 @@ class Thread(Model):
     pinned = fields.BooleanField(default=False)
     locked = fields.BooleanField(default=False)
     # Why it was locked, shown in place of the reply box.
-    lock_reason = fields.CharField(max_length=500, default="")
+    lock_reason = fields.CharField(max_length=500, default="", db_default="")
     tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
         "models.Tag", related_name="threads", through="thread_tags"
     )
@@ -85,8 +85,8 @@ class Post(Model):
     deleted = fields.BooleanField(default=False)
     deleted_at = fields.DatetimeField(null=True)
     # Hidden by a facilitator: kept, shown to facilitators with the note, out of search.
-    hidden = fields.BooleanField(default=False)
-    hidden_note = fields.CharField(max_length=500, default="")
+    hidden = fields.BooleanField(default=False, db_default=False)
+    hidden_note = fields.CharField(max_length=500, default="", db_default="")
     hidden_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="hidden_posts", null=True, on_delete=fields.RESTRICT
     )
