@@ -102,3 +102,10 @@ async def readable_network_ids(viewer: Viewer) -> list[int]:
         await Network.filter(visibility=Visibility.PUBLIC).values_list("id", flat=True)
     )
     return sorted({int(i) for i in public} | set(viewer.roles))
+
+
+async def facilitated_network_ids(viewer: Viewer) -> list[int]:
+    """Ids of the networks the viewer facilitates (every network, for an admin)."""
+    if viewer.is_admin:
+        return await readable_network_ids(viewer)
+    return sorted(nid for nid, role in viewer.roles.items() if role == Role.FACILITATOR)

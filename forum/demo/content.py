@@ -62,10 +62,19 @@ class DemoPost:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoEarlierSummary:
+    """A first version of a summary, replaced later (so its history has two versions)."""
+
+    hours_before: float  # before the summary's final version
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class DemoSummary:
     author: str  # the network's facilitator
     hours_after: float
     body: str
+    earlier: DemoEarlierSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,7 +567,17 @@ _DATA_LEADERS: tuple[DemoThread, ...] = (
         summary=DemoSummary(
             "priya.shah",
             160,
-            """
+            earlier=DemoEarlierSummary(
+                48,
+                """
+                **Three models came up: hub and spoke, centralised and federated.**
+
+                - Fund the platform and data governance centrally.
+                - Keep analysts close to services whatever the structure.
+                - Shared datasets need named owners.
+                """,
+            ),
+            body="""
             **Three models came up: hub and spoke, centralised and federated.** None is right
             everywhere; what matters is how the model is run.
 
@@ -2423,9 +2442,10 @@ _AI_ETHICS: tuple[DemoThread, ...] = (
                 reply_to="transcription",
             ),
         ),
+        # Written before the questions about transcription: the demo's stale summary.
         summary=DemoSummary(
             "amara.osei",
-            120,
+            50,
             """
             **Generative AI policies: where members have landed**
 
@@ -2437,8 +2457,6 @@ _AI_ETHICS: tuple[DemoThread, ...] = (
               residents, not in every draft email.
             - **Using is not building:** staff using an approved tool need a policy; building a
               service on a model needs a DPIA and the ethics panel.
-            - **Meeting transcription** needs its own rules: tell everyone at the start, get
-              residents' explicit agreement, keep transcripts no longer than the minutes.
             """,
         ),
     ),

@@ -15,15 +15,14 @@ from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from forum import changes, markdown
 from forum.accounts import services as accounts
 from forum.accounts.models import Organisation, User
 from forum.demo import content
 from forum.demo.content import DemoPost, DemoSummary, DemoThread
+from forum.knowledge import services as knowledge
 from forum.networks import services as networks
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import Viewer, viewer_for
-from forum.text import clean
 from forum.threads import services as threads
 from forum.threads.models import Post, Summary, Thread
 from forum.timeutil import utcnow
@@ -201,18 +200,21 @@ class _Loader:
             await threads.delete_post(viewer=self.viewers[demo.author], post=post, network=network)
             await Post.filter(id=post_id).update(deleted_at=_after(start, demo.deleted_hours_after))
 
-    async def _pin_summary(self, thread: Thread, demo: DemoSummary, created_at: datetime) -> None:
-        """Write a facilitator's summary directly: there is no summary service yet."""
-        body = clean(_markdown(demo.body))
-        rendered = markdown.render(body)
-        async with in_transaction() as conn:
-            summary = await Summary.create(
-                thread_id=thread.id,
-                author=self.users[demo.author],
-                body=body,
-                body_html=rendered.html,
-                body_text=rendered.text,
-                created_at=created_at,
-                using_db=conn,
+    async def _pin_summary(self, thread: Thread, demo: DemoSummary, written: datetime) -> None:
+        """The facilitator's summary (and its earlier version, if any), back-dated."""
+        viewer = self.viewers[demo.author]
+        if demo.earlier:
+            await knowledge.write_summary(
+                viewer=viewer, thread=thread, body=_markdown(demo.earlier.body)
             )
-            await changes.record("summary", summary.id, using=conn)
+            await Summary.filter(thread_id=thread.id).update(
+                created_at=_after(written, -demo.earlier.hours_before),
+                reviewed_at=_after(written, -demo.earlier.hours_before),
+            )
+        summary = await knowledge.write_summary(
+            viewer=viewer, thread=thread, body=_markdown(demo.body)
+        )
+        if demo.earlier:
+            await Summary.filter(id=summary.id).update(updated_at=written, reviewed_at=written)
+        else:
+            await Summary.filter(id=summary.id).update(created_at=written, reviewed_at=written)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count, Max
 
 from forum import permissions
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
-from forum.threads.models import Post, PostRevision, Thread, ThreadRedirect
+from forum.threads.models import Post, PostRevision, Summary, Thread, ThreadRedirect
 
 # Replies nest visibly up to this depth; deeper ones sit at this depth with an
 # "in reply to" link, so a long back-and-forth does not march off the screen.
@@ -94,22 +96,40 @@ class ThreadPage:
     page: int
     pages: int
     total: int
+    summarised: set[int] = field(default_factory=set)  # ids of the shown threads with one
 
 
-async def network_threads(network: Network, *, page: int, per_page: int) -> ThreadPage:
-    """Threads of a network, pinned first then by latest activity: two queries and a prefetch."""
-    total = await Thread.filter(network_id=network.id).count()
+async def network_threads(
+    network: Network, *, page: int, per_page: int, summarised: bool | None = None
+) -> ThreadPage:
+    """Threads of a network, pinned first then by latest activity; only those with a summary
+    (summarised=True) or without (False). Three queries and a prefetch."""
+    query = Thread.filter(network_id=network.id)
+    if summarised is not None:
+        with_summary = Subquery(
+            Summary.filter(thread__network_id=network.id).values_list("thread_id", flat=True)
+        )
+        query = (
+            query.filter(id__in=with_summary) if summarised else query.exclude(id__in=with_summary)
+        )
+    total = await query.count()
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    threads = (
-        await Thread.filter(network_id=network.id)
-        .select_related("author__organisation")
+    threads = list(
+        await query.select_related("author__organisation")
         .prefetch_related("tags")
         .order_by("-pinned", "-last_activity_at", "-id")
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    return ThreadPage(threads=list(threads), page=page, pages=pages, total=total)
+    ids: list[Any] = (
+        await Summary.filter(thread_id__in=[t.id for t in threads]).values_list(
+            "thread_id", flat=True
+        )
+        if threads
+        else []
+    )
+    return ThreadPage(threads, page, pages, total, {int(i) for i in ids})
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,5 +23,13 @@ async def network(request: Request) -> Response:
     net = await network_queries.get_network(request.path_params["network"], viewer)
     page = int_or_none(request.query_params.get("page")) or 1
     per_page = request.app.state.settings.limits.threads_per_page
-    listing = await thread_queries.network_threads(net, page=page, per_page=per_page)
-    return render(request, "network.html", {"network": net, "listing": listing})
+    show = request.query_params.get("show", "")
+    summarised = {"summarised": True, "awaiting": False}.get(show)
+    listing = await thread_queries.network_threads(
+        net, page=page, per_page=per_page, summarised=summarised
+    )
+    return render(
+        request,
+        "network.html",
+        {"network": net, "listing": listing, "show": show if summarised is not None else ""},
+    )

@@ -11,10 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from forum import markdown, permissions
 from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries, services
-from forum.threads.models import Post, Summary, Thread
+from forum.threads.models import Post, Thread
 from forum.web.forms import int_or_none, read_form
 from forum.web.search import similar_threads
 from forum.web.templating import render
@@ -43,7 +44,7 @@ async def show(request: Request) -> Response:
     if match.group(2) != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     nodes = await queries.thread_posts(thread)
-    summary = await Summary.filter(thread_id=thread.id).select_related("author").first()
+    article = await kb_queries.article(thread)
     viewer = request.state.viewer
     return render(
         request,
@@ -52,7 +53,7 @@ async def show(request: Request) -> Response:
             "network": network,
             "thread": thread,
             "nodes": nodes,
-            "summary": summary,
+            "article": article,
             "can_reply": permissions.can_reply(viewer, thread, network),
             "can_moderate": permissions.can_moderate(viewer, network),
             "body": "",

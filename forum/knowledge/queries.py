@@ -1,0 +1,259 @@
+"""Reads for summaries: the thread page, the knowledge base, the queue, the feed.
+
+Each function runs a fixed number of queries whatever the number of summaries it covers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Min
+
+from forum import db
+from forum.accounts.models import User
+from forum.networks.models import Network
+from forum.threads.models import Post, Summary, SummaryRevision, Thread
+from forum.timeutil import utcnow
+
+# A thread counts as active (and so belongs in the facilitator's queue) while it has had
+# activity this recently.
+ACTIVE_FOR = timedelta(days=90)
+# Articles shown under each tag on a knowledge base's front page.
+PER_TAG = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    number: int  # 1 is the first version
+    body: str
+    body_html: str
+    created_at: datetime
+    editor: User
+    current: bool
+
+
+async def summary_versions(summary: Summary) -> list[Version]:
+    """Every version of a summary, oldest first, the current one last. Two queries."""
+    revisions = (
+        await SummaryRevision.filter(summary_id=summary.id)
+        .select_related("editor")
+        .order_by("created_at", "id")
+    )
+    editor = await User.get(id=summary.edited_by_id or summary.author_id)
+    versions = [
+        Version(i, r.body, r.body_html, r.created_at, r.editor, False)
+        for i, r in enumerate(revisions, start=1)
+    ]
+    versions.append(
+        Version(
+            len(versions) + 1,
+            summary.body,
+            summary.body_html,
+            summary.updated_at or summary.created_at,
+            editor,
+            True,
+        )
+    )
+    return versions
+
+
+@dataclass(slots=True)
+class Article:
+    """A summary as the knowledge base shows it."""
+
+    summary: Summary  # with thread (and its network and tags), author, reviewer, source
+    contributors: list[str] = field(default_factory=list)  # organisation names
+    replies_since: int = 0  # live posts after the last review
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def thread(self) -> Thread:
+        return self.summary.thread
+
+    @property
+    def stale(self) -> bool:
+        return self.replies_since > 0
+
+
+async def contributors(thread_ids: list[int]) -> dict[int, list[str]]:
+    """The organisations that took part in each thread, in the order they joined in."""
+    if not thread_ids:
+        return {}
+    rows = (
+        await Post.filter(
+            thread_id__in=thread_ids,
+            deleted=False,
+            hidden=False,
+            author__organisation_id__not_isnull=True,
+        )
+        .annotate(first=Min("created_at"))
+        .group_by("thread_id", "author__organisation__name")
+        .values("thread_id", "author__organisation__name", "first")
+    )
+    by_thread: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for row in rows:
+        by_thread[int(row["thread_id"])].append((row["first"], row["author__organisation__name"]))
+    return {tid: [name for _, name in sorted(orgs)] for tid, orgs in by_thread.items()}
+
+
+_REPLIES_SINCE_REVIEW = (
+    "SELECT p.thread_id AS thread_id, COUNT(*) AS n FROM posts p"
+    " JOIN summaries s ON s.thread_id = p.thread_id"
+    " WHERE p.thread_id IN ({ids}) AND p.deleted = FALSE AND p.hidden = FALSE"
+    " AND p.created_at > COALESCE(s.reviewed_at, s.updated_at, s.created_at)"
+    " GROUP BY p.thread_id"
+)
+
+
+async def replies_since_review(thread_ids: list[int]) -> dict[int, int]:
+    """Live posts written after each thread's summary was last reviewed (threads with none
+    are left out). One grouped query; the ids are integers, inlined."""
+    if not thread_ids:
+        return {}
+    ids = ",".join(str(int(i)) for i in thread_ids)
+    # Tortoise cannot compare a column with one of a joined table, hence plain SQL (portable:
+    # both databases store these timestamps in one comparable form).
+    sql = _REPLIES_SINCE_REVIEW.replace("{ids}", ids)
+    rows = await db.connection().execute_query_dict(sql)
+    return {int(r["thread_id"]): int(r["n"]) for r in rows}
+
+
+async def _articles(summaries: list[Summary]) -> list[Article]:
+    ids = [s.thread_id for s in summaries]
+    orgs = await contributors(ids)
+    since = await replies_since_review(ids)
+    tags: dict[int, list[str]] = defaultdict(list)
+    for row in await Thread.filter(id__in=ids, tags__slug__not_isnull=True).values(
+        "id", "tags__slug"
+    ):
+        tags[int(row["id"])].append(row["tags__slug"])
+    return [
+        Article(s, orgs.get(s.thread_id, []), since.get(s.thread_id, 0), sorted(tags[s.thread_id]))
+        for s in summaries
+    ]
+
+
+async def article(thread: Thread) -> Article | None:
+    """The thread's summary with what its page shows, or None. Five queries."""
+    summary = (
+        await Summary.filter(thread_id=thread.id)
+        .select_related("author", "edited_by", "reviewed_by", "source_post__author")
+        .first()
+    )
+    if summary is None:
+        return None
+    summary.thread = thread
+    return (await _articles([summary]))[0]
+
+
+@dataclass(slots=True)
+class Shelf:
+    """One tag's articles on a knowledge base's front page."""
+
+    tag: str  # "" for articles without a tag
+    count: int
+    articles: list[Article]
+
+
+async def knowledge_base(
+    network_ids: list[int], *, tag: str | None = None, stale_only: bool = False
+) -> tuple[list[Shelf], int]:
+    """The articles of the given networks grouped by tag, newest review first: with `tag`,
+    every article with that tag on one shelf; otherwise each tag's PER_TAG newest.
+
+    Returns the shelves and the number of articles in all. A fixed number of queries: the
+    light rows of every summary first, then the shown articles in full.
+    """
+    if not network_ids:
+        return [], 0
+    rows = await Summary.filter(thread__network_id__in=network_ids).values(
+        "thread_id", "created_at", "updated_at", "reviewed_at", "thread__tags__slug"
+    )
+    reviewed: dict[int, datetime] = {}
+    tags: dict[int, set[str]] = defaultdict(set)
+    for row in rows:
+        tid = int(row["thread_id"])
+        reviewed[tid] = row["reviewed_at"] or row["updated_at"] or row["created_at"]
+        if row["thread__tags__slug"]:
+            tags[tid].add(row["thread__tags__slug"])
+    if stale_only:
+        stale = await replies_since_review(list(reviewed))
+        reviewed = {tid: at for tid, at in reviewed.items() if stale.get(tid)}
+    newest = sorted(reviewed, key=lambda tid: (reviewed[tid], tid), reverse=True)
+    shelves: dict[str, list[int]] = defaultdict(list)
+    for tid in newest:
+        for slug in sorted(tags.get(tid) or {""}):
+            shelves[slug].append(tid)
+    if tag is not None:
+        shelves = {tag: shelves.get(tag, [])}
+    shown = {slug: (tids if tag is not None else tids[:PER_TAG]) for slug, tids in shelves.items()}
+    wanted = sorted({tid for tids in shown.values() for tid in tids})
+    loaded = {a.thread.id: a for a in await _load_articles(wanted)}
+    order = sorted(shown, key=lambda slug: (slug == "", slug))
+    return (
+        [
+            Shelf(slug, len(shelves[slug]), [loaded[t] for t in shown[slug] if t in loaded])
+            for slug in order
+        ],
+        len(reviewed),
+    )
+
+
+async def _load_articles(thread_ids: list[int]) -> list[Article]:
+    if not thread_ids:
+        return []
+    # (prefetch_related("thread__tags") would replace the joined thread and lose its network.)
+    summaries = await Summary.filter(thread_id__in=thread_ids).select_related(
+        "author", "reviewed_by", "thread__network"
+    )
+    return await _articles(list(summaries))
+
+
+async def recent_articles(network: Network, limit: int = 30) -> list[Article]:
+    """The network's most recently written or reviewed summaries (the Atom feed)."""
+    rows = await Summary.filter(thread__network_id=network.id).values(
+        "thread_id", "created_at", "updated_at", "reviewed_at"
+    )
+    rows.sort(
+        key=lambda r: (r["reviewed_at"] or r["updated_at"] or r["created_at"], r["thread_id"]),
+        reverse=True,
+    )
+    articles = await _load_articles([int(r["thread_id"]) for r in rows[:limit]])
+    return sorted(articles, key=lambda a: a.summary.last_reviewed, reverse=True)
+
+
+@dataclass(slots=True)
+class Queue:
+    """What a facilitator has to summarise: active threads without a summary, and summaries
+    that replies have overtaken."""
+
+    awaiting: list[Thread]
+    stale: list[Article]
+
+
+async def facilitator_queue(network_ids: list[int], limit: int = 50) -> Queue:
+    if not network_ids:
+        return Queue([], [])
+    since = utcnow() - ACTIVE_FOR
+    summarised = Summary.filter(thread__network_id__in=network_ids).values_list(
+        "thread_id", flat=True
+    )
+    awaiting = (
+        await Thread.filter(network_id__in=network_ids, last_activity_at__gte=since)
+        .exclude(id__in=Subquery(summarised))
+        .select_related("network", "author__organisation")
+        .order_by("-reply_count", "-last_activity_at")
+        .limit(limit)
+    )
+    active: list[Any] = await Summary.filter(
+        thread__network_id__in=network_ids, thread__last_activity_at__gte=since
+    ).values_list("thread_id", flat=True)
+    counts = await replies_since_review([int(i) for i in active])
+    stale_ids = sorted(counts, key=lambda tid: counts[tid], reverse=True)[:limit]
+    stale = await _load_articles(stale_ids)
+    stale.sort(key=lambda a: a.replies_since, reverse=True)
+    return Queue(list(awaiting), stale)
