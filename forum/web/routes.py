@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.config import ROOT
-from forum.web import accounts, api, curation, pages, posts, search, threads
+from forum.web import accounts, admin, api, curation, pages, posts, search, threads
 
 
 class IdConvertor(Convertor[int]):
@@ -40,7 +40,35 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/t/{thread_id:id}/reply", threads.reply, methods=["POST"], name="reply"),
     # Curating threads (facilitators and admins).
     Route(NET + "/t/{thread_id:id}/pin", curation.pin, methods=["POST"], name="thread_pin"),
+    Route(
+        NET + "/t/{thread_id:id}/lock", curation.lock_form, methods=["GET"], name="thread_lock_form"
+    ),
     Route(NET + "/t/{thread_id:id}/lock", curation.lock, methods=["POST"], name="thread_lock"),
+    Route(
+        NET + "/t/{thread_id:id}/tags", curation.tags_form, methods=["GET"], name="thread_tags_form"
+    ),
+    Route(NET + "/t/{thread_id:id}/tags", curation.tags, methods=["POST"], name="thread_tags"),
+    Route(
+        NET + "/t/{thread_id:id}/rename",
+        curation.rename_form,
+        methods=["GET"],
+        name="thread_rename_form",
+    ),
+    Route(
+        NET + "/t/{thread_id:id}/rename", curation.rename, methods=["POST"], name="thread_rename"
+    ),
+    Route(
+        NET + "/t/{thread_id:id}/move", curation.move_form, methods=["GET"], name="thread_move_form"
+    ),
+    Route(NET + "/t/{thread_id:id}/move", curation.move, methods=["POST"], name="thread_move"),
+    Route(
+        NET + "/t/{thread_id:id}/merge",
+        curation.merge_form,
+        methods=["GET"],
+        name="thread_merge_form",
+    ),
+    Route(NET + "/t/{thread_id:id}/merge", curation.merge, methods=["POST"], name="thread_merge"),
+    Route("/admin/audit", admin.audit, name="admin_audit"),
     # Summaries and the knowledge base.
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),

@@ -1,0 +1,61 @@
+"""Writing the audit log: one helper every curating and moderating service calls.
+
+The entry is written on the caller's connection, inside the transaction of the action it
+describes, so an action is never committed without its record (nor recorded without
+having happened).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from forum.accounts.models import User
+from forum.audit.models import AuditEntry
+from forum.timeutil import utcnow
+
+# Every action the log knows, with the words the admin page shows for it. An action must be
+# listed here before a service may record it (so the page can always name it, and filter by it).
+ACTIONS: dict[str, str] = {
+    "thread.pin": "Pinned a thread",
+    "thread.unpin": "Unpinned a thread",
+    "thread.lock": "Locked a thread",
+    "thread.unlock": "Unlocked a thread",
+    "thread.tags": "Changed a thread's tags",
+    "thread.rename": "Renamed a thread",
+    "thread.move": "Moved a thread",
+    "thread.merge": "Merged a thread into another",
+}
+
+
+async def record(
+    *,
+    actor: User | None,
+    action: str,
+    using: BaseDBAsyncClient,
+    network_id: int | None = None,
+    thread_id: int | None = None,
+    post_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record that `actor` did `action` (a key of ACTIONS) to the object named by the ids.
+
+    `before`/`after` are small JSON objects naming what changed. `using` is the connection of
+    the action's own transaction. Raises ValueError for an action not in ACTIONS (a
+    programming error, not user input).
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to ACTIONS")
+    return await AuditEntry.create(
+        actor_id=actor.id if actor else None,
+        action=action,
+        network_id=network_id,
+        thread_id=thread_id,
+        post_id=post_id,
+        before=before or {},
+        after=after or {},
+        created_at=utcnow(),
+        using_db=using,
+    )

@@ -1,0 +1,316 @@
+"""Who may do what: every action, for six kinds of visitor, over HTTP, on a public and on a
+members-only network.
+
+Each row of ACTIONS says how to do one thing with the test client, how to tell that it
+happened, and which actors may do it. An actor who may is answered with the action's success
+status (a 303 redirect for a form's POST) and the effect is there; anyone else is refused —
+404 where they may not read the members-only network (so its names do not leak), 403
+otherwise — and nothing changed.
+
+To add an action (a summary, a knowledge-base or a moderation tool): write a `prepare` that
+builds what it acts on (fresh for each actor), a `perform` that sends the request, a
+`happened` that looks in the database, and add an `Action` to ACTIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from forum.accounts.models import User
+from forum.audit.models import AuditEntry
+from forum.networks.models import Network, Role, Visibility
+from forum.permissions import viewer_for
+from forum.threads import services
+from forum.threads.models import Tag, Thread
+from tests.factories import csrf, login, make_member, make_network, make_thread, make_user
+
+ACTORS = ("anonymous", "outsider", "member", "facilitator", "other_facilitator", "admin")
+# Who may read a members-only network: everyone else is told it does not exist.
+READERS = frozenset({"member", "facilitator", "admin"})
+CURATORS = frozenset({"facilitator", "admin"})
+ADMINS = frozenset({"admin"})
+
+
+@dataclass
+class World:
+    """The network under test (`here`), another network (`elsewhere`, public), and one user
+    for each actor but the anonymous one."""
+
+    here: Network
+    elsewhere: Network
+    users: dict[str, User]
+
+    @property
+    def author(self) -> User:
+        return self.users["member"]
+
+    async def thread(self, title: str = "How is your data team structured?", **kw: Any) -> Thread:
+        return await make_thread(self.here, self.author, title=title, **kw)
+
+    async def as_admin(self) -> Any:
+        return await viewer_for(self.users["admin"])
+
+
+async def make_world(visibility: Visibility) -> World:
+    here = await make_network(visibility=visibility)
+    elsewhere = await make_network()
+    users = {
+        "outsider": await make_user(),
+        "member": await make_member(here),
+        "facilitator": await make_member(here, role=Role.FACILITATOR),
+        "other_facilitator": await make_member(elsewhere, role=Role.FACILITATOR),
+        "admin": await make_user(is_admin=True),
+    }
+    # The facilitator of `here` may move threads to `elsewhere`: they facilitate both.
+    await make_member(elsewhere, users["facilitator"], role=Role.FACILITATOR)
+    return World(here=here, elsewhere=elsewhere, users=users)
+
+
+Prepared = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    allowed: frozenset[str]
+    # Builds what the action acts on; called afresh for each actor.
+    prepare: Callable[[World], Awaitable[Prepared]]
+    # Sends the request with a client that is logged in as the actor (or anonymous).
+    perform: Callable[[httpx.AsyncClient, World, Prepared], Awaitable[httpx.Response]]
+    # True once the action has had its effect.
+    happened: Callable[[World, Prepared], Awaitable[bool]]
+    success: int = 303
+    # A fixed status for every refusal (e.g. 404 for admin pages), instead of 403/404.
+    refused_status: int | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+async def _token(client: httpx.AsyncClient) -> str:
+    # Every page carries the logout form's token once logged in; the login page before.
+    return await csrf(client, "/" if client.cookies.get("forum_session") else "/login")
+
+
+async def _post(client: httpx.AsyncClient, path: str, data: dict[str, str]) -> httpx.Response:
+    return await client.post(path, data={"csrf_token": await _token(client), **data})
+
+
+def _thread_path(world: World, thread: Thread, tail: str) -> str:
+    return f"/n/{world.here.slug}/t/{thread.id}/{tail}"
+
+
+async def _fresh(p: Prepared) -> Thread | None:
+    return await Thread.get_or_none(id=p["thread"].id)
+
+
+# Curating threads.
+
+
+async def a_thread(world: World) -> Prepared:
+    return {"thread": await world.thread()}
+
+
+async def a_pinned_thread(world: World) -> Prepared:
+    thread = await world.thread()
+    await services.set_pinned(viewer=await world.as_admin(), thread=thread, pinned=True)
+    return {"thread": thread}
+
+
+async def a_locked_thread(world: World) -> Prepared:
+    thread = await world.thread()
+    await services.set_locked(viewer=await world.as_admin(), thread=thread, locked=True)
+    return {"thread": thread}
+
+
+async def a_duplicate_pair(world: World) -> Prepared:
+    return {
+        "thread": await world.thread("Data team structures"),
+        "target": await world.thread("How is your data team structured?"),
+    }
+
+
+def post_to(tail: str, **data: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await _post(client, _thread_path(world, p["thread"], tail), dict(data))
+
+    return perform
+
+
+def get_page(tail: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await client.get(_thread_path(world, p["thread"], tail))
+
+    return perform
+
+
+async def merge(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    data = {"target": str(p["target"].id), "confirm": "1"}
+    return await _post(client, _thread_path(world, p["thread"], "merge"), data)
+
+
+async def move(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    data = {"network": world.elsewhere.slug}
+    return await _post(client, _thread_path(world, p["thread"], "move"), data)
+
+
+async def pinned(world: World, p: Prepared) -> bool:
+    thread = await _fresh(p)
+    return thread is not None and thread.pinned
+
+
+async def unpinned(world: World, p: Prepared) -> bool:
+    return not await pinned(world, p)
+
+
+async def locked(world: World, p: Prepared) -> bool:
+    thread = await _fresh(p)
+    return thread is not None and thread.locked and thread.lock_reason == "Answered"
+
+
+async def unlocked(world: World, p: Prepared) -> bool:
+    thread = await _fresh(p)
+    return thread is not None and not thread.locked
+
+
+async def tagged(world: World, p: Prepared) -> bool:
+    slugs = await Tag.filter(threads__id=p["thread"].id).values_list("slug", flat=True)
+    return sorted(str(s) for s in slugs) == ["alpha", "beta"]
+
+
+async def renamed(world: World, p: Prepared) -> bool:
+    thread = await _fresh(p)
+    return thread is not None and thread.title == "Renamed by a curator"
+
+
+async def moved(world: World, p: Prepared) -> bool:
+    thread = await _fresh(p)
+    return thread is not None and thread.network_id == world.elsewhere.id
+
+
+async def merged(world: World, p: Prepared) -> bool:
+    return await _fresh(p) is None
+
+
+async def always(world: World, p: Prepared) -> bool:
+    """For pages that only show something: the status is the whole answer."""
+    return True
+
+
+async def nothing(world: World) -> Prepared:
+    return {}
+
+
+async def audit_log(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    return await client.get("/admin/audit")
+
+
+ACTIONS: list[Action] = [
+    Action("pin", CURATORS, a_thread, post_to("pin", value="1"), pinned),
+    Action("unpin", CURATORS, a_pinned_thread, post_to("pin", value="0"), unpinned),
+    Action("lock", CURATORS, a_thread, post_to("lock", value="1", reason="Answered"), locked),
+    Action("unlock", CURATORS, a_locked_thread, post_to("lock", value="0"), unlocked),
+    Action("tags", CURATORS, a_thread, post_to("tags", tags="alpha, beta"), tagged),
+    Action("rename", CURATORS, a_thread, post_to("rename", title="Renamed by a curator"), renamed),
+    Action("move", CURATORS, a_thread, move, moved),
+    Action("merge", CURATORS, a_duplicate_pair, merge, merged),
+    Action("lock form", CURATORS, a_thread, get_page("lock"), always, success=200),
+    Action("tags form", CURATORS, a_thread, get_page("tags"), always, success=200),
+    Action("rename form", CURATORS, a_thread, get_page("rename"), always, success=200),
+    Action("move form", CURATORS, a_thread, get_page("move"), always, success=200),
+    Action("merge form", CURATORS, a_thread, get_page("merge"), always, success=200),
+    Action("audit log", ADMINS, nothing, audit_log, always, success=200, refused_status=404),
+]
+
+
+def expected_refusal(action: Action, actor: str, visibility: Visibility) -> int:
+    if action.refused_status is not None:
+        return action.refused_status
+    if visibility == Visibility.MEMBERS and actor not in READERS:
+        return 404
+    return 403
+
+
+@pytest.fixture
+async def clients(app: Starlette) -> AsyncIterator[Callable[[], httpx.AsyncClient]]:
+    """A factory of fresh clients (each with its own cookies), closed at the end."""
+    opened: list[httpx.AsyncClient] = []
+    transport = httpx.ASGITransport(app=app)
+
+    def new() -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        opened.append(client)
+        return client
+
+    yield new
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.MEMBERS], ids=str)
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name.replace(" ", "-"))
+async def test_permission_matrix(
+    db: str,
+    clients: Callable[[], httpx.AsyncClient],
+    action: Action,
+    visibility: Visibility,
+) -> None:
+    world = await make_world(visibility)
+    wrong: list[str] = []
+    for actor in ACTORS:
+        client = clients()
+        if actor != "anonymous":
+            await login(client, world.users[actor])
+        prepared = await action.prepare(world)
+        audited = await AuditEntry.all().count()
+        response = await action.perform(client, world, prepared)
+        did = await action.happened(world, prepared)
+        if actor in action.allowed:
+            expected = action.success
+            ok = response.status_code == expected and did
+        else:
+            expected = expected_refusal(action, actor, visibility)
+            ok = response.status_code == expected and (action.happened is always or not did)
+            # A refused action leaves no trace in the audit log either.
+            ok = ok and await AuditEntry.all().count() == audited
+        if not ok:
+            wrong.append(
+                f"{actor}: expected {expected}, got {response.status_code}"
+                f" (effect {'happened' if did else 'absent'})"
+            )
+    assert not wrong, f"{action.name} on a {visibility} network:\n" + "\n".join(wrong)
+
+
+def test_the_matrix_covers_every_curating_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    curating = {
+        r.name
+        for r in ROUTES
+        if isinstance(r, Route)
+        and r.name.startswith("thread_")
+        and r.name not in ("thread", "thread_new", "thread_create")
+    }
+    assert curating == {
+        "thread_pin",
+        "thread_lock",
+        "thread_lock_form",
+        "thread_tags",
+        "thread_tags_form",
+        "thread_rename",
+        "thread_rename_form",
+        "thread_move",
+        "thread_move_form",
+        "thread_merge",
+        "thread_merge_form",
+    }
+    names = {a.name for a in ACTIONS}
+    for route in curating:
+        verb = route.removeprefix("thread_").replace("_", " ")
+        assert verb in names or verb.replace("pin", "unpin") in names, route
