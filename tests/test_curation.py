@@ -593,3 +593,34 @@ async def test_audit_log_pages_keep_the_filter_and_queries_do_not_grow(
     last = page(await client.get("/admin/audit?page=99&action=thread.pin"))
     assert "Page 2 of 2" in last.text()
     assert len(last.css("table.audit tbody tr")) == 56 - 50
+
+
+async def test_audit_log_shows_entries_whose_actor_and_thread_are_gone(
+    client: httpx.AsyncClient,
+) -> None:
+    from tortoise.transactions import in_transaction
+
+    from tests.factories import make_user
+
+    _, fac, target, duplicate, _, _ = await _merge_world()
+    await services.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
+    async with in_transaction() as conn:
+        await audit_services.record(
+            actor=None,
+            action="thread.rename",
+            network_id=987654,
+            thread_id=duplicate.id,
+            before={"title": "Old"},
+            after={"title": "New"},
+            using=conn,
+        )
+    await login(client, await make_user("boss", is_admin=True))
+    r = await client.get("/admin/audit")
+    assert r.status_code == 200
+    newest, merge = page(r).css("table.audit tbody tr")
+    assert "(a deleted account)" in newest.text()
+    assert "since merged or removed" in newest.text()
+    assert "network #987654" in newest.text()
+    assert "Data team structure?" in merge.text() and "Data teams" in merge.text()
+    link = merge.css_first(f'a[href="{url(target)}"]')
+    assert link is not None
