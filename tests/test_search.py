@@ -449,3 +449,18 @@ def test_segments_remember_that_a_field_has_no_lengths(tmp_path: Path) -> None:
         assert lengths == [0] * 50
         assert len(asked) <= 1
         assert reader.doc_field_length(0, "body") == 3
+
+
+async def test_results_come_best_first_not_in_index_order(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    # The weak match is indexed first (a lower document number) than the strong one.
+    network = await make_network("dl")
+    alice = await make_member(network)
+    weak = await make_thread(network, alice, title="Budgets", body="A word on quokkas.")
+    strong = await make_thread(
+        network, alice, title="Quokkas, quokkas everywhere", body="Quokkas and more quokkas."
+    )
+    await catch_up(index_dir)
+    page = await search.search("quokkas", network_ids=[network.id])
+    assert [h.thread_id for h in page.hits] == [strong.id, weak.id]

@@ -7,9 +7,9 @@ import re
 
 from markupsafe import Markup, escape
 
-# Words and the whitespace after them, so that a changed word is marked with its spacing and
-# line breaks stay where they were.
-_TOKEN = re.compile(r"\S+\s*|\s+")
+# Words and runs of whitespace, each a token: line breaks stay where they were, and a word
+# followed by a different space is still the same word.
+_TOKEN = re.compile(r"\S+|\s+")
 _DEL = Markup('<del><span class="visually-hidden">removed: </span>{}</del>')
 _INS = Markup('<ins><span class="visually-hidden">added: </span>{}</ins>')
 
@@ -41,7 +41,7 @@ def change_counts(old: str, new: str) -> tuple[int, int]:
     added = removed = 0
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op in ("delete", "replace"):
-            removed += i2 - i1
+            removed += sum(1 for t in a[i1:i2] if not t.isspace())
         if op in ("insert", "replace"):
-            added += j2 - j1
+            added += sum(1 for t in b[j1:j2] if not t.isspace())
     return added, removed

@@ -24,7 +24,7 @@ from whoosh import query as wq
 from whoosh import searching, sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.idsets import BitSet
-from whoosh.searching import Searcher
+from whoosh.searching import Results, Searcher
 
 from forum.search.schema import TEXT_ANALYZER
 
@@ -288,22 +288,42 @@ def run(
     sort: str,
     page: int,
     per_page: int,
+    answers_first: bool = True,
 ) -> Outcome:
-    """Search, one result per thread. Blocking: call from a worker thread."""
+    """Search, one result per thread. Blocking: call from a worker thread.
+
+    By relevance, threads whose summary matches come first unless `answers_first` is False
+    (looking for similar threads, where the closest title matters more)."""
     if not network_ids or searcher.doc_count_all() == 0:
         # Nothing readable, or a brand-new index with no segments yet.
         return Outcome(0, [], False, None, [])
     parsed = parse(text, searcher)
     extra = filter_clauses(filters)
-    outcome = _execute(searcher, parsed, extra, network_ids, sort, page, per_page, any_word=False)
+    answers = answers_first and sort != "newest"
+    outcome = _execute(
+        searcher, parsed, extra, network_ids, sort, page, per_page, any_word=False, answers=answers
+    )
     if outcome.total == 0 and len(parsed.clauses) > 1:
         outcome = _execute(
-            searcher, parsed, extra, network_ids, sort, page, per_page, any_word=True
+            searcher,
+            parsed,
+            extra,
+            network_ids,
+            sort,
+            page,
+            per_page,
+            any_word=True,
+            answers=answers,
         )
     suggestion = None
     if outcome.total < 3 and parsed.words:
         suggestion = _suggest(searcher, text, parsed, extra, network_ids, outcome.total)
     return Outcome(outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes)
+
+
+def _ranked(results: Results) -> list[int]:
+    """Document numbers best first. (Whoosh's `Results.docs()` is a set: docnum order.)"""
+    return [docnum for _, docnum in results.top_n]
 
 
 def _execute(
@@ -316,6 +336,7 @@ def _execute(
     per_page: int,
     *,
     any_word: bool,
+    answers: bool,
 ) -> Outcome:
     q = _combine(parsed, extra, any_word)
     if q is wq.NullQuery:
@@ -335,28 +356,43 @@ def _execute(
                 summaries[thread_id] = docnum
     if not per_thread:
         return Outcome(0, [], any_word, None, [])
-    # Then only the page: the best documents, one per thread (a matching summary stands for
+    # Then only the page. By relevance, threads with a matching summary come first (the
+    # network's answer outranks the discussion), ordered by their summaries' scores.
+    wanted = page * per_page
+    source: dict[int, Results] = {}  # docnum -> the results it came from (for snippets)
+    chosen: list[int] = []
+    if answers and summaries:
+        best = searcher.search(
+            wq.And([q, wq.Term("kind", "summary")]), limit=wanted, filter=permitted, terms=True
+        )
+        for docnum in _ranked(best):
+            source[docnum] = best
+            chosen.append(docnum)
+    # The best documents of the other threads, one per thread (a matching summary stands for
     # its thread), fetching more only when threads repeat too much to fill the page.
     sortedby = sorting.FieldFacet("created", reverse=True) if sort == "newest" else None
-    wanted = page * per_page
+    placed = {threads[d] for d in chosen}
     limit = wanted * 3
-    while True:
+    while len(chosen) < wanted:
         results = searcher.search(q, limit=limit, filter=permitted, sortedby=sortedby, terms=True)
-        chosen: list[int] = []
-        seen: set[int] = set()
-        for docnum in results.docs():
+        seen = set(placed)
+        found: list[int] = []
+        for docnum in _ranked(results):
             thread_id = threads[docnum]
             if thread_id not in seen:
                 seen.add(thread_id)
-                chosen.append(summaries.get(thread_id, docnum))
-                if len(chosen) >= wanted:
+                found.append(summaries.get(thread_id, docnum))
+                if len(chosen) + len(found) >= wanted:
                     break
-        if len(chosen) >= wanted or results.scored_length() < limit:
+        if len(chosen) + len(found) >= wanted or results.scored_length() < limit:
+            for docnum in found:
+                source.setdefault(docnum, results)
+            chosen += found
             break
         limit *= 4
     hits = []
-    for docnum in chosen[(page - 1) * per_page :]:
-        hit = searching.Hit(results, docnum)
+    for docnum in chosen[(page - 1) * per_page : wanted]:
+        hit = searching.Hit(source[docnum], docnum)
         fields = hit.fields()
         thread_id = int(fields["thread_id"])
         created = fields["created"]

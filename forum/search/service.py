@@ -42,6 +42,7 @@ class SearchService:
         sort: str = "relevance",
         page: int = 1,
         per_page: int = PER_PAGE,
+        answers_first: bool = True,
     ) -> SearchPage:
         """Search what the viewer may read (`network_ids`). Never raises for bad input; an
         unusable index gives an empty page marked unavailable."""
@@ -58,6 +59,7 @@ class SearchService:
                     sort=sort,
                     page=page,
                     per_page=per_page,
+                    answers_first=answers_first,
                 )
 
         try:
@@ -84,7 +86,9 @@ class SearchService:
         words = " OR ".join(w for w in query.clean_text(title).split()[:12] if ":" not in w)
         if not words.strip():
             return []
-        result = await self.search(f"{words}", network_ids=network_ids, page=1, per_page=limit)
+        result = await self.search(
+            words, network_ids=network_ids, page=1, per_page=limit, answers_first=False
+        )
         return result.hits[:limit]
 
     def close(self) -> None:

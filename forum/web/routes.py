@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.config import ROOT
-from forum.web import accounts, admin, api, curation, pages, posts, search, threads
+from forum.web import accounts, admin, api, curation, kb, pages, posts, search, summaries, threads
 
 
 class IdConvertor(Convertor[int]):
@@ -70,6 +70,28 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/t/{thread_id:id}/merge", curation.merge, methods=["POST"], name="thread_merge"),
     Route("/admin/audit", admin.audit, name="admin_audit"),
     # Summaries and the knowledge base.
+    Route(
+        NET + "/t/{thread_id:id}/summary", summaries.edit_form, methods=["GET"], name="summary_form"
+    ),
+    Route(NET + "/t/{thread_id:id}/summary", summaries.save, methods=["POST"], name="summary_save"),
+    Route(NET + "/t/{thread_id:id}/summary/history", summaries.history, name="summary_history"),
+    Route(
+        NET + "/t/{thread_id:id}/summary/restore",
+        summaries.restore,
+        methods=["POST"],
+        name="summary_restore",
+    ),
+    Route(
+        NET + "/t/{thread_id:id}/summary/reviewed",
+        summaries.reviewed,
+        methods=["POST"],
+        name="summary_reviewed",
+    ),
+    Route(NET + "/kb", kb.network_kb, name="network_kb"),
+    Route(NET + "/kb.atom", kb.feed, name="kb_feed"),
+    Route(NET + "/kb/{thread}", kb.article, name="kb_article"),
+    Route("/kb", kb.all_kb, name="kb"),
+    Route("/queue", kb.queue, name="facilitator_queue"),
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),
