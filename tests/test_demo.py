@@ -144,7 +144,9 @@ async def test_summaries_are_by_facilitators_and_logged_for_search(db: str) -> N
             network_id=summary.thread.network_id, user_id=summary.author_id, role=Role.FACILITATOR
         )
     logged = await Change.filter(kind="summary").values_list("object_id", flat=True)
-    assert sorted(logged) == sorted(summary.id for summary in summaries)
+    # Summary changes name the thread (that is how the indexer reads them); a revised summary
+    # is logged once per version.
+    assert sorted(set(logged)) == sorted(summary.thread_id for summary in summaries)
 
 
 async def test_demo_has_pinned_locked_edited_and_deleted_content(db: str) -> None:

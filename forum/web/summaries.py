@@ -59,8 +59,9 @@ async def edit_form(request: Request) -> Response:
 
 
 async def save(request: Request) -> Response:
-    thread = await _facilitated_thread(request)
-    form = await read_form(request)
+    thread = await _thread(request)
+    form = await read_form(request)  # the CSRF check comes first, whoever is asking
+    services.require_facilitator(request.state.viewer, thread)
     body = form.get("body", "")
     raw_source = form.get("source", "").strip()
     source_id = int_or_none(raw_source)
@@ -129,8 +130,9 @@ async def history(request: Request) -> Response:
 
 
 async def restore(request: Request) -> Response:
-    thread = await _facilitated_thread(request)
+    thread = await _thread(request)
     form = await read_form(request)
+    services.require_facilitator(request.state.viewer, thread)
     version = int_or_none(form.get("version"))
     if version is None:
         raise ValidationError({"version": "Choose a version to restore."})
@@ -144,7 +146,8 @@ async def restore(request: Request) -> Response:
 
 
 async def reviewed(request: Request) -> Response:
-    thread = await _facilitated_thread(request)
+    thread = await _thread(request)
     await read_form(request)
+    services.require_facilitator(request.state.viewer, thread)
     await services.mark_reviewed(viewer=request.state.viewer, thread=thread)
     return RedirectResponse(thread_url(thread) + "#summary", status_code=303)
