@@ -21,6 +21,7 @@ from forum.archive.exporter import parents_first
 from forum.changes import Change
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import viewer_for
+from forum.threads import curation as curate
 from forum.threads import services as threads
 from forum.threads.models import Post, PostRevision, Summary, Tag, Thread
 from tests.factories import (
@@ -603,9 +604,9 @@ async def test_export_of_native_content_survives_a_round_trip(db: str, tmp_path:
     bob_viewer = await viewer_for(bob)  # after joining both networks
     await threads.edit_post(viewer=bob_viewer, post=a, network=public, body="Hub and **spoke**.")
     await threads.delete_post(viewer=await viewer_for(alice), post=gone, network=public)
-    await threads.set_pinned(viewer=bob_viewer, thread=thread, pinned=True)
+    await curate.set_pinned(viewer=bob_viewer, thread=thread, pinned=True)
     secret = await make_thread(private, bob, title="Retention", body="Six years?")
-    await threads.set_locked(viewer=bob_viewer, thread=secret, locked=True)
+    await curate.set_locked(viewer=bob_viewer, thread=secret, locked=True)
     rendered = markdown.render("Most chose **hub and spoke**.")
     await Summary.create(
         thread=thread,

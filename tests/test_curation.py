@@ -20,7 +20,7 @@ from forum.networks.models import Network, Role, Visibility
 from forum.permissions import viewer_for
 from forum.search.indexer import catch_up
 from forum.search.service import SearchService
-from forum.threads import services
+from forum.threads import curation as curate
 from forum.threads.models import Post, Summary, Thread, ThreadRedirect
 from forum.timeutil import utcnow
 from forum.web.curation import target_id
@@ -74,10 +74,10 @@ async def test_pinning_and_unpinning_are_audited_and_a_repeat_changes_nothing(db
     fac = await make_member(network, role=Role.FACILITATOR)
     thread = await make_thread(network, fac)
     viewer = await viewer_for(fac)
-    await services.set_pinned(viewer=viewer, thread=thread, pinned=True)
-    await services.set_pinned(viewer=viewer, thread=thread, pinned=True)
+    await curate.set_pinned(viewer=viewer, thread=thread, pinned=True)
+    await curate.set_pinned(viewer=viewer, thread=thread, pinned=True)
     assert (await Thread.get(id=thread.id)).pinned
-    await services.set_pinned(viewer=viewer, thread=thread, pinned=False)
+    await curate.set_pinned(viewer=viewer, thread=thread, pinned=False)
     assert not (await Thread.get(id=thread.id)).pinned
     log = await entries()
     assert [(e.action, e.before, e.after) for e in log] == [
@@ -126,7 +126,7 @@ async def test_unlocking_reopens_the_thread_and_clears_the_reason(
     network = await make_network("dl")
     fac = await make_member(network, role=Role.FACILITATOR)
     thread = await make_thread(network, fac)
-    await services.set_locked(
+    await curate.set_locked(
         viewer=await viewer_for(fac), thread=thread, locked=True, reason="Off topic"
     )
     await login(client, fac)
@@ -198,7 +198,7 @@ async def test_removing_every_tag_is_allowed(db: str) -> None:
     network = await make_network("dl")
     fac = await make_member(network, role=Role.FACILITATOR)
     thread = await make_thread(network, fac, tags="a, b")
-    await services.set_tags(viewer=await viewer_for(fac), thread=thread, tags="")
+    await curate.set_tags(viewer=await viewer_for(fac), thread=thread, tags="")
     assert list((await fresh(thread)).tags) == []
 
 
@@ -310,7 +310,7 @@ async def test_moving_into_a_network_the_viewer_does_not_facilitate_is_refused(
     assert (await Thread.get(id=thread.id)).network_id == here.id
     assert await entries() == []
     with pytest.raises(PermissionDenied):
-        await services.move_thread(viewer=await viewer_for(fac), thread=thread, to=secret)
+        await curate.move_thread(viewer=await viewer_for(fac), thread=thread, to=secret)
 
 
 # Merging.
@@ -366,7 +366,7 @@ async def test_merging_moves_posts_in_time_order_and_removes_the_duplicate(db: s
     old = await ThreadRedirect.create(old_thread_id=99999, thread_id=duplicate.id)
     await set_summary(duplicate, fac.id, "Hub and spoke came up most.")
     await Change.all().delete()
-    merged = await services.merge_threads(
+    merged = await curate.merge_threads(
         viewer=await viewer_for(fac), duplicate=duplicate, into=target
     )
     assert merged.id == target.id
@@ -410,7 +410,7 @@ async def test_merging_keeps_the_targets_summary_and_logs_the_dropped_one(db: st
     _, fac, target, duplicate, _, _ = await _merge_world()
     await set_summary(target, fac.id, "The target's own summary.")
     await set_summary(duplicate, fac.id, "The duplicate's summary.")
-    await services.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
+    await curate.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
     assert [s.body for s in await Summary.all()] == ["The target's own summary."]
     [entry] = await entries("thread.merge")
     assert entry.before["dropped_summary"] == "The duplicate's summary."
@@ -419,7 +419,7 @@ async def test_merging_keeps_the_targets_summary_and_logs_the_dropped_one(db: st
 async def test_a_thread_cannot_be_merged_into_itself(db: str) -> None:
     _, fac, target, _, _, _ = await _merge_world()
     with pytest.raises(ValidationError):
-        await services.merge_threads(viewer=await viewer_for(fac), duplicate=target, into=target)
+        await curate.merge_threads(viewer=await viewer_for(fac), duplicate=target, into=target)
 
 
 async def test_merging_through_the_form_confirms_and_then_redirects_old_links(
@@ -491,7 +491,7 @@ async def test_merged_posts_are_found_under_the_target(db: str, tmp_path: Path) 
     try:
         before = await search.search("wombatword", network_ids=[network.id])
         assert [h.thread_id for h in before.hits] == [duplicate.id]
-        await services.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
+        await curate.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
         await catch_up(index)
         after = await search.search("wombatword", network_ids=[network.id])
         assert [h.thread_id for h in after.hits] == [target.id]
@@ -516,7 +516,7 @@ async def test_an_action_and_its_audit_entry_are_one_transaction(
 
     monkeypatch.setattr(audit_services, "record", broken)
     with pytest.raises(RuntimeError):
-        await services.rename_thread(viewer=await viewer_for(fac), thread=thread, title="New")
+        await curate.rename_thread(viewer=await viewer_for(fac), thread=thread, title="New")
     assert (await Thread.get(id=thread.id)).title == "Original"
 
 
@@ -534,7 +534,7 @@ async def _log_some(n: int) -> tuple[Any, Any]:
     thread = await make_thread(network, fac, title="Thread 0")
     viewer = await viewer_for(fac)
     for i in range(n):
-        await services.set_pinned(viewer=viewer, thread=thread, pinned=i % 2 == 0)
+        await curate.set_pinned(viewer=viewer, thread=thread, pinned=i % 2 == 0)
     return fac, thread
 
 
@@ -551,7 +551,7 @@ async def test_audit_log_reads_newest_first_and_filters_by_action(
     from tests.factories import make_user
 
     fac, thread = await _log_some(3)  # pin, unpin, pin
-    await services.rename_thread(viewer=await viewer_for(fac), thread=thread, title="Renamed")
+    await curate.rename_thread(viewer=await viewer_for(fac), thread=thread, title="Renamed")
     await login(client, await make_user("boss", is_admin=True))
     doc = page(await client.get("/admin/audit"))
     rows = doc.css("table.audit tbody tr")
@@ -603,7 +603,7 @@ async def test_audit_log_shows_entries_whose_actor_and_thread_are_gone(
     from tests.factories import make_user
 
     _, fac, target, duplicate, _, _ = await _merge_world()
-    await services.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
+    await curate.merge_threads(viewer=await viewer_for(fac), duplicate=duplicate, into=target)
     async with in_transaction() as conn:
         await audit_services.record(
             actor=None,

@@ -26,7 +26,7 @@ from forum.accounts.models import User
 from forum.audit.models import AuditEntry
 from forum.networks.models import Network, Role, Visibility
 from forum.permissions import viewer_for
-from forum.threads import services
+from forum.threads import curation as curate
 from forum.threads.models import Tag, Thread
 from tests.factories import csrf, login, make_member, make_network, make_thread, make_user
 
@@ -117,13 +117,13 @@ async def a_thread(world: World) -> Prepared:
 
 async def a_pinned_thread(world: World) -> Prepared:
     thread = await world.thread()
-    await services.set_pinned(viewer=await world.as_admin(), thread=thread, pinned=True)
+    await curate.set_pinned(viewer=await world.as_admin(), thread=thread, pinned=True)
     return {"thread": thread}
 
 
 async def a_locked_thread(world: World) -> Prepared:
     thread = await world.thread()
-    await services.set_locked(viewer=await world.as_admin(), thread=thread, locked=True)
+    await curate.set_locked(viewer=await world.as_admin(), thread=thread, locked=True)
     return {"thread": thread}
 
 

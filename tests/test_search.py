@@ -13,6 +13,7 @@ from forum.permissions import readable_network_ids, viewer_for
 from forum.search.indexer import catch_up, check, rebuild
 from forum.search.query import Filters
 from forum.search.service import SearchService
+from forum.threads import curation as curate
 from forum.threads import services as threads
 from forum.threads.models import Thread
 from tests.factories import make_member, make_network, make_org, make_reply, make_thread, make_user
@@ -234,7 +235,7 @@ async def test_moving_a_thread_moves_its_results(
     await catch_up(index_dir)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
-    await threads.move_thread(viewer=await viewer_for(admin), thread=thread, to=public)
+    await curate.move_thread(viewer=await viewer_for(admin), thread=thread, to=public)
     await catch_up(index_dir)
     page = await search.search("quokkacanary network:open", network_ids=anonymous)
     assert page.total == 1

@@ -8,6 +8,7 @@ from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks.models import Role, Visibility
 from forum.permissions import viewer_for
+from forum.threads import curation as curate
 from forum.threads import queries, services
 from forum.threads.models import Post, PostRevision, Thread
 from tests.factories import make_member, make_network, make_reply, make_thread, make_user
@@ -137,7 +138,7 @@ async def test_locked_thread_refuses_members_but_not_facilitators(db: str) -> No
     alice = await make_member(network)
     fac = await make_member(network, role=Role.FACILITATOR)
     thread = await make_thread(network, alice)
-    await services.set_locked(viewer=await viewer_for(fac), thread=thread, locked=True)
+    await curate.set_locked(viewer=await viewer_for(fac), thread=thread, locked=True)
     with pytest.raises(PermissionDenied, match="locked"):
         await make_reply(thread, alice)
     await make_reply(thread, fac, "closing note")
@@ -148,7 +149,7 @@ async def test_members_cannot_pin_or_lock(db: str) -> None:
     alice = await make_member(network)
     thread = await make_thread(network, alice)
     with pytest.raises(PermissionDenied):
-        await services.set_pinned(viewer=await viewer_for(alice), thread=thread, pinned=True)
+        await curate.set_pinned(viewer=await viewer_for(alice), thread=thread, pinned=True)
 
 
 async def test_outsiders_cannot_write_in_members_only_networks(db: str) -> None:

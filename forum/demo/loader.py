@@ -23,6 +23,7 @@ from forum.knowledge import services as knowledge
 from forum.networks import services as networks
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import Viewer, viewer_for
+from forum.threads import curation as curate
 from forum.threads import services as threads
 from forum.threads.models import Post, Summary, Thread
 from forum.timeutil import utcnow
@@ -177,9 +178,9 @@ class _Loader:
 
         moderator = self.viewers[self.facilitators[demo.network]]
         if demo.pinned:
-            await threads.set_pinned(viewer=moderator, thread=thread, pinned=True)
+            await curate.set_pinned(viewer=moderator, thread=thread, pinned=True)
         if demo.locked:
-            await threads.set_locked(viewer=moderator, thread=thread, locked=True)
+            await curate.set_locked(viewer=moderator, thread=thread, locked=True)
         if demo.summary is not None:
             await self._pin_summary(thread, demo.summary, _after(start, demo.summary.hours_after))
 

@@ -159,6 +159,12 @@ class Shelf:
     articles: list[Article]
 
 
+def _last_reviewed(row: dict[str, Any]) -> datetime:
+    """`Summary.last_reviewed`, from a `values()` row."""
+    reviewed: datetime = row["reviewed_at"] or row["updated_at"] or row["created_at"]
+    return reviewed
+
+
 async def knowledge_base(
     network_ids: list[int], *, tag: str | None = None, stale_only: bool = False
 ) -> tuple[list[Shelf], int]:
@@ -177,7 +183,7 @@ async def knowledge_base(
     tags: dict[int, set[str]] = defaultdict(set)
     for row in rows:
         tid = int(row["thread_id"])
-        reviewed[tid] = row["reviewed_at"] or row["updated_at"] or row["created_at"]
+        reviewed[tid] = _last_reviewed(row)
         if row["thread__tags__slug"]:
             tags[tid].add(row["thread__tags__slug"])
     if stale_only:
@@ -218,10 +224,7 @@ async def recent_articles(network: Network, limit: int = 30) -> list[Article]:
     rows = await Summary.filter(thread__network_id=network.id).values(
         "thread_id", "created_at", "updated_at", "reviewed_at"
     )
-    rows.sort(
-        key=lambda r: (r["reviewed_at"] or r["updated_at"] or r["created_at"], r["thread_id"]),
-        reverse=True,
-    )
+    rows.sort(key=lambda r: (_last_reviewed(r), r["thread_id"]), reverse=True)
     articles = await _load_articles([int(r["thread_id"]) for r in rows[:limit]])
     return sorted(articles, key=lambda a: a.summary.last_reviewed, reverse=True)
 

@@ -59,6 +59,19 @@ async def moved_thread(thread_id: int, viewer: Viewer) -> Thread | None:
     return thread
 
 
+async def locate_thread(network: Network, thread_id: int, viewer: Viewer) -> Thread:
+    """The thread a link `/n/{network}/…/{thread_id}` means: that thread of `network`, or
+    where it has since moved or been merged (its id or network then differ: redirect).
+    Raises NotFound when there is none the viewer may read."""
+    try:
+        return await get_thread(network, thread_id)
+    except NotFound:
+        moved = await moved_thread(thread_id, viewer)
+        if moved is None:
+            raise
+        return moved
+
+
 def conversation(posts: list[Post]) -> list[PostNode]:
     """Order posts as a conversation tree: each reply under the post it answers.
 

@@ -19,7 +19,8 @@ from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.text import clean_line
-from forum.threads import queries, services
+from forum.threads import curation as curate
+from forum.threads import queries
 from forum.threads.models import Summary, Thread
 from forum.web.forms import read_form
 from forum.web.templating import render
@@ -72,7 +73,7 @@ def _done(thread: Thread, network: Network | None = None) -> Response:
 async def pin(request: Request) -> Response:
     network, thread, form = await _load_for_post(request)
     pinned = form.get("value") == "1"
-    await services.set_pinned(viewer=request.state.viewer, thread=thread, pinned=pinned)
+    await curate.set_pinned(viewer=request.state.viewer, thread=thread, pinned=pinned)
     return _done(thread, network)
 
 
@@ -86,7 +87,7 @@ async def lock(request: Request) -> Response:
     locked = form.get("value") == "1"
     reason = form.get("reason", "")
     try:
-        await services.set_locked(
+        await curate.set_locked(
             viewer=request.state.viewer, thread=thread, locked=locked, reason=reason
         )
     except ValidationError as exc:
@@ -108,7 +109,7 @@ async def tags(request: Request) -> Response:
     network, thread, form = await _load_for_post(request)
     text = form.get("tags", "")
     try:
-        await services.set_tags(
+        await curate.set_tags(
             viewer=request.state.viewer,
             thread=thread,
             tags=text,
@@ -128,7 +129,7 @@ async def rename(request: Request) -> Response:
     network, thread, form = await _load_for_post(request)
     title = form.get("title", "")
     try:
-        await services.rename_thread(
+        await curate.rename_thread(
             viewer=request.state.viewer,
             thread=thread,
             title=title,
@@ -159,7 +160,7 @@ async def move(request: Request) -> Response:
     chosen = form.get("network", "")
     try:
         to = await network_queries.get_network(chosen, viewer)
-        await services.move_thread(viewer=viewer, thread=thread, to=to)
+        await curate.move_thread(viewer=viewer, thread=thread, to=to)
     except (NotFound, ValidationError, PermissionDenied) as exc:
         if isinstance(exc, ValidationError):
             errors, status = exc.errors, 422
@@ -230,7 +231,7 @@ async def merge(request: Request) -> Response:
             },
         )
     try:
-        merged = await services.merge_threads(viewer=viewer, duplicate=thread, into=target)
+        merged = await curate.merge_threads(viewer=viewer, duplicate=thread, into=target)
     except ValidationError as exc:
         return refuse(" ".join(exc.errors.values()))
     return _done(merged)

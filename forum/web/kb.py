@@ -3,8 +3,6 @@ feed; and the facilitator's queue of threads to summarise."""
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -16,8 +14,7 @@ from forum.networks.models import Network
 from forum.text import TAG_RE
 from forum.threads import queries as thread_queries
 from forum.web.templating import render
-
-_ARTICLE_PATH = re.compile(r"^([0-9]{1,9})(?:-(.*))?$")
+from forum.web.urls import parse_thread_path
 
 
 def _filters(request: Request) -> tuple[str | None, bool]:
@@ -32,37 +29,34 @@ async def network_kb(request: Request) -> Response:
     network = await network_queries.get_network(
         request.path_params["network"], request.state.viewer
     )
+    return await _index(request, [network.id], network=network)
+
+
+async def all_kb(request: Request) -> Response:
+    networks = await network_queries.visible_networks(request.state.viewer)
+    chosen = request.query_params.get("network", "")
+    ids = [n.id for n in networks if not chosen or n.slug == chosen]
+    return await _index(request, ids, networks=networks, chosen=chosen if ids else "")
+
+
+async def _index(
+    request: Request,
+    network_ids: list[int],
+    *,
+    network: Network | None = None,
+    networks: list[Network] | None = None,
+    chosen: str = "",
+) -> Response:
+    """A knowledge base page: one network's, or (with `networks` to choose from) all."""
     tag, stale = _filters(request)
-    shelves, total = await kb_queries.knowledge_base([network.id], tag=tag, stale_only=stale)
+    shelves, total = await kb_queries.knowledge_base(network_ids, tag=tag, stale_only=stale)
     return render(
         request,
         "kb/index.html",
         {
             "network": network,
-            "networks": [],
-            "chosen": "",
-            "shelves": shelves,
-            "total": total,
-            "tag": tag,
-            "stale": stale,
-        },
-    )
-
-
-async def all_kb(request: Request) -> Response:
-    viewer = request.state.viewer
-    networks = await network_queries.visible_networks(viewer)
-    chosen = request.query_params.get("network", "")
-    ids = [n.id for n in networks if not chosen or n.slug == chosen]
-    tag, stale = _filters(request)
-    shelves, total = await kb_queries.knowledge_base(ids, tag=tag, stale_only=stale)
-    return render(
-        request,
-        "kb/index.html",
-        {
-            "network": None,
-            "networks": networks,
-            "chosen": chosen if ids else "",
+            "networks": networks or [],
+            "chosen": chosen,
             "shelves": shelves,
             "total": total,
             "tag": tag,
@@ -74,21 +68,14 @@ async def all_kb(request: Request) -> Response:
 async def article(request: Request) -> Response:
     viewer = request.state.viewer
     network = await network_queries.get_network(request.path_params["network"], viewer)
-    match = _ARTICLE_PATH.match(request.path_params["thread"])
-    if not match:
-        raise NotFound("no such article")
-    thread_id = int(match.group(1))
-    try:
-        thread = await thread_queries.get_thread(network, thread_id)
-    except NotFound:
-        moved = await thread_queries.moved_thread(thread_id, viewer)
-        if moved is None:
-            raise
-        return RedirectResponse(article_url(moved.network, moved.id, moved.slug), 301)
+    thread_id, slug = parse_thread_path(request.path_params["thread"])
+    thread = await thread_queries.locate_thread(network, thread_id, viewer)
+    if thread.id != thread_id or thread.network_id != network.id:
+        return RedirectResponse(article_url(thread.network, thread.id, thread.slug), 301)
     found = await kb_queries.article(thread)
     if found is None:
         raise NotFound("this thread has no summary")
-    if match.group(2) != thread.slug:
+    if slug != thread.slug:
         return RedirectResponse(article_url(network, thread.id, thread.slug), 301)
     return render(
         request,

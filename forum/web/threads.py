@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import markdown, permissions
-from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.errors import PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
@@ -19,9 +18,7 @@ from forum.threads.models import Post, Thread
 from forum.web.forms import int_or_none, read_form
 from forum.web.search import similar_threads
 from forum.web.templating import render
-from forum.web.urls import post_url, thread_url
-
-_THREAD_PATH = re.compile(r"^([0-9]{1,12})(?:-(.*))?$")
+from forum.web.urls import parse_thread_path, post_url, thread_url
 
 
 async def _network(request: Request) -> Network:
@@ -30,18 +27,9 @@ async def _network(request: Request) -> Network:
 
 async def show(request: Request) -> Response:
     network = await _network(request)
-    match = _THREAD_PATH.match(request.path_params["thread"])
-    if not match:
-        raise NotFound("no such thread")
-    thread_id = int(match.group(1))
-    try:
-        thread = await queries.get_thread(network, thread_id)
-    except NotFound:
-        moved = await queries.moved_thread(thread_id, request.state.viewer)
-        if moved is None:
-            raise
-        return RedirectResponse(thread_url(moved), status_code=301)
-    if match.group(2) != thread.slug:
+    thread_id, slug = parse_thread_path(request.path_params["thread"])
+    thread = await queries.locate_thread(network, thread_id, request.state.viewer)
+    if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     nodes = await queries.thread_posts(thread)
     article = await kb_queries.article(thread)
