@@ -86,11 +86,13 @@ def can_moderate(viewer: Viewer, network: Network) -> bool:
 
 
 def can_edit_post(viewer: Viewer, post: Post, network: Network) -> bool:
-    if viewer.user is None or post.deleted:
+    """Authors (still members) edit and delete their posts; facilitators any post. Nobody
+    edits a deleted or redacted post, and only facilitators a hidden one."""
+    if viewer.user is None or post.deleted or post.redacted_at is not None:
         return False
     if viewer.is_facilitator(network):
         return True
-    return post.author_id == viewer.user.id and viewer.is_member(network)
+    return post.author_id == viewer.user.id and viewer.is_member(network) and not post.hidden
 
 
 async def readable_network_ids(viewer: Viewer) -> list[int]:

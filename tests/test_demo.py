@@ -149,6 +149,23 @@ async def test_summaries_are_by_facilitators_and_logged_for_search(db: str) -> N
     assert sorted(set(logged)) == sorted(summary.thread_id for summary in summaries)
 
 
+async def test_demo_gives_facilitators_work_a_stale_summary_a_revised_one_and_a_flag(
+    db: str,
+) -> None:
+    from forum.knowledge.queries import replies_since_review
+    from forum.moderation.models import Flag, FlagStatus
+    from forum.threads.models import SummaryRevision
+
+    await load_demo()
+    summarised: list[int] = [
+        int(i) for i in await Summary.all().values_list("thread_id", flat=True)
+    ]
+    assert list((await replies_since_review(summarised)).values()) == [2]
+    assert await SummaryRevision.all().count() == 1
+    flag = await Flag.get(status=FlagStatus.OPEN).select_related("post__thread")
+    assert flag.post.thread.title == content.DATA_TEAM_THREAD
+
+
 async def test_demo_has_pinned_locked_edited_and_deleted_content(db: str) -> None:
     await load_demo()
     assert await Thread.filter(pinned=True).count() in (1, 2)

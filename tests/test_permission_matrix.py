@@ -7,7 +7,7 @@ status (a 303 redirect for a form's POST) and the effect is there; anyone else i
 404 where they may not read the members-only network (so its names do not leak), 403
 otherwise — and nothing changed.
 
-To add an action (a summary, a knowledge-base or a moderation tool): write a `prepare` that
+To add an action: write a `prepare` that
 builds what it acts on (fresh for each actor), a `perform` that sends the request, a
 `happened` that looks in the database, and add an `Action` to ACTIONS.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,17 +25,34 @@ from starlette.applications import Starlette
 
 from forum.accounts.models import User
 from forum.audit.models import AuditEntry
+from forum.knowledge import services as knowledge
+from forum.moderation import services as moderation
+from forum.moderation.models import Flag, FlagReason, FlagStatus
 from forum.networks.models import Network, Role, Visibility
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
-from forum.threads.models import Tag, Thread
-from tests.factories import csrf, login, make_member, make_network, make_thread, make_user
+from forum.threads.models import Post, Summary, Tag, Thread
+from forum.timeutil import utcnow
+from tests.factories import (
+    csrf,
+    login,
+    make_member,
+    make_network,
+    make_reply,
+    make_thread,
+    make_user,
+)
 
 ACTORS = ("anonymous", "outsider", "member", "facilitator", "other_facilitator", "admin")
 # Who may read a members-only network: everyone else is told it does not exist.
 READERS = frozenset({"member", "facilitator", "admin"})
 CURATORS = frozenset({"facilitator", "admin"})
 ADMINS = frozenset({"admin"})
+EVERYONE = frozenset(ACTORS)
+# Who may write in the network (members, its facilitators, admins): they may flag posts.
+WRITERS = frozenset({"member", "facilitator", "admin"})
+# Who facilitates some network: they have a summary queue and a flag queue.
+ANY_FACILITATOR = frozenset({"facilitator", "other_facilitator", "admin"})
 
 
 @dataclass
@@ -89,6 +107,13 @@ class Action:
     # A fixed status for every refusal (e.g. 404 for admin pages), instead of 403/404.
     refused_status: int | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    # Who may, when the network is public (reading pages: everyone); default `allowed`.
+    allowed_public: frozenset[str] | None = None
+
+    def allowed_on(self, visibility: Visibility) -> frozenset[str]:
+        if visibility == Visibility.PUBLIC and self.allowed_public is not None:
+            return self.allowed_public
+        return self.allowed
 
 
 async def _token(client: httpx.AsyncClient) -> str:
@@ -209,6 +234,124 @@ async def audit_log(client: httpx.AsyncClient, world: World, p: Prepared) -> htt
     return await client.get("/admin/audit")
 
 
+# Summaries and the knowledge base.
+
+
+async def a_summarised_thread(world: World) -> Prepared:
+    """A thread whose summary has two versions, "First version." then "Second version."."""
+    thread = await world.thread()
+    viewer = await world.as_admin()
+    for body in ("First version.", "Second version."):
+        await knowledge.write_summary(viewer=viewer, thread=thread, body=body)
+    return {"thread": thread, "since": utcnow()}
+
+
+async def a_stale_summary(world: World) -> Prepared:
+    p = await a_summarised_thread(world)
+    long_ago = utcnow() - timedelta(days=30)
+    await Summary.filter(thread_id=p["thread"].id).update(reviewed_at=long_ago)
+    return p
+
+
+async def _summary(p: Prepared) -> Summary | None:
+    return await Summary.get_or_none(thread_id=p["thread"].id)
+
+
+async def summarised(world: World, p: Prepared) -> bool:
+    summary = await _summary(p)
+    return summary is not None and summary.body == "Three models came up."
+
+
+async def restored(world: World, p: Prepared) -> bool:
+    summary = await _summary(p)
+    return summary is not None and summary.body == "First version."
+
+
+async def reviewed(world: World, p: Prepared) -> bool:
+    summary = await _summary(p)
+    return summary is not None and summary.last_reviewed >= p["since"]
+
+
+def get_path(path: Callable[[World, Prepared], str]) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await client.get(path(world, p))
+
+    return perform
+
+
+def kb_article(world: World, p: Prepared) -> str:
+    return f"/n/{world.here.slug}/kb/{p['thread'].id}-{p['thread'].slug}"
+
+
+# Moderation.
+
+
+async def a_post(world: World) -> Prepared:
+    thread = await world.thread()
+    return {"thread": thread, "post": await make_reply(thread, world.users["facilitator"])}
+
+
+async def a_hidden_post(world: World) -> Prepared:
+    p = await a_post(world)
+    await moderation.hide_post(viewer=await world.as_admin(), post=p["post"], network=world.here)
+    return p
+
+
+async def a_flag(world: World) -> Prepared:
+    p = await a_post(world)
+    p["flag"] = await Flag.create(
+        post=p["post"], reporter=world.users["member"], reason=FlagReason.SPAM, created_at=utcnow()
+    )
+    return p
+
+
+def post_on_post(tail: str, **data: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await _post(client, f"/n/{world.here.slug}/p/{p['post'].id}/{tail}", dict(data))
+
+    return perform
+
+
+def post_page(tail: str) -> Callable[[World, Prepared], str]:
+    return lambda world, p: f"/n/{world.here.slug}/p/{p['post'].id}/{tail}"
+
+
+async def _post_now(p: Prepared) -> Post:
+    return await Post.get(id=p["post"].id)
+
+
+async def flagged(world: World, p: Prepared) -> bool:
+    return await Flag.exists(post_id=p["post"].id, status=FlagStatus.OPEN)
+
+
+async def hidden(world: World, p: Prepared) -> bool:
+    return (await _post_now(p)).hidden
+
+
+async def shown_again(world: World, p: Prepared) -> bool:
+    return not await hidden(world, p)
+
+
+async def redacted(world: World, p: Prepared) -> bool:
+    return (await _post_now(p)).redacted_at is not None
+
+
+async def dismiss(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    return await _post(client, f"/n/{world.here.slug}/flags/{p['flag'].id}/dismiss", {})
+
+
+async def dismissed(world: World, p: Prepared) -> bool:
+    flag = await Flag.get(id=p["flag"].id)
+    return flag.status == FlagStatus.DISMISSED
+
+
+def site_page(path: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await client.get(path)
+
+    return perform
+
+
 ACTIONS: list[Action] = [
     Action("pin", CURATORS, a_thread, post_to("pin", value="1"), pinned),
     Action("unpin", CURATORS, a_pinned_thread, post_to("pin", value="0"), unpinned),
@@ -224,6 +367,86 @@ ACTIONS: list[Action] = [
     Action("move form", CURATORS, a_thread, get_page("move"), always, success=200),
     Action("merge form", CURATORS, a_thread, get_page("merge"), always, success=200),
     Action("audit log", ADMINS, nothing, audit_log, always, success=200, refused_status=404),
+    # Summaries and the knowledge base.
+    Action(
+        "write summary",
+        CURATORS,
+        a_thread,
+        post_to("summary", body="Three models came up."),
+        summarised,
+    ),
+    Action("summary form", CURATORS, a_thread, get_page("summary"), always, success=200),
+    Action(
+        "restore summary",
+        CURATORS,
+        a_summarised_thread,
+        post_to("summary/restore", version="1"),
+        restored,
+    ),
+    Action("mark reviewed", CURATORS, a_stale_summary, post_to("summary/reviewed"), reviewed),
+    Action(
+        "summary history",
+        READERS,
+        a_summarised_thread,
+        get_page("summary/history"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "kb article",
+        READERS,
+        a_summarised_thread,
+        get_path(kb_article),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "kb",
+        READERS,
+        a_summarised_thread,
+        get_path(lambda world, p: f"/n/{world.here.slug}/kb"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "kb feed",
+        READERS,
+        a_summarised_thread,
+        get_path(lambda world, p: f"/n/{world.here.slug}/kb.atom"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "summary queue",
+        ANY_FACILITATOR,
+        nothing,
+        site_page("/queue"),
+        always,
+        success=200,
+        refused_status=404,
+    ),
+    # Moderation.
+    Action("flag", WRITERS, a_post, post_on_post("flag", reason="spam"), flagged, success=200),
+    Action("flag form", WRITERS, a_post, get_path(post_page("flag")), always, success=200),
+    Action("hide", CURATORS, a_post, post_on_post("hide", note="Off-topic"), hidden),
+    Action("hide form", CURATORS, a_post, get_path(post_page("hide")), always, success=200),
+    Action("restore", CURATORS, a_hidden_post, post_on_post("restore"), shown_again),
+    Action("redact", CURATORS, a_post, post_on_post("redact"), redacted),
+    Action("redact form", CURATORS, a_post, get_path(post_page("redact")), always, success=200),
+    Action("dismiss flag", CURATORS, a_flag, dismiss, dismissed),
+    Action(
+        "flag queue",
+        ANY_FACILITATOR,
+        nothing,
+        site_page("/flags"),
+        always,
+        success=200,
+        refused_status=404,
+    ),
 ]
 
 
@@ -269,7 +492,7 @@ async def test_permission_matrix(
         audited = await AuditEntry.all().count()
         response = await action.perform(client, world, prepared)
         did = await action.happened(world, prepared)
-        if actor in action.allowed:
+        if actor in action.allowed_on(visibility):
             expected = action.success
             ok = response.status_code == expected and did
         else:
@@ -314,3 +537,34 @@ def test_the_matrix_covers_every_curating_route() -> None:
     for route in curating:
         verb = route.removeprefix("thread_").replace("_", " ")
         assert verb in names or verb.replace("pin", "unpin") in names, route
+
+
+def test_the_matrix_covers_every_summary_and_moderation_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    covered = {
+        "summary_form": "summary form",
+        "summary_save": "write summary",
+        "summary_restore": "restore summary",
+        "summary_reviewed": "mark reviewed",
+        "summary_history": "summary history",
+        "kb_article": "kb article",
+        "network_kb": "kb",
+        "kb_feed": "kb feed",
+        "facilitator_queue": "summary queue",
+        "flag_form": "flag form",
+        "flag": "flag",
+        "hide_form": "hide form",
+        "hide": "hide",
+        "restore": "restore",
+        "redact_form": "redact form",
+        "redact": "redact",
+        "dismiss": "dismiss flag",
+        "flags": "flag queue",
+    }
+    routes = {r.name for r in ROUTES if isinstance(r, Route)}
+    assert set(covered) <= routes
+    names = {a.name for a in ACTIONS}
+    assert set(covered.values()) <= names

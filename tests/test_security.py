@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import httpx
 from starlette.routing import Mount, Route
 
+from forum.moderation.models import Flag, FlagReason
 from forum.networks.models import Role, Visibility
 from forum.threads.models import Post, Thread
+from forum.timeutil import utcnow
 from forum.web.routes import ROUTES
 from tests.conftest import QueryCounter
 from tests.factories import (
@@ -31,6 +33,8 @@ class World:
     public_thread: Thread
     public_post: Post
     member_username: str
+    secret_flag: int  # a flag on each network's reply
+    public_flag: int
 
 
 async def make_world() -> World:
@@ -42,7 +46,11 @@ async def make_world() -> World:
     sp = await make_reply(st, member, "secret reply")
     pt = await make_thread(public, member, title="Open topic", body="open words")
     pp = await make_reply(pt, member, "open reply")
-    return World(st, sp, pt, pp, member.username)
+    flags = [
+        await Flag.create(post=p, reporter=member, reason=FlagReason.SPAM, created_at=utcnow())
+        for p in (sp, pp)
+    ]
+    return World(st, sp, pt, pp, member.username, flags[0].id, flags[1].id)
 
 
 def page_routes() -> list[Route]:
@@ -52,11 +60,13 @@ def page_routes() -> list[Route]:
 def fill(path: str, world: World, network: str) -> str:
     thread = world.secret_thread if network == "secret" else world.public_thread
     post = world.secret_post if network == "secret" else world.public_post
+    flag = world.secret_flag if network == "secret" else world.public_flag
     return (
         path.replace("{network}", network)
         .replace("{thread}", f"{thread.id}-{thread.slug}")
         .replace("{thread_id}", str(thread.id))
         .replace("{post_id}", str(post.id))
+        .replace("{flag_id}", str(flag))
         .replace("{username}", world.member_username)
     )
 

@@ -26,6 +26,10 @@ ACTIONS: dict[str, str] = {
     "thread.rename": "Renamed a thread",
     "thread.move": "Moved a thread",
     "thread.merge": "Merged a thread into another",
+    "post.hide": "Hid a post",
+    "post.restore": "Restored a hidden post",
+    "post.redact": "Redacted personal data from a post",
+    "flag.dismiss": "Dismissed a flag",
 }
 
 

@@ -2539,3 +2539,25 @@ THREADS: tuple[DemoThread, ...] = (
     *_DIGITAL_PROCUREMENT,
     *_AI_ETHICS,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoFlag:
+    """A member's open flag on a post, for the facilitators' queue."""
+
+    thread: str  # the thread's title
+    post: str  # the post's key in that thread
+    reporter: str
+    reason: str  # a FlagReason value
+    note: str = ""
+
+
+FLAGS: tuple[DemoFlag, ...] = (
+    DemoFlag(
+        DATA_TEAM_THREAD,
+        "reporting-line",
+        "kwame.mensah",
+        "off-topic",
+        "Reporting lines are a big topic of their own: could this be its own thread?",
+    ),
+)

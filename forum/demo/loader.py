@@ -20,6 +20,7 @@ from forum.accounts.models import Organisation, User
 from forum.demo import content
 from forum.demo.content import DemoPost, DemoSummary, DemoThread
 from forum.knowledge import services as knowledge
+from forum.moderation import services as moderation
 from forum.networks import services as networks
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import Viewer, viewer_for
@@ -92,6 +93,8 @@ class _Loader:
         self.networks: dict[str, Network] = {}
         self.viewers: dict[str, Viewer] = {}
         self.facilitators = {network.slug: network.facilitator for network in content.NETWORKS}
+        # (thread title, post key) -> post id, for the flags.
+        self.post_ids: dict[tuple[str, str], int] = {}
 
     async def load(self) -> None:
         await self._organisations()
@@ -101,6 +104,17 @@ class _Loader:
         # Oldest first, so that ids follow the order things happened in.
         for thread in sorted(content.THREADS, key=lambda t: -t.days_ago):
             await self._thread(thread)
+        for demo in content.FLAGS:
+            post = await Post.get(id=self.post_ids[(demo.thread, demo.post)]).select_related(
+                "thread__network"
+            )
+            await moderation.flag_post(
+                viewer=self.viewers[demo.reporter],
+                post=post,
+                network=post.thread.network,
+                reason=demo.reason,
+                note=demo.note,
+            )
 
     async def _organisations(self) -> None:
         for org in content.ORGANISATIONS:
@@ -163,6 +177,7 @@ class _Loader:
                 parent_id=parent,
             )
 
+        self.post_ids.update({(demo.title, key): post.id for key, post in posts.items()})
         # Back to when each was written: before the edits, whose history keeps those times.
         for demo_post in demo.posts:
             await Post.filter(id=posts[demo_post.key].id).update(

@@ -36,7 +36,9 @@ async def source_post(thread: Thread, post_id: int | None) -> Post | None:
     if post_id is None:
         return None
     post = (
-        await Post.filter(id=post_id, thread_id=thread.id, deleted=False, hidden=False)
+        await Post.filter(
+            id=post_id, thread_id=thread.id, deleted=False, hidden=False, redacted_at__isnull=True
+        )
         .select_related("author__organisation")
         .first()
     )

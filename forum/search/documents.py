@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from tortoise.functions import Min
+from tortoise.queryset import QuerySet
 
 from forum.threads.models import Post, Summary, Thread
 
@@ -25,6 +26,15 @@ _JOINED = (
     "author__organisation__slug",
     "author__organisation__name",
 )
+
+
+def searchable_posts() -> QuerySet[Post]:
+    """The posts search holds: not deleted, hidden or redacted."""
+    return Post.filter(deleted=False, hidden=False, redacted_at__isnull=True)
+
+
+def _searchable(row: dict[str, Any]) -> bool:
+    return not (row["deleted"] or row["hidden"] or row["redacted_at"] is not None)
 
 
 def post_doc_id(post_id: int) -> str:
@@ -62,16 +72,17 @@ async def _thread_tags(thread_ids: set[int]) -> dict[int, list[str]]:
 
 
 async def post_documents(post_ids: list[int]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Documents for the given posts, and the doc ids to delete (deleted or missing posts)."""
+    """Documents for the given posts, and the doc ids to delete (posts that are missing,
+    deleted, hidden or redacted)."""
     if not post_ids:
         return [], []
     rows = await Post.filter(id__in=post_ids).values(
-        "id", "deleted", "created_at", "body_text", *_JOINED
+        "id", "deleted", "hidden", "redacted_at", "created_at", "body_text", *_JOINED
     )
     found = {int(r["id"]) for r in rows}
     deletes = [post_doc_id(i) for i in post_ids if i not in found]
-    deletes += [post_doc_id(int(r["id"])) for r in rows if r["deleted"]]
-    live = [r for r in rows if not r["deleted"]]
+    deletes += [post_doc_id(int(r["id"])) for r in rows if not _searchable(r)]
+    live = [r for r in rows if _searchable(r)]
     thread_ids = {int(r["thread_id"]) for r in live}
     tags = await _thread_tags(thread_ids)
     # The opening post (the first of its thread) carries the thread's title.

@@ -214,7 +214,7 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     )
     try:
         post_ids: list[Any] = (
-            await Post.filter(deleted=False).order_by("id").values_list("id", flat=True)
+            await documents.searchable_posts().order_by("id").values_list("id", flat=True)
         )
         total = len(post_ids)
         for start in range(0, total, CHUNK):
@@ -251,7 +251,7 @@ async def check(root: Path) -> list[str]:
     """Differences between what the database says should be indexed and what is."""
     await catch_up(root)
     _, ix = await asyncio.to_thread(ensure_index, root)
-    post_ids: list[Any] = await Post.filter(deleted=False).values_list("id", flat=True)
+    post_ids: list[Any] = await documents.searchable_posts().values_list("id", flat=True)
     summary_ids: list[Any] = await Summary.all().values_list("thread_id", flat=True)
     expected = {documents.post_doc_id(int(i)) for i in post_ids} | {
         documents.summary_doc_id(int(i)) for i in summary_ids

@@ -108,6 +108,11 @@ class Post(Model):
         table = "posts"
         indexes = (("thread_id", "created_at"),)
 
+    @property
+    def withdrawn(self) -> bool:
+        """Its text is not shown to readers: deleted, hidden by a facilitator, or redacted."""
+        return self.deleted or self.hidden or self.redacted_at is not None
+
 
 class PostRevision(Model):
     """One earlier version of a post, kept when the post is edited."""

@@ -97,7 +97,7 @@ async def thread_posts(thread: Thread) -> list[PostNode]:
     """Every post of a thread, as a conversation tree, in one query."""
     posts = (
         await Post.filter(thread_id=thread.id)
-        .select_related("author__organisation")
+        .select_related("author__organisation", "hidden_by", "redacted_by")
         .order_by("created_at", "id")
     )
     return conversation(posts)
@@ -169,7 +169,13 @@ async def recent_posts_by(user_id: int, network_ids: list[int], limit: int = 20)
     if not network_ids:
         return []
     return list(
-        await Post.filter(author_id=user_id, deleted=False, thread__network_id__in=network_ids)
+        await Post.filter(
+            author_id=user_id,
+            deleted=False,
+            hidden=False,
+            redacted_at__isnull=True,
+            thread__network_id__in=network_ids,
+        )
         .select_related("thread__network")
         .order_by("-created_at", "-id")
         .limit(limit)

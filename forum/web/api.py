@@ -44,7 +44,7 @@ def _post(p: Post, depth: int) -> dict[str, Any]:
         "created": iso(p.created_at),
         "edited": iso(p.edited_at) if p.edited_at else None,
         "deleted": p.deleted,
-        "html": None if p.deleted else p.body_html,
+        "html": None if p.withdrawn else p.body_html,  # deleted, hidden or redacted
     }
 
 

@@ -17,7 +17,8 @@ from forum.web.templating import render
 from forum.web.urls import post_url
 
 
-async def _load(request: Request) -> tuple[Network, Post]:
+async def load_post(request: Request) -> tuple[Network, Post]:
+    """The post named by the path, with its thread and author, if the viewer may read it."""
     network = await network_queries.get_network(
         request.path_params["network"], request.state.viewer
     )
@@ -34,7 +35,7 @@ async def _load(request: Request) -> tuple[Network, Post]:
 
 async def permalink(request: Request) -> Response:
     try:
-        network, post = await _load(request)
+        network, post = await load_post(request)
     except NotFound:
         # The post's thread may have moved network, or been merged into another thread.
         found = await Post.filter(id=request.path_params["post_id"]).first()
@@ -49,12 +50,14 @@ def _require_edit(request: Request, network: Network, post: Post, verb: str) -> 
     viewer = request.state.viewer
     if post.deleted:
         raise PermissionDenied("This post has been deleted.")
+    if post.redacted_at is not None:
+        raise PermissionDenied("This post's text was redacted.")
     if not permissions.can_edit_post(viewer, post, network):
         raise PermissionDenied(f"You can only {verb} your own posts.")
 
 
 async def edit_form(request: Request) -> Response:
-    network, post = await _load(request)
+    network, post = await load_post(request)
     _require_edit(request, network, post, "edit")
     return render(
         request,
@@ -71,7 +74,7 @@ async def edit_form(request: Request) -> Response:
 
 
 async def edit(request: Request) -> Response:
-    network, post = await _load(request)
+    network, post = await load_post(request)
     form = await read_form(request)
     _require_edit(request, network, post, "edit")
     body = form.get("body", "")
@@ -97,7 +100,7 @@ async def edit(request: Request) -> Response:
 
 
 async def delete_form(request: Request) -> Response:
-    network, post = await _load(request)
+    network, post = await load_post(request)
     _require_edit(request, network, post, "delete")
     return render(
         request, "posts/delete.html", {"network": network, "post": post, "thread": post.thread}
@@ -105,7 +108,7 @@ async def delete_form(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    network, post = await _load(request)
+    network, post = await load_post(request)
     await read_form(request)
     _require_edit(request, network, post, "delete")
     await services.delete_post(viewer=request.state.viewer, post=post, network=network)
@@ -113,8 +116,10 @@ async def delete(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    network, post = await _load(request)
-    if post.deleted and not permissions.can_moderate(request.state.viewer, network):
+    network, post = await load_post(request)
+    if (post.deleted or post.hidden) and not permissions.can_moderate(
+        request.state.viewer, network
+    ):
         raise NotFound("no such post")
     revisions = await queries.post_history(post)
     editor = None

@@ -7,7 +7,19 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.config import ROOT
-from forum.web import accounts, admin, api, curation, kb, pages, posts, search, summaries, threads
+from forum.web import (
+    accounts,
+    admin,
+    api,
+    curation,
+    kb,
+    moderation,
+    pages,
+    posts,
+    search,
+    summaries,
+    threads,
+)
 
 
 class IdConvertor(Convertor[int]):
@@ -92,6 +104,21 @@ ROUTES: list[BaseRoute] = [
     Route(NET + "/kb/{thread}", kb.article, name="kb_article"),
     Route("/kb", kb.all_kb, name="kb"),
     Route("/queue", kb.queue, name="facilitator_queue"),
+    # Moderation: members flag posts; facilitators hide, restore, redact, dismiss.
+    Route(NET + "/p/{post_id:id}/flag", moderation.flag_form, methods=["GET"], name="flag_form"),
+    Route(NET + "/p/{post_id:id}/flag", moderation.flag, methods=["POST"], name="flag"),
+    Route(NET + "/p/{post_id:id}/hide", moderation.hide_form, methods=["GET"], name="hide_form"),
+    Route(NET + "/p/{post_id:id}/hide", moderation.hide, methods=["POST"], name="hide"),
+    Route(NET + "/p/{post_id:id}/restore", moderation.restore, methods=["POST"], name="restore"),
+    Route(
+        NET + "/p/{post_id:id}/redact", moderation.redact_form, methods=["GET"], name="redact_form"
+    ),
+    Route(NET + "/p/{post_id:id}/redact", moderation.redact, methods=["POST"], name="redact"),
+    Route(
+        NET + "/flags/{flag_id:id}/dismiss", moderation.dismiss, methods=["POST"], name="dismiss"
+    ),
+    Route("/flags", moderation.flags, name="flags"),
+    # Posts.
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),

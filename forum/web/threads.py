@@ -44,6 +44,7 @@ async def show(request: Request) -> Response:
             "article": article,
             "can_reply": permissions.can_reply(viewer, thread, network),
             "can_moderate": permissions.can_moderate(viewer, network),
+            "can_flag": permissions.can_post(viewer, network),
             "body": "",
             "errors": {},
         },
@@ -130,7 +131,7 @@ async def reply_form(request: Request) -> Response:
         raise PermissionDenied("This thread is locked: no new replies can be added.")
     parent = await _reply_target(thread, int_or_none(request.query_params.get("to")))
     body = ""
-    if parent is not None and request.query_params.get("quote") and not parent.deleted:
+    if parent is not None and request.query_params.get("quote") and not parent.withdrawn:
         body = _quote(parent)
     return render(
         request,
