@@ -357,3 +357,23 @@ async def test_kb_and_thread_pages_run_a_fixed_number_of_queries(
         assert (await client.get(f"/n/dl/t/{thread.id}-{thread.slug}")).status_code == 200
         counts.append(count_queries.count)
     assert counts[0] == counts[1], count_queries.statements
+
+
+async def test_an_article_with_several_tags_is_shelved_once_and_every_tag_is_listed(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    network, fac, alice, _bob, thread, _ = await _setup()  # tagged "teams"
+    both = await make_thread(network, alice, title="Teams and budgets", tags="budgets,teams")
+    await _summarise(thread, fac, "One.")
+    await _summarise(both, fac, "Two.")
+    page = HTMLParser((await client.get("/n/dl/kb")).text)
+    shelves = {
+        " ".join(s.css_first("h2").text().split()): [a.text() for a in s.css("h3 a")]
+        for s in page.css("section.shelf")
+    }
+    # Both on the "teams" shelf (the most used tag), neither repeated under "budgets".
+    assert shelves == {"teams (2)": ["Teams and budgets", thread.title]}
+    topics = [a.text() for a in page.css("nav.tag-index a")]
+    assert topics == ["budgets (1)", "teams (2)"]
+    budgets = await client.get("/n/dl/kb?tag=budgets")
+    assert "Teams and budgets" in budgets.text and thread.title not in budgets.text

@@ -5,7 +5,7 @@ Each function runs a fixed number of queries whatever the number of summaries it
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,8 +155,15 @@ class Shelf:
     """One tag's articles on a knowledge base's front page."""
 
     tag: str  # "" for articles without a tag
-    count: int
+    count: int  # articles with this tag in all (without a tag, for "")
     articles: list[Article]
+
+
+@dataclass(slots=True)
+class KnowledgeBase:
+    shelves: list[Shelf]
+    total: int  # articles in all (after the stale filter)
+    tags: list[tuple[str, int]]  # every tag with its number of articles, by name
 
 
 def _last_reviewed(row: dict[str, Any]) -> datetime:
@@ -167,15 +174,18 @@ def _last_reviewed(row: dict[str, Any]) -> datetime:
 
 async def knowledge_base(
     network_ids: list[int], *, tag: str | None = None, stale_only: bool = False
-) -> tuple[list[Shelf], int]:
-    """The articles of the given networks grouped by tag, newest review first: with `tag`,
-    every article with that tag on one shelf; otherwise each tag's PER_TAG newest.
+) -> KnowledgeBase:
+    """The articles of the given networks grouped by tag, newest review first.
 
-    Returns the shelves and the number of articles in all. A fixed number of queries: the
-    light rows of every summary first, then the shown articles in full.
+    With `tag`, one shelf of every article with that tag. Otherwise each article sits once,
+    on the shelf of its most used tag (so a thread with three tags is not listed three
+    times), each shelf showing its PER_TAG newest; `tags` lists every tag for the rest.
+
+    A fixed number of queries: the light rows of every summary first, then the shown
+    articles in full.
     """
     if not network_ids:
-        return [], 0
+        return KnowledgeBase([], 0, [])
     rows = await Summary.filter(thread__network_id__in=network_ids).values(
         "thread_id", "created_at", "updated_at", "reviewed_at", "thread__tags__slug"
     )
@@ -190,22 +200,31 @@ async def knowledge_base(
         stale = await replies_since_review(list(reviewed))
         reviewed = {tid: at for tid, at in reviewed.items() if stale.get(tid)}
     newest = sorted(reviewed, key=lambda tid: (reviewed[tid], tid), reverse=True)
+    counts: Counter[str] = Counter(slug for tid in newest for slug in tags.get(tid, ()))
+    untagged = sum(1 for tid in newest if not tags.get(tid))
     shelves: dict[str, list[int]] = defaultdict(list)
-    for tid in newest:
-        for slug in sorted(tags.get(tid) or {""}):
-            shelves[slug].append(tid)
     if tag is not None:
-        shelves = {tag: shelves.get(tag, [])}
-    shown = {slug: (tids if tag is not None else tids[:PER_TAG]) for slug, tids in shelves.items()}
-    wanted = sorted({tid for tids in shown.values() for tid in tids})
+        shelves[tag] = [tid for tid in newest if tag in tags.get(tid, ())]
+    else:
+        for tid in newest:
+            mine = tags.get(tid)
+            primary = min(mine, key=lambda slug: (-counts[slug], slug)) if mine else ""
+            if len(shelves[primary]) < PER_TAG:
+                shelves[primary].append(tid)
+    wanted = sorted({tid for tids in shelves.values() for tid in tids})
     loaded = {a.thread.id: a for a in await _load_articles(wanted)}
-    order = sorted(shown, key=lambda slug: (slug == "", slug))
-    return (
+    order = sorted(shelves, key=lambda slug: (slug == "", slug))
+    return KnowledgeBase(
         [
-            Shelf(slug, len(shelves[slug]), [loaded[t] for t in shown[slug] if t in loaded])
+            Shelf(
+                slug,
+                counts[slug] if slug else untagged,
+                [loaded[t] for t in shelves[slug] if t in loaded],
+            )
             for slug in order
         ],
         len(reviewed),
+        sorted(counts.items()),
     )
 
 

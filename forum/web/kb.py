@@ -49,7 +49,7 @@ async def _index(
 ) -> Response:
     """A knowledge base page: one network's, or (with `networks` to choose from) all."""
     tag, stale = _filters(request)
-    shelves, total = await kb_queries.knowledge_base(network_ids, tag=tag, stale_only=stale)
+    found = await kb_queries.knowledge_base(network_ids, tag=tag, stale_only=stale)
     return render(
         request,
         "kb/index.html",
@@ -57,8 +57,9 @@ async def _index(
             "network": network,
             "networks": networks or [],
             "chosen": chosen,
-            "shelves": shelves,
-            "total": total,
+            "shelves": found.shelves,
+            "total": found.total,
+            "tags": found.tags,
             "tag": tag,
             "stale": stale,
         },
