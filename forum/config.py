@@ -54,6 +54,24 @@ class SecuritySettings:
     data_dir: str = "data"
     secure_cookies: str = "auto"
     session_days: int = 30
+    # A session unused for this long has ended (the owner logs in again).
+    session_idle_hours: int = 336
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EmailSettings:
+    # "folder": write each message as a file under `folder` and log its links (no mail
+    # server needed). "smtp": send through the server below.
+    backend: str = "folder"
+    folder: str = "data/mail"
+    from_address: str = "Network Forum <forum@localhost>"
+    host: str = "localhost"
+    port: int = 587
+    # "starttls" (usually port 587), "tls" (implicit TLS, usually 465) or "none".
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    timeout_seconds: int = 30
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +90,7 @@ class Settings:
     search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
     limits: LimitSettings = dataclasses.field(default_factory=LimitSettings)
+    email: EmailSettings = dataclasses.field(default_factory=EmailSettings)
     # Folder that relative paths in the file are resolved against.
     base_dir: Path = ROOT
 
@@ -113,11 +132,14 @@ _SECTIONS: dict[str, type] = {
     "search": SearchSettings,
     "security": SecuritySettings,
     "limits": LimitSettings,
+    "email": EmailSettings,
 }
 
 _CHOICES = {
     ("security", "secure_cookies"): {"auto", "always", "never"},
     ("search", "run_indexer"): {"auto", "no"},
+    ("email", "backend"): {"folder", "smtp"},
+    ("email", "security"): {"starttls", "tls", "none"},
 }
 _POSITIVE = {
     ("server", "port"),
@@ -128,6 +150,9 @@ _POSITIVE = {
     ("limits", "tags_max"),
     ("limits", "threads_per_page"),
     ("security", "session_days"),
+    ("security", "session_idle_hours"),
+    ("email", "port"),
+    ("email", "timeout_seconds"),
 }
 
 

@@ -19,6 +19,8 @@ MODEL_MODULES = [
     "forum.threads.models",
     "forum.audit.models",
     "forum.moderation.models",
+    "forum.mail.models",
+    "forum.ratelimit",
     "forum.changes",
 ]
 MIGRATIONS_MODULE = "forum.migrations"

@@ -26,3 +26,10 @@ def verify(password_hash: str, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def problem(password: str) -> str | None:
+    """Why a new password is refused (a message for the form), or None if it will do."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    return None

@@ -8,6 +8,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -58,8 +59,13 @@ async def create_user(
     organisation: Organisation | None = None,
     is_admin: bool = False,
     created_at: datetime | None = None,
+    email_verified: bool = True,
+    using: BaseDBAsyncClient | None = None,
 ) -> User:
     """Create a user (password optional: an account without one cannot log in).
+
+    Accounts made by an admin, the demo or an import count as verified; self-registration
+    (`forum.accounts.registration`) passes email_verified=False until the link is followed.
 
     Raises ValidationError for a bad username, email or password; Conflict if the username or
     email is taken.
@@ -74,13 +80,14 @@ async def create_user(
         errors["email"] = "Enter an email address like name@example.org."
     if not display_name:
         errors["display_name"] = "Enter the name people will see."
-    if password is not None and len(password) < passwords.MIN_LENGTH:
-        errors["password"] = f"Use at least {passwords.MIN_LENGTH} characters."
+    weak = passwords.problem(password) if password is not None else None
+    if weak:
+        errors["password"] = weak
     if errors:
         raise ValidationError(errors)
-    if await User.exists(username=username):
+    if await User.filter(username=username).using_db(using).exists():
         raise Conflict(f"username {username!r} is taken")
-    if await User.filter(email__iexact=email).exists():
+    if await User.filter(email__iexact=email).using_db(using).exists():
         raise Conflict(f"email {email!r} is already registered")
     password_hash = await asyncio.to_thread(passwords.hash_password, password) if password else ""
     try:
@@ -92,6 +99,8 @@ async def create_user(
             organisation=organisation,
             is_admin=is_admin,
             created_at=created_at or utcnow(),
+            email_verified_at=(created_at or utcnow()) if email_verified else None,
+            using_db=using,
         )
     except IntegrityError:
         raise Conflict(f"username {username!r} or email {email!r} is taken") from None
@@ -99,8 +108,9 @@ async def create_user(
 
 async def set_password(*, user: User, password: str) -> None:
     """Replace a user's password and end all their sessions. Raises ValidationError."""
-    if len(password) < passwords.MIN_LENGTH:
-        raise ValidationError({"password": f"Use at least {passwords.MIN_LENGTH} characters."})
+    weak = passwords.problem(password)
+    if weak:
+        raise ValidationError({"password": weak})
     user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     await user.save(update_fields=["password_hash"])
     await Session.filter(user_id=user.id).delete()

@@ -30,6 +30,20 @@ ACTIONS: dict[str, str] = {
     "post.restore": "Restored a hidden post",
     "post.redact": "Redacted personal data from a post",
     "flag.dismiss": "Dismissed a flag",
+    "network.create": "Created a network",
+    "network.edit": "Changed a network's settings",
+    "organisation.create": "Created an organisation",
+    "organisation.edit": "Changed an organisation",
+    "member.add": "Added a member to a network",
+    "member.remove": "Removed a member from a network",
+    "member.role": "Changed a member's role",
+    "request.approve": "Approved a request to join",
+    "request.decline": "Declined a request to join",
+    "user.deactivate": "Deactivated an account",
+    "user.reactivate": "Reactivated an account",
+    "user.admin": "Changed who is an admin",
+    "invitation.create": "Sent an invitation",
+    "invitation.revoke": "Withdrew an invitation",
 }
 
 
