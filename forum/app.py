@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from starlette.middleware import Middleware
 
 from forum import db
 from forum.config import Settings, load_settings, secret_key
+from forum.mail import sender as mail_sender
 from forum.search import indexer as search_indexer
 from forum.search.service import SearchService
 from forum.web.errors import HANDLERS
@@ -31,12 +33,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         indexer = None
         if manage_db and settings.search.run_indexer == "auto":
             indexer = asyncio.create_task(search_indexer.run(settings.index_dir, stop))
+        # Every process delivers the outbox: a claim per message keeps them from sending
+        # one twice.
+        mailer = asyncio.create_task(mail_sender.run(settings, stop)) if manage_db else None
         try:
             yield
         finally:
             stop.set()
             if indexer is not None:
                 await indexer
+            if mailer is not None:
+                await mailer
             app.state.search.close()
             if manage_db:
                 await db.close()
@@ -56,6 +63,19 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     return app
 
 
+def configure_logging() -> None:
+    """Show the forum's own messages (warnings, and the links of mail written to the mail
+    folder) on stderr, once per process."""
+    logger = logging.getLogger("forum")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:  [%(name)s] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def asgi() -> Starlette:
     """Factory for `uvicorn --factory forum.app:asgi` (reads config.toml and the environment)."""
+    configure_logging()
     return create_app()

@@ -123,6 +123,19 @@ async def _catch_up_search(settings: Settings) -> None:
 # --- db -------------------------------------------------------------------------------------
 
 
+async def cmd_mail_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Deliver the outbox once (the server does this by itself every second)."""
+    from forum.mail import sender
+    from forum.mail.models import MailStatus, OutboundEmail
+
+    async with db.opened(settings):
+        sent, failed = await sender.deliver_due(settings, limit=10_000)
+        waiting = await OutboundEmail.filter(status=MailStatus.QUEUED).count()
+        gave_up = await OutboundEmail.filter(status=MailStatus.FAILED).count()
+    print(f"sent {sent}, failed {failed}; {waiting} waiting to be retried, {gave_up} given up")
+    return 1 if failed else 0
+
+
 async def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     await db.upgrade(settings)
     print("Database is up to date.")
@@ -330,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=cmd_search_check)
 
+    mailp = sub.add_parser("mail", help="the outbox of emails")
+    msub = mailp.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    send = msub.add_parser("send", help="send what is due now (exit 1 if any attempt failed)")
+    send.set_defaults(handler=cmd_mail_send)
+
     demo = sub.add_parser("demo", help="load demo networks, people and threads")
     demo.add_argument(
         "--if-empty", action="store_true", help="do nothing (and succeed) if there is content"
@@ -370,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from forum.app import configure_logging
+
+    configure_logging()
     if args.config:
         # Worker processes started by uvicorn read the same file through the environment.
         os.environ["FORUM_CONFIG"] = str(Path(args.config).resolve())

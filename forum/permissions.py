@@ -63,7 +63,10 @@ def require_read(viewer: Viewer, network: Network) -> None:
 
 
 def can_post(viewer: Viewer, network: Network) -> bool:
-    """Members write in their networks; admins anywhere."""
+    """Members write in their networks, admins anywhere; both once their address is
+    confirmed."""
+    if viewer.user is None or not viewer.user.email_verified:
+        return False
     return viewer.is_admin or viewer.is_member(network)
 
 
@@ -71,6 +74,11 @@ def require_post(viewer: Viewer, network: Network) -> None:
     require_read(viewer, network)
     if viewer.user is None:
         raise PermissionDenied("log in to write")
+    if not viewer.user.email_verified:
+        raise PermissionDenied(
+            "Confirm your email address before you write: open the link we sent you "
+            "(or ask for a new one from the notice at the top of the page)."
+        )
     if not can_post(viewer, network):
         raise PermissionDenied("only members of this network can write here")
 

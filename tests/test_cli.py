@@ -24,6 +24,8 @@ COMMANDS = [
     ["user", "set-password"],
     ["import"],
     ["export"],
+    ["mail"],
+    ["mail", "send"],
 ]
 
 
@@ -225,3 +227,25 @@ async def test_the_indexer_process_follows_the_log_and_stops_cleanly(
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
+
+
+async def test_mail_send_writes_the_outbox_to_the_mail_folder(config: Path) -> None:
+    """The default backend needs no mail server: each message becomes an .eml file."""
+    assert forum(config, "db", "upgrade").returncode == 0
+    settings = load_settings(config, env={})
+    async with db.opened(settings):
+        from forum.mail import services as mail
+
+        await mail.queue(
+            to="ada@example.org", subject="Hello", text="Open http://127.0.0.1:8000/verify/abc"
+        )
+    result = forum(config, "mail", "send")
+    assert result.returncode == 0, result.stderr
+    assert "sent 1, failed 0" in result.stdout
+    files = list((config.parent / "data" / "mail").glob("*.eml"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert "To: ada@example.org" in text and "/verify/abc" in text
+    assert "http://127.0.0.1:8000/verify/abc" in result.stderr  # the link is logged
+    again = forum(config, "mail", "send")
+    assert "sent 0, failed 0" in again.stdout

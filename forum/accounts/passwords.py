@@ -28,8 +28,11 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def problem(password: str) -> str | None:
+def problem(password: str, *, username: str = "", email: str = "") -> str | None:
     """Why a new password is refused (a message for the form), or None if it will do."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
+    lowered = password.lower()
+    if lowered in {username.lower(), email.lower()}:
+        return "Do not use your username or email address as your password."
     return None

@@ -134,6 +134,11 @@ async def authenticate(*, login: str, password: str) -> User | None:
     return user
 
 
+async def check_password(user: User, password: str) -> bool:
+    """Whether `password` is the user's current one (to confirm a sensitive change)."""
+    return await asyncio.to_thread(passwords.verify, user.password_hash, password)
+
+
 def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -146,6 +151,11 @@ async def start_session(*, user: User, days: int) -> str:
         key_hash=_hash_key(key), user=user, created_at=now, expires_at=now + timedelta(days=days)
     )
     return key
+
+
+async def end_all_sessions(*, user: User, using: BaseDBAsyncClient | None = None) -> None:
+    """Log the user out everywhere (a password reset, a deactivated account)."""
+    await Session.filter(user_id=user.id).using_db(using).delete()
 
 
 async def end_session(*, key: str) -> None:

@@ -437,6 +437,8 @@ class _Importer:
             organisation_id=org_id,
             is_admin=r.is_admin,
             created_at=r.created or utcnow(),
+            # Vouched for by the forum it was exported from and the admin importing it.
+            email_verified_at=r.created or utcnow(),
             using_db=self.conn,
         )
         self.users.in_file[r.username] = user.id

@@ -1,0 +1,144 @@
+"""The mailer: delivers the outbox, retrying with backoff, and never loses a message.
+
+Every server process runs `run` beside its requests; several can, safely: a process claims a
+message by moving its next attempt forward (a conditional UPDATE that only one can win)
+before it sends, so a message is not sent twice by two processes, and a process that dies
+mid-send leaves the message to be retried when its claim lapses.
+
+Backends: "folder" writes each message as an .eml file and logs its links (the default, so
+that `make run` works on a laptop with no mail server); "smtp" sends through aiosmtplib.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import aiosmtplib
+
+from forum.config import Settings
+from forum.mail.models import MailStatus, OutboundEmail
+from forum.timeutil import utcnow
+
+log = logging.getLogger("forum.mail")
+
+# Retries wait 30 s, 1 min, 2 min, … up to an hour between attempts; after MAX_ATTEMPTS
+# (about two days of trying) the message is marked failed and kept for the admin.
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+MAX_ATTEMPTS = 60
+# How long a claim lasts: a process that dies while sending leaves the message for another.
+CLAIM = timedelta(minutes=5)
+_LINK = re.compile(r"https?://\S+")
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next attempt, after `attempts` failed ones (1, 2, …)."""
+    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_WAIT)
+
+
+def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.email.from_address
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
+    domain = settings.email.from_address.rpartition("@")[2].strip("> ") or "localhost"
+    message["Message-ID"] = make_msgid(idstring=f"forum-{row.id}", domain=domain)
+    message.set_content(row.body_text)
+    return message
+
+
+async def _deliver(settings: Settings, row: OutboundEmail) -> None:
+    """Hand one message to the configured backend. Raises on failure."""
+    message = build_message(settings, row)
+    email = settings.email
+    if email.backend == "folder":
+        folder = settings.path(email.folder)
+        await asyncio.to_thread(_write_file, folder, row, message)
+        links = " ".join(_LINK.findall(row.body_text))
+        log.info("mail to %s: %s%s", row.to_address, row.subject, f" — {links}" if links else "")
+        return
+    await aiosmtplib.send(
+        message,
+        hostname=email.host,
+        port=email.port,
+        username=email.username or None,
+        password=email.password or None,
+        use_tls=email.security == "tls",
+        start_tls=email.security == "starttls",
+        timeout=email.timeout_seconds,
+    )
+
+
+def _write_file(folder: Path, row: OutboundEmail, message: EmailMessage) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = row.created_at.strftime("%Y%m%dT%H%M%S")
+    path = folder / f"{stamp}-{row.id}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(message))
+    tmp.replace(path)
+
+
+async def _claim(row: OutboundEmail) -> bool:
+    """Take this message for this process (False if another process took it first)."""
+    updated = await OutboundEmail.filter(
+        id=row.id, status=MailStatus.QUEUED, next_attempt_at=row.next_attempt_at
+    ).update(next_attempt_at=utcnow() + CLAIM)
+    return bool(updated)
+
+
+async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]:
+    """Try every message whose time has come. Returns (sent, failed attempts)."""
+    now = utcnow()
+    rows = (
+        await OutboundEmail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .limit(limit)
+    )
+    sent = failed = 0
+    for row in rows:
+        if not await _claim(row):
+            continue
+        try:
+            await _deliver(settings, row)
+        except Exception as exc:  # any failure at all: keep the message, try again later
+            failed += 1
+            attempts = row.attempts + 1
+            gave_up = attempts >= MAX_ATTEMPTS
+            await OutboundEmail.filter(id=row.id).update(
+                attempts=attempts,
+                status=MailStatus.FAILED if gave_up else MailStatus.QUEUED,
+                next_attempt_at=utcnow() + backoff(attempts),
+                last_error=f"{type(exc).__name__}: {exc}"[:1000],
+            )
+            log.warning(
+                "mail to %s not sent (attempt %d%s): %s",
+                row.to_address,
+                attempts,
+                ", giving up" if gave_up else "",
+                exc,
+            )
+            continue
+        sent += 1
+        await OutboundEmail.filter(id=row.id).update(
+            status=MailStatus.SENT, attempts=row.attempts + 1, sent_at=utcnow(), last_error=""
+        )
+    return sent, failed
+
+
+async def run(settings: Settings, stop: asyncio.Event, *, interval: float = 1.0) -> None:
+    """Deliver the outbox until `stop` is set, polling every `interval` seconds."""
+    while not stop.is_set():
+        try:
+            await deliver_due(settings)
+        except Exception:  # the database may be away for a moment: keep going
+            log.exception("mailer round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
