@@ -164,6 +164,18 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     for login in logins:
         print(f"  {login.username:<{width}}  {login.role}")
     print(f"\nOpen {settings.site.base_url}/login to sign in.")
+    from forum.demo import content
+
+    domain = content.ORGANISATIONS[0].email_domains[0]
+    where = (
+        f"written to {settings.path(settings.email.folder)} and printed in the server's log"
+        if settings.email.backend == "folder"
+        else f"sent through {settings.email.host}"
+    )
+    print(
+        f"To try signing up, use an address such as someone@{domain}: "
+        f"its confirmation link is {where}."
+    )
     return 0
 
 
