@@ -40,7 +40,7 @@ _LINK = re.compile(r"https?://\S+")
 
 def backoff(attempts: int) -> timedelta:
     """The wait before the next attempt, after `attempts` failed ones (1, 2, …)."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), LONGEST_WAIT)
+    return min(FIRST_RETRY * (2 ** min(max(0, attempts - 1), 16)), LONGEST_WAIT)
 
 
 def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:

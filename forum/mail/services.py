@@ -22,7 +22,7 @@ async def queue(
     now = utcnow()
     return await OutboundEmail.create(
         to_address=to.strip()[:254],
-        subject=clean_line(subject)[:300],
+        subject=clean_line(" ".join(subject.split()))[:300],
         body_text=text,
         status=MailStatus.QUEUED,
         attempts=0,

@@ -1,0 +1,98 @@
+"""The outbox and the mailer, against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from forum.config import Settings
+from forum.mail import sender
+from forum.mail import services as mail
+from forum.mail.models import MailStatus, OutboundEmail
+from tests.mailbox import SmtpServer, body, deliver, free_port, smtp_settings
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    waits = [sender.backoff(n) for n in range(1, 10)]
+    assert waits[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert waits[-1] == timedelta(hours=1)
+    assert all(a <= b for a, b in itertools.pairwise(waits))
+
+
+async def test_a_message_is_sent_once_with_its_headers(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    settings = smtp_settings(settings, smtp.port)
+    await mail.queue(to="ada@example.org", subject="Hello\nBcc: evil@example.org", text="Hi Ada")
+    assert await deliver(settings) == 1
+    assert await deliver(settings) == 0
+    [message] = smtp.mailbox.messages
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == "Hello Bcc: evil@example.org"  # one line: no header injection
+    assert message["Bcc"] is None
+    assert message["Message-ID"]
+    assert body(message).strip() == "Hi Ada"
+
+
+async def test_two_mailers_never_send_one_message_twice(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    settings = smtp_settings(settings, smtp.port)
+    for n in range(5):
+        await mail.queue(to=f"p{n}@example.org", subject="Notice", text="Text")
+    results = await asyncio.gather(sender.deliver_due(settings), sender.deliver_due(settings))
+    assert sum(sent for sent, _ in results) == 5
+    assert sorted(m["To"] for m in smtp.mailbox.messages) == [f"p{n}@example.org" for n in range(5)]
+    assert await OutboundEmail.filter(status=MailStatus.SENT).count() == 5
+
+
+async def test_after_the_last_retry_a_message_is_kept_as_failed(
+    db: str, settings: Settings
+) -> None:
+    settings = smtp_settings(settings, free_port())  # nothing listens there
+    row = await mail.queue(to="gus@example.org", subject="S", text="T")
+    await OutboundEmail.filter(id=row.id).update(attempts=sender.MAX_ATTEMPTS - 1)
+    sent, failed = await sender.deliver_due(settings)
+    assert (sent, failed) == (0, 1)
+    row = await OutboundEmail.get(id=row.id)
+    assert row.status == MailStatus.FAILED and row.attempts == sender.MAX_ATTEMPTS
+    assert row.last_error
+
+
+async def test_the_folder_backend_writes_files(db: str, settings: Settings) -> None:
+    settings = replace(settings, email=replace(settings.email, backend="folder", folder="mail"))
+    await mail.queue(to="hal@example.org", subject="Link", text="http://x/verify/k")
+    assert await deliver(settings) == 1
+    [path] = list((settings.base_dir / "mail").glob("*.eml"))
+    assert "hal@example.org" in path.read_text()
+
+
+async def test_the_mailer_loop_sends_and_stops(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    settings = smtp_settings(settings, smtp.port)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(settings, stop, interval=0.05))
+    await mail.queue(to="ivy@example.org", subject="Loop", text="T")
+    for _ in range(100):
+        if smtp.mailbox.messages:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert [m["To"] for m in smtp.mailbox.messages] == ["ivy@example.org"]
