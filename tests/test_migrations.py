@@ -106,6 +106,13 @@ async def _upgrade_a_database_with_data(url: str, tmp_path: Path) -> None:
         post = await Post.get(id=1)
         assert thread.locked and thread.lock_reason == ""
         assert not post.hidden and post.hidden_note == "" and post.redacted_at is None
+        # 0004: accounts from before email confirmation keep writing; networks stay open.
+        from forum.accounts.models import User
+        from forum.networks.models import JoinPolicy, Network
+
+        user = await User.get(id=1)
+        assert user.email_verified_at == user.created_at
+        assert (await Network.get(id=1)).join_policy == JoinPolicy.OPEN
 
 
 async def test_migrations_upgrade_a_sqlite_database_that_holds_data(tmp_path: Path) -> None:
