@@ -20,7 +20,9 @@ MODEL_MODULES = [
     "forum.audit.models",
     "forum.moderation.models",
     "forum.mail.models",
+    "forum.notifications.models",
     "forum.ratelimit",
+    "forum.jobs",
     "forum.changes",
 ]
 MIGRATIONS_MODULE = "forum.migrations"
