@@ -22,16 +22,15 @@ class OutboundEmail(Model):
     body_text = fields.TextField()
     # An HTML alternative (digests and weeknotes); empty for plain-text-only messages.
     body_html = fields.TextField(default="", db_default="")
-    # What kind of email (for its unsubscribe link): "account", "reply", "mention", "digest",
-    # "weeknote", "membership".
+    # What kind of email: "account" (links for the account itself: never unsubscribed) or
+    # one a person can turn off ("reply", "mention", "digest", "weeknote"); for those the
+    # mailer adds a signed one-click unsubscribe link and the List-Unsubscribe headers.
     kind = fields.CharField(max_length=32, default="account", db_default="account")
     # The recipient's account, when they have one, and the networks whose content the
     # message carries: checked again just before sending, so that a person removed from a
     # network stops receiving its content at once.
     user_id = fields.IntField(null=True)
     network_ids: fields.Field[list[int]] = fields.JSONField(default=list, db_default="[]")
-    # One-click unsubscribe (RFC 8058), for the List-Unsubscribe headers.
-    unsubscribe_url = fields.CharField(max_length=500, default="", db_default="")
     status = fields.CharEnumField(MailStatus, max_length=16, default=MailStatus.QUEUED)
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField()

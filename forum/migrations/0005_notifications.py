@@ -155,11 +155,6 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='OutboundEmail',
-            name='unsubscribe_url',
-            field=fields.CharField(default='', db_default='', max_length=500),
-        ),
-        ops.AddField(
-            model_name='OutboundEmail',
             name='user_id',
             field=fields.IntField(null=True),
         ),
