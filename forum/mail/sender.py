@@ -18,12 +18,16 @@ import re
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from html import escape
 from pathlib import Path
 
 import aiosmtplib
 
-from forum.config import Settings
+from forum.accounts.models import User
+from forum.config import Settings, secret_key
+from forum.mail import unsubscribe
 from forum.mail.models import MailStatus, OutboundEmail
+from forum.networks.models import Membership, Network, Visibility
 from forum.timeutil import utcnow
 
 log = logging.getLogger("forum.mail")
@@ -43,6 +47,9 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** min(max(0, attempts - 1), 16)), LONGEST_WAIT)
 
 
+SITE = "{site}"  # in a queued body: replaced by the site's base URL when it is sent
+
+
 def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.email.from_address
@@ -51,8 +58,49 @@ def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
     message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
     domain = settings.email.from_address.rpartition("@")[2].strip("> ") or "localhost"
     message["Message-ID"] = make_msgid(idstring=f"forum-{row.id}", domain=domain)
-    message.set_content(row.body_text)
+    base = settings.site.base_url.rstrip("/")
+    text = row.body_text.replace(SITE, base)
+    html = row.body_html.replace(SITE, base)
+    if row.user_id is not None and row.kind in unsubscribe.KINDS:
+        url = f"{base}/unsubscribe/{unsubscribe.token(secret_key(settings), row.user_id, row.kind)}"
+        # RFC 2369 and RFC 8058: mail programs offer a one-click unsubscribe button.
+        message["List-Unsubscribe"] = f"<{url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        what = unsubscribe.KINDS[row.kind]
+        text += f"\n\n--\nStop {what}: {url}\n"
+        if html:
+            html += (
+                '<hr><p style="font-size:small">'
+                f'<a href="{escape(url)}">Stop {escape(what)}</a></p>'
+            )
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
     return message
+
+
+async def _still_allowed(row: OutboundEmail) -> bool:
+    """Whether the recipient may still read everything the message carries (an account
+    deactivated, or removed from a network since it was queued, gets nothing)."""
+    if row.user_id is None:
+        return True
+    user = await User.get_or_none(id=row.user_id)
+    if user is None or not user.is_active:
+        return False
+    if not row.network_ids or user.is_admin:
+        return True
+    wanted = set(row.network_ids)
+    public = set(
+        await Network.filter(id__in=list(wanted), visibility=Visibility.PUBLIC).values_list(
+            "id", flat=True
+        )
+    )
+    member = set(
+        await Membership.filter(user_id=user.id, network_id__in=list(wanted)).values_list(
+            "network_id", flat=True
+        )
+    )
+    return wanted <= (public | member)
 
 
 async def _deliver(settings: Settings, row: OutboundEmail) -> None:
@@ -105,6 +153,11 @@ async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]
     sent = failed = 0
     for row in rows:
         if not await _claim(row):
+            continue
+        if not await _still_allowed(row):
+            await OutboundEmail.filter(id=row.id).update(
+                status=MailStatus.CANCELLED, last_error="recipient may no longer read this"
+            )
             continue
         try:
             await _deliver(settings, row)

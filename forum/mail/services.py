@@ -16,14 +16,32 @@ from forum.timeutil import utcnow
 
 
 async def queue(
-    *, to: str, subject: str, text: str, using: BaseDBAsyncClient | None = None
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    kind: str = "account",
+    user_id: int | None = None,
+    network_ids: list[int] | None = None,
+    using: BaseDBAsyncClient | None = None,
 ) -> OutboundEmail:
-    """Put a plain-text message in the outbox for the mailer to send."""
+    """Put a message in the outbox for the mailer to send.
+
+    `kind` "account" is for the account's own business (never unsubscribed); other kinds
+    (forum.mail.unsubscribe.KINDS) get a signed unsubscribe link. With `user_id` and
+    `network_ids`, the mailer checks just before sending that the recipient may still read
+    those networks. `{site}` in the bodies becomes the site's base URL.
+    """
     now = utcnow()
     return await OutboundEmail.create(
         to_address=to.strip()[:254],
         subject=clean_line(" ".join(subject.split()))[:300],
         body_text=text,
+        body_html=html,
+        kind=kind,
+        user_id=user_id,
+        network_ids=list(network_ids or []),
         status=MailStatus.QUEUED,
         attempts=0,
         created_at=now,

@@ -60,8 +60,9 @@ class Migration(migrations.Migration):
                 ('post_id', fields.IntField(null=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('email_pending', fields.BooleanField(default=False)),
             ],
-            options={'table': 'notifications', 'app': 'models', 'indexes': [Index(fields=['user_id', 'read_at']), Index(fields=['user_id', 'created_at'])], 'pk_attr': 'id', 'table_description': "One line in a person's notifications. Shown only while they may still read its"},
+            options={'table': 'notifications', 'app': 'models', 'indexes': [Index(fields=['user_id', 'read_at']), Index(fields=['user_id', 'created_at']), Index(fields=['email_pending', 'id'])], 'pk_attr': 'id', 'table_description': "One line in a person's notifications. Shown only while they may still read its"},
             bases=['Model'],
         ),
         ops.CreateModel(

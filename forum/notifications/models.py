@@ -113,13 +113,16 @@ class Notification(Model):
     post_id = fields.IntField(null=True)
     created_at = fields.DatetimeField()
     read_at = fields.DatetimeField(null=True)
+    # True until the background mailer has decided about emailing it (replies and mentions
+    # only): posting never waits for email, and a crash between the two loses nothing.
+    email_pending = fields.BooleanField(default=False)
 
     user_id: int
     actor_id: int | None
 
     class Meta:
         table = "notifications"
-        indexes = (("user_id", "read_at"), ("user_id", "created_at"))
+        indexes = (("user_id", "read_at"), ("user_id", "created_at"), ("email_pending", "id"))
 
 
 class DigestFrequency(StrEnum):
