@@ -13,6 +13,7 @@ from forum import changes, markdown, permissions
 from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.knowledge.queries import summary_versions
+from forum.notifications import services as notifications
 from forum.permissions import Viewer
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
 from forum.threads.services import DEFAULT_LIMITS, validate_body
@@ -103,6 +104,9 @@ async def write_summary(
                 summary.source_post_id = source.id
             await summary.save(using_db=conn)
         await changes.record("summary", thread.id, using=conn)
+        await notifications.summary_changed(
+            thread=thread, network=thread.network, actor=viewer.user, using=conn
+        )
     return summary
 
 

@@ -7,6 +7,8 @@ a change, in its own transaction; dealing with a post closes its open flags.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -15,9 +17,11 @@ from forum.audit import services as audit
 from forum.errors import PermissionDenied, ValidationError
 from forum.moderation.models import Flag, FlagReason, FlagStatus
 from forum.networks.models import Network
+from forum.notifications import services as notifications
+from forum.notifications.models import NotificationKind
 from forum.permissions import Viewer
 from forum.text import clean_line
-from forum.threads.models import Post, PostRevision
+from forum.threads.models import Post, PostRevision, Thread
 from forum.timeutil import utcnow
 
 NOTE_MAX = 1000
@@ -72,10 +76,34 @@ async def flag_post(
 async def _close_flags(
     post: Post, viewer: Viewer, status: FlagStatus, conn: BaseDBAsyncClient
 ) -> int:
-    return int(
+    """Close the post's open flags, telling each reporter that theirs was dealt with."""
+    reporters: list[Any] = list(
+        await Flag.filter(post_id=post.id, status=FlagStatus.OPEN)
+        .using_db(conn)
+        .values_list("reporter_id", flat=True)
+    )
+    closed = int(
         await Flag.filter(post_id=post.id, status=FlagStatus.OPEN)
         .using_db(conn)
         .update(status=status, resolved_by_id=viewer.user_id, resolved_at=utcnow())
+    )
+    for reporter_id in reporters:
+        await _tell_reporter(int(reporter_id), post, viewer, conn)
+    return closed
+
+
+async def _tell_reporter(
+    reporter_id: int, post: Post, viewer: Viewer, conn: BaseDBAsyncClient
+) -> None:
+    thread = await Thread.filter(id=post.thread_id).using_db(conn).only("id", "network_id").first()
+    await notifications.notify(
+        user_id=reporter_id,
+        kind=NotificationKind.FLAG_RESOLVED,
+        actor=viewer.user,
+        network_id=thread.network_id if thread else None,
+        thread_id=post.thread_id,
+        post_id=post.id,
+        using=conn,
     )
 
 
@@ -197,6 +225,8 @@ async def dismiss_flag(*, viewer: Viewer, flag: Flag, network: Network) -> Flag:
             .using_db(conn)
             .update(status=FlagStatus.DISMISSED, resolved_by_id=viewer.user_id, resolved_at=now)
         )
+        post = await Post.filter(id=flag.post_id).using_db(conn).get()
+        await _tell_reporter(flag.reporter_id, post, viewer, conn)
         await audit.record(
             actor=viewer.user,
             action="flag.dismiss",

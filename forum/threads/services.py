@@ -17,6 +17,7 @@ from forum import changes, markdown, permissions
 from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks.models import Network
+from forum.notifications import services as notifications
 from forum.permissions import Viewer
 from forum.text import TAG_RE, clean, clean_line, parse_tags, slugify
 from forum.threads.models import Post, PostRevision, Tag, Thread
@@ -129,6 +130,14 @@ async def create_thread(
         )
         await changes.record("thread", thread.id, using=conn)
         await changes.record("post", post.id, using=conn)
+        await notifications.post_created(
+            post=post,
+            thread=thread,
+            network=network,
+            mentions=rendered.mentions,
+            new_thread=True,
+            using=conn,
+        )
     return thread
 
 
@@ -173,6 +182,14 @@ async def reply(
             .update(reply_count=F("reply_count") + 1, last_activity_at=now)
         )
         await changes.record("post", post.id, using=conn)
+        await notifications.post_created(
+            post=post,
+            thread=thread,
+            network=network,
+            mentions=rendered.mentions,
+            new_thread=False,
+            using=conn,
+        )
     return post
 
 
