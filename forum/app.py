@@ -10,9 +10,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from forum import db
+from forum import background, db
 from forum.config import Settings, load_settings, secret_key
-from forum.mail import sender as mail_sender
 from forum.search import indexer as search_indexer
 from forum.search.service import SearchService
 from forum.web.errors import HANDLERS
@@ -33,9 +32,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         indexer = None
         if manage_db and settings.search.run_indexer == "auto":
             indexer = asyncio.create_task(search_indexer.run(settings.index_dir, stop))
-        # Every process delivers the outbox: a claim per message keeps them from sending
-        # one twice.
-        mailer = asyncio.create_task(mail_sender.run(settings, stop)) if manage_db else None
+        # Every process does the background work (mail, digests, pruning): claims and
+        # leases in the database keep any of it from being done twice.
+        mailer = asyncio.create_task(background.run(settings, stop)) if manage_db else None
         try:
             yield
         finally:

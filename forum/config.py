@@ -72,6 +72,8 @@ class EmailSettings:
     username: str = ""
     password: str = ""
     timeout_seconds: int = 30
+    # At most one email about a thread per person per this many minutes.
+    quiet_minutes: int = 60
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ _POSITIVE = {
     ("security", "session_idle_hours"),
     ("email", "port"),
     ("email", "timeout_seconds"),
+    ("email", "quiet_minutes"),
 }
 
 

@@ -29,6 +29,7 @@ from forum.knowledge import services as knowledge
 from forum.moderation import services as moderation
 from forum.moderation.models import Flag, FlagReason, FlagStatus
 from forum.networks.models import Network, Role, Visibility
+from forum.notifications.models import FollowLevel, NetworkWatch, ThreadFollow, WatchLevel
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
 from forum.threads.models import Post, Summary, Tag, Thread
@@ -352,6 +353,24 @@ def site_page(path: str) -> Callable[..., Awaitable[httpx.Response]]:
     return perform
 
 
+async def muted(world: World, p: Prepared) -> bool:
+    return await ThreadFollow.exists(thread_id=p["thread"].id, level=FollowLevel.MUTED)
+
+
+async def watch_everything(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    return await _post(client, f"/n/{world.here.slug}/watch", {"level": "all"})
+
+
+async def no_watches(world: World) -> Prepared:
+    """Each actor starts with nobody watching the network (the world is shared)."""
+    await NetworkWatch.filter(network_id=world.here.id).delete()
+    return {}
+
+
+async def watching(world: World, p: Prepared) -> bool:
+    return await NetworkWatch.exists(network_id=world.here.id, level=WatchLevel.ALL)
+
+
 ACTIONS: list[Action] = [
     Action("pin", CURATORS, a_thread, post_to("pin", value="1"), pinned),
     Action("unpin", CURATORS, a_pinned_thread, post_to("pin", value="0"), unpinned),
@@ -447,6 +466,16 @@ ACTIONS: list[Action] = [
         success=200,
         refused_status=404,
     ),
+    # Following and watching.
+    Action(
+        "follow",
+        READERS,
+        a_thread,
+        post_to("follow", level="muted"),
+        muted,
+        allowed_public=EVERYONE - {"anonymous"},
+    ),
+    Action("watch", READERS, no_watches, watch_everything, watching),
 ]
 
 
@@ -532,6 +561,7 @@ def test_the_matrix_covers_every_curating_route() -> None:
         "thread_move_form",
         "thread_merge",
         "thread_merge_form",
+        "thread_follow",
     }
     names = {a.name for a in ACTIONS}
     for route in curating:

@@ -43,7 +43,9 @@ async def test_thread_page_queries_do_not_grow_with_posts(
     n_small = await _thread_page_queries(client, count_queries, f"/n/dl/t/{small.id}-small")
     n_big = await _thread_page_queries(client, count_queries, f"/n/dl/t/{big.id}-big")
     assert n_small == n_big
-    assert n_big <= 8, count_queries.statements
+    # Session, memberships, unread count; network, thread, tags (2), posts, summary; follow
+    # level, read position; the read position written, notifications marked read.
+    assert n_big <= 13, "\n".join(s[:90] for s in count_queries.statements)
 
 
 async def test_network_page_queries_do_not_grow_with_threads(
@@ -62,7 +64,9 @@ async def test_network_page_queries_do_not_grow_with_threads(
     count_queries.statements.clear()
     assert (await client.get("/n/dl")).status_code == 200
     assert count_queries.count == few
-    assert few <= 8, count_queries.statements
+    # Eight for the page, then the header's unread count, the read positions of the listed
+    # threads (one more, grouped, once some were opened) and the watch level.
+    assert few <= 12, count_queries.statements
 
 
 async def test_home_page_queries_do_not_grow_with_networks(

@@ -8,10 +8,12 @@ so posting never waits for mail.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from forum.accounts.models import User
 from forum.networks.models import Membership, Network, Visibility
@@ -101,20 +103,29 @@ async def set_watch(*, user: User, network: Network, level: WatchLevel) -> None:
         await row.save(update_fields=["level"])
 
 
-async def mark_read(*, user: User, thread: Thread, last_post_id: int) -> None:
-    """Remember that the user has seen the thread up to `last_post_id` (never moves back)."""
+async def mark_read(
+    *, user: User, thread: Thread, last_post_id: int, seen: int | None, unread: bool = True
+) -> None:
+    """Remember that the user has seen the thread up to `last_post_id` (never moves back).
+
+    `seen` is their position before (None: never opened), as the caller has just read it;
+    `unread` False (they have no unread notifications at all) spares a query.
+    """
     now = utcnow()
-    updated = await ThreadRead.filter(
-        user_id=user.id, thread_id=thread.id, last_post_id__lt=last_post_id
-    ).update(last_post_id=last_post_id, read_at=now)
-    if not updated and not await ThreadRead.exists(user_id=user.id, thread_id=thread.id):
-        await ThreadRead.create(
-            user_id=user.id, thread_id=thread.id, last_post_id=last_post_id, read_at=now
-        )
-    # Notifications about what has now been read are read too.
-    await Notification.filter(
-        user_id=user.id, thread_id=thread.id, post_id__lte=last_post_id, read_at__isnull=True
-    ).update(read_at=now)
+    if seen is None:
+        with contextlib.suppress(IntegrityError):  # the same page opened twice at once
+            await ThreadRead.create(
+                user_id=user.id, thread_id=thread.id, last_post_id=last_post_id, read_at=now
+            )
+    else:
+        await ThreadRead.filter(
+            user_id=user.id, thread_id=thread.id, last_post_id__lt=last_post_id
+        ).update(last_post_id=last_post_id, read_at=now)
+    if unread:
+        # Notifications about what has now been read are read too.
+        await Notification.filter(
+            user_id=user.id, thread_id=thread.id, post_id__lte=last_post_id, read_at__isnull=True
+        ).update(read_at=now)
 
 
 async def mark_all_read(*, user: User) -> int:

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from forum.networks import queries as network_queries
+from forum.notifications import queries as notification_queries
 from forum.threads import queries as thread_queries
 from forum.web.forms import int_or_none
 from forum.web.templating import render
@@ -28,8 +29,17 @@ async def network(request: Request) -> Response:
     listing = await thread_queries.network_threads(
         net, page=page, per_page=per_page, summarised=summarised
     )
+    unread = await notification_queries.unread_in(viewer, [t.id for t in listing.threads])
+    watch = await notification_queries.watch_level(viewer, net) if viewer.user else None
     return render(
         request,
         "network.html",
-        {"network": net, "listing": listing, "show": show if summarised is not None else ""},
+        {
+            "network": net,
+            "listing": listing,
+            "show": show if summarised is not None else "",
+            "unread": unread,
+            "watch": watch,
+            "watch_saved": request.query_params.get("watch") == "saved",
+        },
     )

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import permissions
 from forum.accounts import services as accounts
+from forum.notifications import queries as notification_queries
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -73,7 +74,11 @@ class SessionMiddleware:
         if key and len(key) < 200:
             user = await accounts.user_for_session(key)
         state = scope.setdefault("state", {})
-        state["viewer"] = await permissions.viewer_for(user)
+        state["viewer"] = viewer = await permissions.viewer_for(user)
+        # The header's count (one query, signed-in pages only).
+        state["unread_notifications"] = (
+            await notification_queries.unread_count(viewer) if user else 0
+        )
         csrf = conn.cookies.get(CSRF_COOKIE)
         new_csrf = None
         if not csrf or len(csrf) > 100:

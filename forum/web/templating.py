@@ -52,6 +52,7 @@ def render(
         "csrf_token": csrf_token(state.secret, request.state.csrf_cookie),
         "site": state.settings.site,
         "limits": state.settings.limits,
+        "unread_notifications": getattr(request.state, "unread_notifications", 0),
     }
     ctx.update(context or {})
     response: Response = state.templates.TemplateResponse(

@@ -15,6 +15,7 @@ from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries, services
 from forum.threads.models import Post, Thread
+from forum.web import notifications
 from forum.web.forms import int_or_none, read_form
 from forum.web.search import similar_threads
 from forum.web.templating import render
@@ -34,10 +35,22 @@ async def show(request: Request) -> Response:
     nodes = await queries.thread_posts(thread)
     article = await kb_queries.article(thread)
     viewer = request.state.viewer
+    last_post_id = max((node.post.id for node in nodes), default=0)
+    state = await notifications.thread_state(
+        viewer, thread, last_post_id, request.state.unread_notifications
+    )
+    seen = state["seen_up_to"]
+    first_unread = (
+        next((n.post.id for n in nodes if n.post.id > seen and not n.post.deleted), None)
+        if isinstance(seen, int)
+        else None
+    )
     return render(
         request,
         "threads/thread.html",
         {
+            **state,
+            "first_unread": first_unread,
             "network": network,
             "thread": thread,
             "nodes": nodes,
