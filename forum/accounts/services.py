@@ -80,7 +80,11 @@ async def create_user(
         errors["email"] = "Enter an email address like name@example.org."
     if not display_name:
         errors["display_name"] = "Enter the name people will see."
-    weak = passwords.problem(password) if password is not None else None
+    weak = (
+        passwords.problem(password, username=username, email=email)
+        if password is not None
+        else None
+    )
     if weak:
         errors["password"] = weak
     if errors:
@@ -106,14 +110,22 @@ async def create_user(
         raise Conflict(f"username {username!r} or email {email!r} is taken") from None
 
 
-async def set_password(*, user: User, password: str) -> None:
-    """Replace a user's password and end all their sessions. Raises ValidationError."""
-    weak = passwords.problem(password)
+async def set_password(*, user: User, password: str, keep_session_key: str | None = None) -> None:
+    """Replace a user's password and end their sessions. Raises ValidationError.
+
+    Whoever knew the old password is logged out everywhere. When the owner changes it while
+    logged in, pass their own session's key as `keep_session_key` so they stay logged in
+    where they are; a reset from an emailed link or by an admin passes nothing.
+    """
+    weak = passwords.problem(password, username=user.username, email=user.email)
     if weak:
         raise ValidationError({"password": weak})
     user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     await user.save(update_fields=["password_hash"])
-    await Session.filter(user_id=user.id).delete()
+    ended = Session.filter(user_id=user.id)
+    if keep_session_key:
+        ended = ended.exclude(key_hash=_hash_key(keep_session_key))
+    await ended.delete()
 
 
 async def authenticate(*, login: str, password: str) -> User | None:
