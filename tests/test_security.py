@@ -250,9 +250,23 @@ async def test_pages_carry_security_headers(client: httpx.AsyncClient) -> None:
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0]
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    policy = response.headers["permissions-policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+        assert feature in policy
     missing = await client.get("/nowhere")
     assert missing.status_code == 404
     assert "content-security-policy" in missing.headers
+
+
+async def test_hsts_is_sent_over_https_only(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+    assert "strict-transport-security" not in (await client.get("/")).headers
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as https:
+        for path in ("/", "/nowhere", "/static/forum.css"):
+            r = await https.get(path)
+            assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
 async def test_static_files_are_served_without_a_session_lookup(

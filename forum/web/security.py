@@ -122,11 +122,25 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    # A forum needs none of the browser's powerful features: no page may ask for them.
+    (
+        b"permissions-policy",
+        b"accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+        b"gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), "
+        b"publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), "
+        b"xr-spatial-tracking=(), browsing-topics=()",
+    ),
+    # A window this site opens, or that opens it, gets no handle on the other (tabnabbing,
+    # cross-window leaks).
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# Sent only on https: over plain http it would be ignored, and a development server must
+# not make the browser insist on https for localhost.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every HTTP response."""
+    """Adds the headers above to every HTTP response (HSTS only to requests over https)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -136,11 +150,13 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        wanted = [*SECURITY_HEADERS, HSTS] if scope.get("scheme") == "https" else SECURITY_HEADERS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in wanted if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
