@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import httpx
 from starlette.routing import Mount, Route
 
+from forum.accounts import services as accounts
+from forum.accounts.models import Session
 from forum.moderation.models import Flag, FlagReason
 from forum.networks.models import Role, Visibility
 from forum.threads.models import Post, Thread
@@ -35,6 +37,7 @@ class World:
     member_username: str
     secret_flag: int  # a flag on each network's reply
     public_flag: int
+    member_session: int  # the id of a session of the member's
 
 
 async def make_world() -> World:
@@ -50,7 +53,10 @@ async def make_world() -> World:
         await Flag.create(post=p, reporter=member, reason=FlagReason.SPAM, created_at=utcnow())
         for p in (sp, pp)
     ]
-    return World(st, sp, pt, pp, member.username, flags[0].id, flags[1].id)
+    await accounts.start_session(user=member, days=1)
+    session = await Session.filter(user_id=member.id).first()
+    assert session is not None
+    return World(st, sp, pt, pp, member.username, flags[0].id, flags[1].id, session.id)
 
 
 def page_routes() -> list[Route]:
@@ -68,6 +74,7 @@ def fill(path: str, world: World, network: str) -> str:
         .replace("{post_id}", str(post.id))
         .replace("{flag_id}", str(flag))
         .replace("{username}", world.member_username)
+        .replace("{session_id}", str(world.member_session))
     )
 
 
@@ -208,7 +215,14 @@ async def test_no_hostile_input_produces_a_server_error(db: str, app) -> None:  
                     assert r.status_code < 500, (method, url, value[:40], r.text[:300])
             # ...hostile values in each path parameter...
             for part in HOSTILE_PATH_PARTS:
-                for name in ("{thread}", "{post_id}", "{thread_id}", "{username}", "{network}"):
+                for name in (
+                    "{thread}",
+                    "{post_id}",
+                    "{thread_id}",
+                    "{username}",
+                    "{network}",
+                    "{session_id}",
+                ):
                     if name not in path:
                         continue
                     url = fill(path.replace(name, part), world, "open")

@@ -17,6 +17,7 @@ from forum.web import (
     pages,
     posts,
     search,
+    sessions,
     summaries,
     threads,
 )
@@ -44,6 +45,20 @@ ROUTES: list[BaseRoute] = [
     Route("/login", accounts.login, methods=["POST"], name="login_post"),
     Route("/logout", accounts.logout, methods=["POST"], name="logout"),
     Route("/u/{username}", accounts.profile, name="profile"),
+    # The signed-in user's own sessions.
+    Route("/account/sessions", sessions.page, methods=["GET"], name="account_sessions"),
+    Route(
+        "/account/sessions/end-others",
+        sessions.end_others,
+        methods=["POST"],
+        name="account_sessions_end_others",
+    ),
+    Route(
+        "/account/sessions/{session_id:id}/end",
+        sessions.end,
+        methods=["POST"],
+        name="account_session_end",
+    ),
     Route(NET, pages.network, name="network"),
     Route(NET + "/new", threads.new_form, methods=["GET"], name="thread_new"),
     Route(NET + "/new", threads.create, methods=["POST"], name="thread_create"),

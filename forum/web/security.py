@@ -1,9 +1,14 @@
-"""Sessions and CSRF for the web layer.
+"""Sessions, CSRF and security headers for the web layer.
 
 A pure ASGI middleware puts the `Viewer` on every request: it reads the session cookie (a
 random key whose hash is stored server-side, so logging out or changing a password ends it
 everywhere) and makes sure the browser has a CSRF cookie. Every state-changing form carries
 a token that is an HMAC of that cookie; `forms.read_form` refuses a POST without it.
+
+Over https both cookies are named with the `__Host-` prefix: the browser then only accepts
+them Secure, for the whole site and from this host, so a man in the middle on plain http or
+a sibling subdomain cannot plant a session or CSRF cookie. Over plain http (development)
+they keep their bare names. A request is only ever read under the name that applies to it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from http.cookies import SimpleCookie
 
 from starlette.requests import HTTPConnection
@@ -22,6 +28,7 @@ from forum.accounts import services as accounts
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
+HOST_PREFIX = "__Host-"
 
 
 def csrf_token(secret: str, csrf_cookie: str) -> str:
@@ -39,17 +46,40 @@ def secure_cookie(conn: HTTPConnection) -> bool:
     return mode == "always" or (mode == "auto" and conn.url.scheme == "https")
 
 
+def cookie_name(conn: HTTPConnection, name: str) -> str:
+    """`name` as this request's cookies carry it: `__Host-name` whenever cookies are Secure."""
+    return HOST_PREFIX + name if secure_cookie(conn) else name
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The address the request came from, for rate limits and the list of sessions.
+
+    This is the peer of the connection: behind a reverse proxy, run uvicorn with
+    `--proxy-headers --forwarded-allow-ips` for that proxy so the client's own address is
+    used (see docs/security.md); the forum itself trusts no forwarding header.
+    """
+    return (conn.client.host if conn.client else "")[:64] or "unknown"
+
+
 def set_cookie(
     response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None
 ) -> None:
+    """Set cookie `name` (a bare name: the `__Host-` prefix is added when it applies)."""
     response.set_cookie(
-        name,
+        cookie_name(conn, name),
         value,
         max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=secure_cookie(conn),
         path="/",
+    )
+
+
+def delete_cookie(response: Response, conn: HTTPConnection, name: str) -> None:
+    # A __Host- cookie is only replaced by one with the same attributes (Secure, Path=/).
+    response.delete_cookie(
+        cookie_name(conn, name), path="/", secure=secure_cookie(conn), httponly=True, samesite="lax"
     )
 
 
@@ -68,18 +98,21 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        user = None
-        key = conn.cookies.get(SESSION_COOKIE)
+        session = None
+        key = conn.cookies.get(cookie_name(conn, SESSION_COOKIE))
         if key and len(key) < 200:
-            user = await accounts.user_for_session(key)
+            idle = timedelta(hours=conn.app.state.settings.security.session_idle_hours)
+            session = await accounts.session_for_key(key, idle=idle)
         state = scope.setdefault("state", {})
-        state["viewer"] = await permissions.viewer_for(user)
-        csrf = conn.cookies.get(CSRF_COOKIE)
+        state["viewer"] = await permissions.viewer_for(session.user if session else None)
+        csrf_name = cookie_name(conn, CSRF_COOKIE)
+        csrf = conn.cookies.get(csrf_name)
         new_csrf = None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)
         state["csrf_cookie"] = csrf
-        state["session_key"] = key if user else None
+        state["session_key"] = key if session else None
+        state["session_id"] = session.id if session else None
 
         if new_csrf is None:
             await self.app(scope, receive, send)
@@ -92,12 +125,12 @@ class SessionMiddleware:
                 headers = list(message.get("headers", []))
                 # Do not overwrite a CSRF cookie the endpoint set itself (login, logout).
                 if not any(
-                    k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode() + b"=")
+                    k == b"set-cookie" and v.startswith(csrf_name.encode() + b"=")
                     for k, v in headers
                 ):
                     cookie: SimpleCookie = SimpleCookie()
-                    cookie[CSRF_COOKIE] = new_csrf
-                    morsel = cookie[CSRF_COOKIE]
+                    cookie[csrf_name] = new_csrf
+                    morsel = cookie[csrf_name]
                     morsel["path"] = "/"
                     morsel["httponly"] = True
                     morsel["samesite"] = "lax"
