@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import permissions
+from forum import permissions, ratelimit
 from forum.accounts import queries, services
 from forum.accounts.models import User
 from forum.threads import queries as thread_queries
+from forum.web import limits
 from forum.web.forms import read_form
 from forum.web.security import (
     SESSION_COOKIE,
@@ -48,11 +49,19 @@ async def login(request: Request) -> Response:
     if not login_name or not password:
         error = "Enter your username or email and your password."
         return render(request, "accounts/login.html", {**context, "error": error}, 400)
+    # Only failures count; a correct password does not get past a limit either.
+    rules = limits.login_rules(request, login_name)
+    try:
+        await ratelimit.check_all(rules)
+    except ratelimit.RateLimited as exc:
+        return limits.too_many(request, "accounts/login.html", {**context, "error": str(exc)}, exc)
     user = await services.authenticate(login=login_name, password=password)
     if user is None:
         # The same answer whether or not the account exists (or is deactivated).
+        await ratelimit.record_all(key for key, _ in rules)
         error = "That username or email and password do not match an account."
         return render(request, "accounts/login.html", {**context, "error": error}, 401)
+    await ratelimit.clear(*limits.login_account_keys(user))
     return await start_session(request, user, context["next"])
 
 
