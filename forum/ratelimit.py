@@ -42,6 +42,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.text import clean
 from forum.timeutil import utcnow
 
 # Events are kept this long: no limit may have a longer window.
@@ -86,6 +87,12 @@ RESET_PER_EMAIL = Limit(3, timedelta(hours=1))
 Rule = tuple[str, Limit]
 
 
+def _key(key: str) -> str:
+    """A key as stored: keys hold what people typed (a login name), so NUL bytes and lone
+    surrogates, which PostgreSQL refuses, are cleaned out, and the length is capped."""
+    return clean(key)[:KEY_MAX]
+
+
 class RateLimited(Exception):
     """Too many attempts; `retry_after` is in seconds."""
 
@@ -99,7 +106,7 @@ class RateLimited(Exception):
 async def _wait(key: str, limit: Limit, now: datetime) -> int:
     """Seconds until `key` is under `limit` again; 0 if it is under now."""
     recent: list[Any] = list(
-        await RateEvent.filter(key=key[:KEY_MAX], at__gt=now - limit.window)
+        await RateEvent.filter(key=_key(key), at__gt=now - limit.window)
         .order_by("at")
         .limit(limit.events)
         .values_list("at", flat=True)
@@ -123,7 +130,7 @@ async def check_all(rules: Iterable[Rule]) -> None:
 async def record_all(keys: Iterable[str]) -> None:
     """Record one event for each key (and now and then prune old events)."""
     now = utcnow()
-    await RateEvent.bulk_create([RateEvent(key=key[:KEY_MAX], at=now) for key in keys])
+    await RateEvent.bulk_create([RateEvent(key=_key(key), at=now) for key in keys])
     if random.random() < PRUNE_CHANCE:
         await prune()
 
@@ -148,7 +155,7 @@ async def hit(key: str, limit: Limit) -> None:
 
 async def clear(*keys: str) -> None:
     """Forget keys' events (after a successful login, its failures no longer count)."""
-    await RateEvent.filter(key__in=[key[:KEY_MAX] for key in keys]).delete()
+    await RateEvent.filter(key__in=[_key(key) for key in keys]).delete()
 
 
 async def prune(older_than: timedelta = MAX_WINDOW) -> int:

@@ -81,6 +81,18 @@ async def test_recording_now_and_then_prunes_events_older_than_any_window(
     assert sorted(await RateEvent.all().values_list("key", flat=True)) == ["new", "new", "recent"]
 
 
+async def test_keys_holding_what_people_typed_are_stored_cleaned(db: str) -> None:
+    """A login name with a NUL byte or a lone surrogate (PostgreSQL refuses both) still counts."""
+    for typed in ("ali\x00ce", "bob\ud800", "c" * 1000):
+        for _ in range(3):
+            await ratelimit.hit(f"login:account:{typed}", THREE_A_MINUTE)
+        with pytest.raises(RateLimited):
+            await ratelimit.hit(f"login:account:{typed}", THREE_A_MINUTE)
+    await ratelimit.clear("login:account:ali\x00ce")
+    assert await RateEvent.filter(key="login:account:alice").count() == 0
+    assert await RateEvent.all().count() == 6
+
+
 def test_a_limit_longer_than_events_are_kept_is_refused() -> None:
     with pytest.raises(ValueError):
         Limit(3, ratelimit.MAX_WINDOW + timedelta(seconds=1))
