@@ -1,12 +1,40 @@
 """Rate limits kept in the database, so that every process of a deployment shares them.
 
-A limit is a number of events per window for one key ("login:user:kwame", "login:ip:10.0.0.1").
-`hit` records an event and raises RateLimited, with the wait, when the key is over its limit.
+A limit is a number of events per window for one key ("login:account:kwame",
+"login:address:10.0.0.1"). Keys name what is counted and whose it is: the action, what the
+count is per (account, address, email) and the value. Checking a request against several
+limits at once — per account *and* per address — is one call:
+
+    from forum import ratelimit
+
+    # Registration: at most REGISTER_PER_ADDRESS new accounts from one address.
+    await ratelimit.hit_all([(f"register:address:{address}", ratelimit.REGISTER_PER_ADDRESS)])
+
+    # Password reset: per address, and per email asked for (so one inbox is not flooded).
+    await ratelimit.hit_all([
+        (f"reset:address:{address}", ratelimit.RESET_PER_ADDRESS),
+        (f"reset:email:{email.strip().lower()}", ratelimit.RESET_PER_EMAIL),
+    ])
+
+`hit_all` raises RateLimited — recording nothing — when any of the keys is already at its
+limit; otherwise it records one event for each. Its message ("Too many attempts. Try again in
+N minutes.") is meant for the form, and `retry_after` (seconds) for a Retry-After header; the
+web layer's `forum.web.limits.too_many` renders both with status 429. When only failures
+should count (logins), `check_all` before the attempt and `record_all` after a failure;
+`clear` forgets a key (a successful login clears the account's failures).
+
+Events older than the longest window (MAX_WINDOW) are pruned on about one record in a
+hundred, so the table stays small without a scheduled job. Check and record are separate
+statements: two requests racing may both pass at the last free place, so a limit can be
+overrun by the number of concurrent requests — fine for slowing down guessing and flooding,
+which is all these limits are for.
 """
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +42,14 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from forum.text import clean
 from forum.timeutil import utcnow
+
+# Events are kept this long: no limit may have a longer window.
+MAX_WINDOW = timedelta(days=1)
+# Share of recorded events that also prune old ones (tests set it to 0 or 1).
+PRUNE_CHANCE = 0.01
+KEY_MAX = 200
 
 
 class RateEvent(Model):
@@ -32,6 +67,31 @@ class Limit:
     events: int
     window: timedelta
 
+    def __post_init__(self) -> None:
+        if self.events < 1 or not timedelta(0) < self.window <= MAX_WINDOW:
+            raise ValueError(f"a limit needs events >= 1 and a window up to {MAX_WINDOW}")
+
+
+# Failed logins. Per account (counted per name typed, so an unknown name is limited exactly
+# like a real one and the limit does not tell which exist), and per address, which also
+# bounds an attacker who tries one password against many accounts.
+LOGIN_PER_ACCOUNT = Limit(10, timedelta(minutes=15))
+LOGIN_PER_ADDRESS = Limit(30, timedelta(minutes=15))
+# New threads and replies, per account: generous for people, a brake on a runaway script.
+POSTS_PER_ACCOUNT = Limit(30, timedelta(minutes=10))
+# For the lead's registration and password reset (see the module docstring).
+REGISTER_PER_ADDRESS = Limit(5, timedelta(hours=1))
+RESET_PER_ADDRESS = Limit(10, timedelta(hours=1))
+RESET_PER_EMAIL = Limit(3, timedelta(hours=1))
+
+Rule = tuple[str, Limit]
+
+
+def _key(key: str) -> str:
+    """A key as stored: keys hold what people typed (a login name), so NUL bytes and lone
+    surrogates, which PostgreSQL refuses, are cleaned out, and the length is capped."""
+    return clean(key)[:KEY_MAX]
+
 
 class RateLimited(Exception):
     """Too many attempts; `retry_after` is in seconds."""
@@ -43,32 +103,61 @@ class RateLimited(Exception):
         super().__init__(f"Too many attempts. Try again in {minutes} {unit}.")
 
 
-async def check(key: str, limit: Limit) -> None:
-    """Raise RateLimited if `key` has used up `limit`, without recording anything."""
-    now = utcnow()
-    since = now - limit.window
+async def _wait(key: str, limit: Limit, now: datetime) -> int:
+    """Seconds until `key` is under `limit` again; 0 if it is under now."""
     recent: list[Any] = list(
-        await RateEvent.filter(key=key[:200], at__gt=since)
+        await RateEvent.filter(key=_key(key), at__gt=now - limit.window)
         .order_by("at")
         .limit(limit.events)
         .values_list("at", flat=True)
     )
-    if len(recent) >= limit.events:
-        oldest: datetime = recent[0]
-        raise RateLimited(int((oldest + limit.window - now).total_seconds()) + 1)
+    if len(recent) < limit.events:
+        return 0
+    oldest: datetime = recent[0]
+    return int((oldest + limit.window - now).total_seconds()) + 1
+
+
+async def check_all(rules: Iterable[Rule]) -> None:
+    """Raise RateLimited if any key has used up its limit (with the longest wait among
+    them), without recording anything."""
+    now = utcnow()
+    waits = [await _wait(key, limit, now) for key, limit in rules]
+    longest = max(waits, default=0)
+    if longest:
+        raise RateLimited(longest)
+
+
+async def record_all(keys: Iterable[str]) -> None:
+    """Record one event for each key (and now and then prune old events)."""
+    now = utcnow()
+    await RateEvent.bulk_create([RateEvent(key=_key(key), at=now) for key in keys])
+    if random.random() < PRUNE_CHANCE:
+        await prune()
+
+
+async def hit_all(rules: Iterable[Rule]) -> None:
+    """Check every rule, then record an event for each key. Raises RateLimited (recording
+    nothing) when any key is at its limit."""
+    rules = list(rules)
+    await check_all(rules)
+    await record_all(key for key, _ in rules)
+
+
+async def check(key: str, limit: Limit) -> None:
+    """Raise RateLimited if `key` has used up `limit`, without recording anything."""
+    await check_all([(key, limit)])
 
 
 async def hit(key: str, limit: Limit) -> None:
     """Record an event for `key`; raise RateLimited (recording nothing) when over the limit."""
-    await check(key, limit)
-    await RateEvent.create(key=key[:200], at=utcnow())
+    await hit_all([(key, limit)])
 
 
-async def clear(key: str) -> None:
-    """Forget a key's events (after a successful login, its failures no longer count)."""
-    await RateEvent.filter(key=key[:200]).delete()
+async def clear(*keys: str) -> None:
+    """Forget keys' events (after a successful login, its failures no longer count)."""
+    await RateEvent.filter(key__in=[_key(key) for key in keys]).delete()
 
 
-async def prune(older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete events older than any window in use."""
+async def prune(older_than: timedelta = MAX_WINDOW) -> int:
+    """Delete events older than any window in use; returns how many."""
     return int(await RateEvent.filter(at__lt=utcnow() - older_than).delete())

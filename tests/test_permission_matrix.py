@@ -9,7 +9,8 @@ otherwise — and nothing changed.
 
 To add an action: write a `prepare` that
 builds what it acts on (fresh for each actor), a `perform` that sends the request, a
-`happened` that looks in the database, and add an `Action` to ACTIONS.
+`happened` that looks in the database, and add an `Action` to ACTIONS. The prepared dict also
+holds the acting actor's name under "actor", for actions on one's own things (sessions).
 """
 
 from __future__ import annotations
@@ -23,18 +24,27 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from forum.accounts.models import User
+from forum.accounts import services
+from forum.accounts import services as accounts
+from forum.accounts.models import Session, Token, User
 from forum.audit.models import AuditEntry
 from forum.knowledge import services as knowledge
 from forum.moderation import services as moderation
 from forum.moderation.models import Flag, FlagReason, FlagStatus
 from forum.networks.models import Network, Role, Visibility
-from forum.notifications.models import FollowLevel, NetworkWatch, ThreadFollow, WatchLevel
+from forum.notifications.models import (
+    FollowLevel,
+    NetworkWatch,
+    Preferences,
+    ThreadFollow,
+    WatchLevel,
+)
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
 from forum.threads.models import Post, Summary, Tag, Thread
 from forum.timeutil import utcnow
 from tests.factories import (
+    PASSWORD,
     csrf,
     login,
     make_member,
@@ -54,6 +64,7 @@ EVERYONE = frozenset(ACTORS)
 WRITERS = frozenset({"member", "facilitator", "admin"})
 # Who facilitates some network: they have a summary queue and a flag queue.
 ANY_FACILITATOR = frozenset({"facilitator", "other_facilitator", "admin"})
+SIGNED_IN = EVERYONE - {"anonymous"}
 
 
 @dataclass
@@ -110,6 +121,8 @@ class Action:
     notes: dict[str, str] = field(default_factory=dict)
     # Who may, when the network is public (reading pages: everyone); default `allowed`.
     allowed_public: frozenset[str] | None = None
+    # What the anonymous visitor gets instead, when it differs (303: sent to log in).
+    anonymous_status: int | None = None
 
     def allowed_on(self, visibility: Visibility) -> frozenset[str]:
         if visibility == Visibility.PUBLIC and self.allowed_public is not None:
@@ -371,6 +384,84 @@ async def watching(world: World, p: Prepared) -> bool:
     return await NetworkWatch.exists(network_id=world.here.id, level=WatchLevel.ALL)
 
 
+# One's own sessions.
+
+
+async def _spare_session(user: User) -> int:
+    """A session of `user`'s in another browser; returns its id."""
+    before = set(await Session.filter(user_id=user.id).values_list("id", flat=True))
+    await accounts.start_session(user=user, days=1, user_agent="Firefox/140.0 (X11; Linux)")
+    after = set(await Session.filter(user_id=user.id).values_list("id", flat=True))
+    (new,) = after - before
+    return int(new)
+
+
+async def a_members_other_session(world: World) -> Prepared:
+    return {"session": await _spare_session(world.users["member"])}
+
+
+async def everyones_other_session(world: World) -> Prepared:
+    return {"spares": {actor: await _spare_session(u) for actor, u in world.users.items()}}
+
+
+async def end_session(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    return await _post(client, f"/account/sessions/{p['session']}/end", {})
+
+
+async def session_ended(world: World, p: Prepared) -> bool:
+    return not await Session.exists(id=p["session"])
+
+
+async def only_own_others_ended(world: World, p: Prepared) -> bool:
+    """The actor's other session ended, and nobody else's; the actor is still logged in."""
+    spares: dict[str, int] = p["spares"]
+    alive = set(await Session.filter(id__in=list(spares.values())).values_list("id", flat=True))
+    left = {actor for actor, sid in spares.items() if sid in alive}
+    actor = p["actor"]
+    if actor == "anonymous":
+        return left != set(spares)
+    still_in = await Session.exists(user_id=world.users[actor].id)
+    return left == set(spares) - {actor} and still_in
+
+
+# One's own account settings.
+
+
+def _acting(world: World, p: Prepared) -> User | None:
+    return world.users.get(p["actor"])
+
+
+async def name_changed(world: World, p: Prepared) -> bool:
+    user = _acting(world, p)
+    return user is not None and (await User.get(id=user.id)).display_name == "Renamed Person"
+
+
+async def choices_saved(world: World, p: Prepared) -> bool:
+    user = _acting(world, p)
+    return user is not None and await Preferences.exists(user_id=user.id, digest="daily")
+
+
+async def email_change_sent(world: World, p: Prepared) -> bool:
+    user = _acting(world, p)
+    return user is not None and await Token.exists(user_id=user.id, email="moved@example.org")
+
+
+async def password_changed(world: World, p: Prepared) -> bool:
+    user = _acting(world, p)
+    return (
+        user is not None
+        and await services.authenticate(login=user.username, password="a brand new passphrase")
+        is not None
+    )
+
+
+def account_post(path: str, **data: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        return await _post(client, path, dict(data))
+
+    return perform
+
+
 ACTIONS: list[Action] = [
     Action("pin", CURATORS, a_thread, post_to("pin", value="1"), pinned),
     Action("unpin", CURATORS, a_pinned_thread, post_to("pin", value="0"), unpinned),
@@ -476,10 +567,91 @@ ACTIONS: list[Action] = [
         allowed_public=EVERYONE - {"anonymous"},
     ),
     Action("watch", READERS, no_watches, watch_everything, watching),
+    # One's own sessions: everyone signed in, for their own only (another's id is a 404).
+    Action(
+        "sessions page",
+        SIGNED_IN,
+        nothing,
+        site_page("/account/sessions"),
+        always,
+        success=200,
+        anonymous_status=303,
+    ),
+    Action(
+        "end session",
+        frozenset({"member"}),
+        a_members_other_session,
+        end_session,
+        session_ended,
+        refused_status=404,
+        anonymous_status=303,
+    ),
+    Action(
+        "account page",
+        SIGNED_IN,
+        nothing,
+        site_page("/account"),
+        always,
+        success=200,
+        anonymous_status=303,
+    ),
+    Action(
+        "change name",
+        SIGNED_IN,
+        nothing,
+        account_post("/account/profile", display_name="Renamed Person"),
+        name_changed,
+        anonymous_status=303,
+    ),
+    Action(
+        "change email",
+        SIGNED_IN,
+        nothing,
+        account_post("/account/email", email="moved@example.org", current_password=PASSWORD),
+        email_change_sent,
+        anonymous_status=303,
+    ),
+    Action(
+        "change password",
+        SIGNED_IN,
+        nothing,
+        account_post(
+            "/account/password", current_password=PASSWORD, password="a brand new passphrase"
+        ),
+        password_changed,
+        anonymous_status=303,
+    ),
+    Action(
+        "email choices",
+        SIGNED_IN,
+        nothing,
+        site_page("/account/notifications"),
+        always,
+        success=200,
+        anonymous_status=303,
+    ),
+    Action(
+        "save email choices",
+        SIGNED_IN,
+        nothing,
+        account_post("/account/notifications", digest="daily"),
+        choices_saved,
+        anonymous_status=303,
+    ),
+    Action(
+        "end other sessions",
+        SIGNED_IN,
+        everyones_other_session,
+        lambda client, world, p: _post(client, "/account/sessions/end-others", {}),
+        only_own_others_ended,
+        anonymous_status=303,
+    ),
 ]
 
 
 def expected_refusal(action: Action, actor: str, visibility: Visibility) -> int:
+    if actor == "anonymous" and action.anonymous_status is not None:
+        return action.anonymous_status
     if action.refused_status is not None:
         return action.refused_status
     if visibility == Visibility.MEMBERS and actor not in READERS:
@@ -518,6 +690,7 @@ async def test_permission_matrix(
         if actor != "anonymous":
             await login(client, world.users[actor])
         prepared = await action.prepare(world)
+        prepared["actor"] = actor
         audited = await AuditEntry.all().count()
         response = await action.perform(client, world, prepared)
         did = await action.happened(world, prepared)
@@ -598,3 +771,23 @@ def test_the_matrix_covers_every_summary_and_moderation_route() -> None:
     assert set(covered) <= routes
     names = {a.name for a in ACTIONS}
     assert set(covered.values()) <= names
+
+
+def test_the_matrix_covers_every_account_session_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    covered = {
+        "account_sessions": "sessions page",
+        "account_session_end": "end session",
+        "account_sessions_end_others": "end other sessions",
+        "account_profile": "change name",
+        "account_email": "change email",
+        "account_password": "change password",
+        "preferences": "email choices",
+        "preferences_post": "save email choices",
+    }
+    routes = {r.name for r in ROUTES if isinstance(r, Route) and r.path.startswith("/account/")}
+    assert routes == set(covered)
+    assert set(covered.values()) <= {a.name for a in ACTIONS}

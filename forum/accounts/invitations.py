@@ -138,7 +138,7 @@ async def accept(*, key: str, username: str, display_name: str, password: str) -
     """Make the invitee's account (verified: the link proved the address), join the networks
     and use up the invitation. Raises NotFound (bad link), ValidationError, Conflict."""
     invitation = await find_valid(key)
-    weak = passwords.problem(password)
+    weak = passwords.problem(password, username=username, email=invitation.email)
     if weak:
         raise ValidationError({"password": weak})
     now = utcnow()

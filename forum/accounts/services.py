@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from forum import changes
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, User
-from forum.errors import Conflict, ValidationError
+from forum.errors import Conflict, NotFound, ValidationError
 from forum.text import clean_line
 from forum.timeutil import utcnow
 
@@ -80,7 +80,11 @@ async def create_user(
         errors["email"] = "Enter an email address like name@example.org."
     if not display_name:
         errors["display_name"] = "Enter the name people will see."
-    weak = passwords.problem(password) if password is not None else None
+    weak = (
+        passwords.problem(password, username=username, email=email)
+        if password is not None
+        else None
+    )
     if weak:
         errors["password"] = weak
     if errors:
@@ -106,14 +110,22 @@ async def create_user(
         raise Conflict(f"username {username!r} or email {email!r} is taken") from None
 
 
-async def set_password(*, user: User, password: str) -> None:
-    """Replace a user's password and end all their sessions. Raises ValidationError."""
-    weak = passwords.problem(password)
+async def set_password(*, user: User, password: str, keep_session_key: str | None = None) -> None:
+    """Replace a user's password and end their sessions. Raises ValidationError.
+
+    Whoever knew the old password is logged out everywhere. When the owner changes it while
+    logged in, pass their own session's key as `keep_session_key` so they stay logged in
+    where they are; a reset from an emailed link or by an admin passes nothing.
+    """
+    weak = passwords.problem(password, username=user.username, email=user.email)
     if weak:
         raise ValidationError({"password": weak})
     user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
     await user.save(update_fields=["password_hash"])
-    await Session.filter(user_id=user.id).delete()
+    ended = Session.filter(user_id=user.id)
+    if keep_session_key:
+        ended = ended.exclude(key_hash=_hash_key(keep_session_key))
+    await ended.delete()
 
 
 async def authenticate(*, login: str, password: str) -> User | None:
@@ -143,12 +155,28 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def start_session(*, user: User, days: int) -> str:
-    """Open a new session for `user`; returns the random key to put in the cookie."""
+# How often a session's last use is written: a page view rarely writes, and the idle limit
+# (hours or days) does not need it to the minute.
+SEEN_EVERY = timedelta(minutes=5)
+
+
+async def start_session(*, user: User, days: int, user_agent: str = "", address: str = "") -> str:
+    """Open a new session for `user`; returns the random key to put in the cookie.
+
+    The browser's user agent and address are kept so the owner can recognise the session in
+    their list. The user's expired sessions are deleted on the way.
+    """
     key = secrets.token_urlsafe(32)
     now = utcnow()
+    await Session.filter(user_id=user.id, expires_at__lte=now).delete()
     await Session.create(
-        key_hash=_hash_key(key), user=user, created_at=now, expires_at=now + timedelta(days=days)
+        key_hash=_hash_key(key),
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=days),
+        user_agent=clean_line(user_agent)[:200],
+        address=clean_line(address)[:64],
     )
     return key
 
@@ -162,16 +190,44 @@ async def end_session(*, key: str) -> None:
     await Session.filter(key_hash=_hash_key(key)).delete()
 
 
-async def user_for_session(key: str) -> User | None:
-    """The user a session key belongs to (with organisation), or None if unknown or expired."""
+async def session_for_key(key: str, *, idle: timedelta) -> Session | None:
+    """The live session a cookie's key opens (with its user and organisation), or None.
+
+    A session has ended when it expired, when it has not been used for `idle` (a NULL
+    last_seen_at, from before it was recorded, counts as its start), or when its user was
+    deactivated. A session found idle is deleted. Its last use is written at most every
+    SEEN_EVERY, so most page views do not write.
+    """
+    now = utcnow()
     session = (
-        await Session.filter(key_hash=_hash_key(key), expires_at__gt=utcnow())
+        await Session.filter(key_hash=_hash_key(key), expires_at__gt=now)
         .select_related("user__organisation")
         .first()
     )
-    if session is None or not session.user.is_active:
+    if session is None:
         return None
-    return session.user
+    last = session.last_seen_at or session.created_at
+    if last <= now - idle:
+        await Session.filter(id=session.id).delete()
+        return None
+    if not session.user.is_active:
+        return None
+    if now - last >= SEEN_EVERY:
+        await Session.filter(id=session.id).update(last_seen_at=now)
+        session.last_seen_at = now
+    return session
+
+
+async def end_own_session(*, user: User, session_id: int) -> None:
+    """End one of `user`'s sessions. Raises NotFound if it is not theirs (or is gone): an id
+    from a URL is never trusted, and another user's sessions do not exist for them."""
+    if not await Session.filter(id=session_id, user_id=user.id).delete():
+        raise NotFound("no such session")
+
+
+async def end_other_sessions(*, user: User, keep_key: str) -> int:
+    """End every session of `user` but the one `keep_key` opens; returns how many ended."""
+    return int(await Session.filter(user_id=user.id).exclude(key_hash=_hash_key(keep_key)).delete())
 
 
 async def update_profile(

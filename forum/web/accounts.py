@@ -7,11 +7,19 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import permissions
+from forum import permissions, ratelimit
 from forum.accounts import queries, services
+from forum.accounts.models import User
 from forum.threads import queries as thread_queries
+from forum.web import limits
 from forum.web.forms import read_form
-from forum.web.security import SESSION_COOKIE, rotate_csrf, set_cookie
+from forum.web.security import (
+    SESSION_COOKIE,
+    client_address,
+    delete_cookie,
+    rotate_csrf,
+    set_cookie,
+)
 from forum.web.templating import render
 
 
@@ -37,30 +45,42 @@ async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = form.get("login", "")[:254]
     password = form.get("password", "")[:1024]
-    next_url = safe_next(form.get("next"))
-    user = (
-        await services.authenticate(login=login_name, password=password)
-        if login_name and password
-        else None
-    )
+    context = {"next": safe_next(form.get("next")), "login": login_name}
+    if not login_name or not password:
+        error = "Enter your username or email and your password."
+        return render(request, "accounts/login.html", {**context, "error": error}, 400)
+    # Only failures count; a correct password does not get past a limit either.
+    rules = limits.login_rules(request, login_name)
+    try:
+        await ratelimit.check_all(rules)
+    except ratelimit.RateLimited as exc:
+        return limits.too_many(request, "accounts/login.html", {**context, "error": str(exc)}, exc)
+    user = await services.authenticate(login=login_name, password=password)
     if user is None:
-        error = (
-            "Enter your username or email and your password."
-            if not login_name or not password
-            else "That username or email and password do not match an account."
-        )
-        return render(
-            request,
-            "accounts/login.html",
-            {"next": next_url, "login": login_name, "error": error},
-            status_code=400 if not login_name or not password else 401,
-        )
+        # The same answer whether or not the account exists (or is deactivated).
+        await ratelimit.record_all(key for key, _ in rules)
+        error = "That username or email and password do not match an account."
+        return render(request, "accounts/login.html", {**context, "error": error}, 401)
+    await ratelimit.clear(*limits.login_account_keys(user))
+    return await start_session(request, user, context["next"])
+
+
+async def start_session(request: Request, user: User, next_url: str) -> Response:
+    """Log `user` in on this browser and go to `next_url` (a safe, local path).
+
+    A new session key at every login, so a key planted before login is worthless, and a new
+    CSRF cookie with it. For any page that logs someone in.
+    """
     settings = request.app.state.settings
-    # A new session key at every login, so a key planted before login is worthless.
     old = request.state.session_key
     if old:
         await services.end_session(key=old)
-    key = await services.start_session(user=user, days=settings.security.session_days)
+    key = await services.start_session(
+        user=user,
+        days=settings.security.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+        address=client_address(request),
+    )
     response = RedirectResponse(next_url, status_code=303)
     set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
     rotate_csrf(response, request)
@@ -72,7 +92,7 @@ async def logout(request: Request) -> Response:
     if request.state.session_key:
         await services.end_session(key=request.state.session_key)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(response, request, SESSION_COOKIE)
     rotate_csrf(response, request)
     return response
 

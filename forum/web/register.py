@@ -14,15 +14,14 @@ from forum.accounts.models import TokenPurpose, User
 from forum.accounts.registration import WRONG_PASSWORD
 from forum.errors import Conflict, NotFound, ValidationError
 from forum.ratelimit import Limit, RateLimited
+from forum.web.accounts import start_session
 from forum.web.forms import read_form
-from forum.web.security import SESSION_COOKIE, rotate_csrf, set_cookie
+from forum.web.limits import too_many
+from forum.web.security import client_address
 from forum.web.templating import render
 
-# Per client address: enough for an office behind one address, too few for a script.
-SIGNUP_LIMIT = Limit(20, timedelta(hours=1))
-# Per address asked about, and per client address: mail is not a free resource.
+# Per person asked about: each of these sends an email.
 MAIL_LIMIT = Limit(5, timedelta(hours=1))
-MAIL_IP_LIMIT = Limit(30, timedelta(hours=1))
 
 
 def _site(request: Request) -> registration.Site:
@@ -30,17 +29,11 @@ def _site(request: Request) -> registration.Site:
     return registration.Site(name=settings.site.name, base_url=settings.site.base_url)
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _limited(
     request: Request, template: str, context: dict[str, str], exc: RateLimited
 ) -> Response:
-    """The form again, with what was typed, the wait named, 429 and Retry-After."""
-    response = render(request, template, {**context, "errors": {"form": str(exc)}}, 429)
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+    """The form again, with what was typed and the wait named (429 and Retry-After)."""
+    return too_many(request, template, {**context, "errors": {"form": str(exc)}}, exc)
 
 
 def _signed_in(request: Request) -> User:
@@ -52,14 +45,7 @@ def _signed_in(request: Request) -> User:
 
 async def _log_in(request: Request, user: User, target: str) -> Response:
     """Start a session for `user` (a fresh key) and go to `target`."""
-    settings = request.app.state.settings
-    if request.state.session_key:
-        await services.end_session(key=request.state.session_key)
-    key = await services.start_session(user=user, days=settings.security.session_days)
-    response = RedirectResponse(target, status_code=303)
-    set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
-    rotate_csrf(response, request)
-    return response
+    return await start_session(request, user, target)
 
 
 # --- Sign up ---------------------------------------------------------------------------
@@ -85,7 +71,8 @@ async def register(request: Request) -> Response:
     fields = _signup_fields(form)
     password = form.get("password", "")[:1024]
     try:
-        await ratelimit.hit(f"register:ip:{_client(request)}", SIGNUP_LIMIT)
+        address = client_address(request)
+        await ratelimit.hit_all([(f"register:address:{address}", ratelimit.REGISTER_PER_ADDRESS)])
     except RateLimited as exc:
         return _limited(request, "accounts/register.html", fields, exc)
     errors: dict[str, str] = {}
@@ -191,8 +178,12 @@ async def forgot(request: Request) -> Response:
     form = await read_form(request)
     email = form.get("email", "")[:300].strip()
     try:
-        await ratelimit.hit(f"reset:ip:{_client(request)}", MAIL_IP_LIMIT)
-        await ratelimit.hit(f"reset:email:{email.lower()}", MAIL_LIMIT)
+        await ratelimit.hit_all(
+            [
+                (f"reset:address:{client_address(request)}", ratelimit.RESET_PER_ADDRESS),
+                (f"reset:email:{email.lower()}", ratelimit.RESET_PER_EMAIL),
+            ]
+        )
     except RateLimited as exc:
         return _limited(request, "accounts/forgot.html", {"email": email}, exc)
     try:
@@ -289,6 +280,5 @@ async def account_password(request: Request) -> Response:
         errors["password"] = weak
     if errors:
         return _account(request, 400, errors=errors)
-    await services.set_password(user=user, password=new)
-    # set_password ended every session, this one too: start a fresh one here.
-    return await _log_in(request, user, "/account?done=password")
+    await services.set_password(user=user, password=new, keep_session_key=request.state.session_key)
+    return RedirectResponse("/account?done=password", status_code=303)

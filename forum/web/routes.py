@@ -19,6 +19,7 @@ from forum.web import (
     posts,
     register,
     search,
+    sessions,
     summaries,
     threads,
 )
@@ -97,6 +98,20 @@ ROUTES: list[BaseRoute] = [
         "/account/password", register.account_password, methods=["POST"], name="account_password"
     ),
     Route("/u/{username}", accounts.profile, name="profile"),
+    # The signed-in user's own sessions.
+    Route("/account/sessions", sessions.page, methods=["GET"], name="account_sessions"),
+    Route(
+        "/account/sessions/end-others",
+        sessions.end_others,
+        methods=["POST"],
+        name="account_sessions_end_others",
+    ),
+    Route(
+        "/account/sessions/{session_id:id}/end",
+        sessions.end,
+        methods=["POST"],
+        name="account_session_end",
+    ),
     Route(NET, pages.network, name="network"),
     Route(NET + "/new", threads.new_form, methods=["GET"], name="thread_new"),
     Route(NET + "/new", threads.create, methods=["POST"], name="thread_create"),

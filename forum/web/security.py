@@ -1,9 +1,14 @@
-"""Sessions and CSRF for the web layer.
+"""Sessions, CSRF and security headers for the web layer.
 
 A pure ASGI middleware puts the `Viewer` on every request: it reads the session cookie (a
 random key whose hash is stored server-side, so logging out or changing a password ends it
 everywhere) and makes sure the browser has a CSRF cookie. Every state-changing form carries
 a token that is an HMAC of that cookie; `forms.read_form` refuses a POST without it.
+
+Over https both cookies are named with the `__Host-` prefix: the browser then only accepts
+them Secure, for the whole site and from this host, so a man in the middle on plain http or
+a sibling subdomain cannot plant a session or CSRF cookie. Over plain http (development)
+they keep their bare names. A request is only ever read under the name that applies to it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from http.cookies import SimpleCookie
 
 from starlette.requests import HTTPConnection
@@ -23,6 +29,7 @@ from forum.notifications import queries as notification_queries
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
+HOST_PREFIX = "__Host-"
 
 
 def csrf_token(secret: str, csrf_cookie: str) -> str:
@@ -40,17 +47,40 @@ def secure_cookie(conn: HTTPConnection) -> bool:
     return mode == "always" or (mode == "auto" and conn.url.scheme == "https")
 
 
+def cookie_name(conn: HTTPConnection, name: str) -> str:
+    """`name` as this request's cookies carry it: `__Host-name` whenever cookies are Secure."""
+    return HOST_PREFIX + name if secure_cookie(conn) else name
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The address the request came from, for rate limits and the list of sessions.
+
+    This is the peer of the connection: behind a reverse proxy, run uvicorn with
+    `--proxy-headers --forwarded-allow-ips` for that proxy so the client's own address is
+    used (see docs/security.md); the forum itself trusts no forwarding header.
+    """
+    return (conn.client.host if conn.client else "")[:64] or "unknown"
+
+
 def set_cookie(
     response: Response, conn: HTTPConnection, name: str, value: str, max_age: int | None
 ) -> None:
+    """Set cookie `name` (a bare name: the `__Host-` prefix is added when it applies)."""
     response.set_cookie(
-        name,
+        cookie_name(conn, name),
         value,
         max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=secure_cookie(conn),
         path="/",
+    )
+
+
+def delete_cookie(response: Response, conn: HTTPConnection, name: str) -> None:
+    # A __Host- cookie is only replaced by one with the same attributes (Secure, Path=/).
+    response.delete_cookie(
+        cookie_name(conn, name), path="/", secure=secure_cookie(conn), httponly=True, samesite="lax"
     )
 
 
@@ -69,22 +99,26 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        user = None
-        key = conn.cookies.get(SESSION_COOKIE)
+        session = None
+        key = conn.cookies.get(cookie_name(conn, SESSION_COOKIE))
         if key and len(key) < 200:
-            user = await accounts.user_for_session(key)
+            idle = timedelta(hours=conn.app.state.settings.security.session_idle_hours)
+            session = await accounts.session_for_key(key, idle=idle)
         state = scope.setdefault("state", {})
+        user = session.user if session else None
         state["viewer"] = viewer = await permissions.viewer_for(user)
         # The header's count (one query, signed-in pages only).
         state["unread_notifications"] = (
             await notification_queries.unread_count(viewer) if user else 0
         )
-        csrf = conn.cookies.get(CSRF_COOKIE)
+        csrf_name = cookie_name(conn, CSRF_COOKIE)
+        csrf = conn.cookies.get(csrf_name)
         new_csrf = None
         if not csrf or len(csrf) > 100:
             csrf = new_csrf = secrets.token_urlsafe(24)
         state["csrf_cookie"] = csrf
-        state["session_key"] = key if user else None
+        state["session_key"] = key if session else None
+        state["session_id"] = session.id if session else None
 
         if new_csrf is None:
             await self.app(scope, receive, send)
@@ -97,12 +131,12 @@ class SessionMiddleware:
                 headers = list(message.get("headers", []))
                 # Do not overwrite a CSRF cookie the endpoint set itself (login, logout).
                 if not any(
-                    k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode() + b"=")
+                    k == b"set-cookie" and v.startswith(csrf_name.encode() + b"=")
                     for k, v in headers
                 ):
                     cookie: SimpleCookie = SimpleCookie()
-                    cookie[CSRF_COOKIE] = new_csrf
-                    morsel = cookie[CSRF_COOKIE]
+                    cookie[csrf_name] = new_csrf
+                    morsel = cookie[csrf_name]
                     morsel["path"] = "/"
                     morsel["httponly"] = True
                     morsel["samesite"] = "lax"
@@ -127,11 +161,25 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    # A forum needs none of the browser's powerful features: no page may ask for them.
+    (
+        b"permissions-policy",
+        b"accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+        b"gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), "
+        b"publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), "
+        b"xr-spatial-tracking=(), browsing-topics=()",
+    ),
+    # A window this site opens, or that opens it, gets no handle on the other (tabnabbing,
+    # cross-window leaks).
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# Sent only on https: over plain http it would be ignored, and a development server must
+# not make the browser insist on https for localhost.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every HTTP response."""
+    """Adds the headers above to every HTTP response (HSTS only to requests over https)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -141,11 +189,13 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        wanted = [*SECURITY_HEADERS, HSTS] if scope.get("scheme") == "https" else SECURITY_HEADERS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in wanted if h[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 

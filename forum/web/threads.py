@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import markdown, permissions
+from forum import markdown, permissions, ratelimit
 from forum.errors import PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
@@ -17,6 +17,7 @@ from forum.threads import queries, services
 from forum.threads.models import Post, Thread
 from forum.web import notifications
 from forum.web.forms import int_or_none, read_form
+from forum.web.limits import posting_rule, too_many
 from forum.web.search import similar_threads
 from forum.web.templating import render
 from forum.web.urls import parse_thread_path, post_url, thread_url
@@ -111,11 +112,17 @@ async def create(request: Request) -> Response:
             services.validate_thread(title=title, body=body, tags=tags, limits=limits)
             context["preview"] = markdown.render(body).html
             return render(request, "threads/new.html", {**context, "errors": {}})
+        # Only posts that were accepted count towards the limit.
+        rule = posting_rule(viewer)
+        await ratelimit.check_all([rule])
         thread = await services.create_thread(
             viewer=viewer, network=network, title=title, body=body, tags=tags, limits=limits
         )
+        await ratelimit.record_all([rule[0]])
     except ValidationError as exc:
         return render(request, "threads/new.html", {**context, "errors": exc.errors}, 422)
+    except ratelimit.RateLimited as exc:
+        return too_many(request, "threads/new.html", {**context, "errors": {"body": str(exc)}}, exc)
     return RedirectResponse(thread_url(thread, network), status_code=303)
 
 
@@ -185,11 +192,17 @@ async def reply(request: Request) -> Response:
             services.validate_body(body, limits)
             context["preview"] = markdown.render(body).html
             return render(request, "threads/reply.html", {**context, "errors": {}})
+        rule = posting_rule(viewer)
+        await ratelimit.check_all([rule])
         post = await services.reply(
             viewer=viewer, thread=thread, body=body, parent_id=parent_id, limits=limits
         )
+        await ratelimit.record_all([rule[0]])
     except ValidationError as exc:
         return render(request, "threads/reply.html", {**context, "errors": exc.errors}, 422)
+    except ratelimit.RateLimited as exc:
+        errors = {"body": str(exc)}
+        return too_many(request, "threads/reply.html", {**context, "errors": errors}, exc)
     except PermissionDenied as exc:
         return render(request, "threads/reply.html", {**context, "errors": {"body": str(exc)}}, 403)
     return RedirectResponse(post_url(post, thread, network), status_code=303)
