@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import httpx
 from starlette.routing import Mount, Route
 
+from forum.accounts.models import Invitation
 from forum.moderation.models import Flag, FlagReason
-from forum.networks.models import Role, Visibility
+from forum.networks.models import MembershipRequest, Role, Visibility
 from forum.threads.models import Post, Thread
 from forum.timeutil import utcnow
 from forum.web.routes import ROUTES
@@ -20,6 +21,7 @@ from tests.factories import (
     login,
     make_member,
     make_network,
+    make_org,
     make_reply,
     make_thread,
     make_user,
@@ -35,12 +37,20 @@ class World:
     member_username: str
     secret_flag: int  # a flag on each network's reply
     public_flag: int
+    member_id: int
+    secret_request: int  # a waiting request to join each network
+    public_request: int
+    invitation: int
+    organisation: str
 
 
 async def make_world() -> World:
     secret = await make_network("secret", name="Secret Network", visibility=Visibility.MEMBERS)
     public = await make_network("open", name="Open Network")
-    member = await make_member(secret, await make_user("insider"), role=Role.FACILITATOR)
+    org = await make_org("Borough")
+    member = await make_member(
+        secret, await make_user("insider", organisation=org), role=Role.FACILITATOR
+    )
     await make_member(public, member)
     st = await make_thread(secret, member, title="Secret plans", body="classified words")
     sp = await make_reply(st, member, "secret reply")
@@ -50,7 +60,32 @@ async def make_world() -> World:
         await Flag.create(post=p, reporter=member, reason=FlagReason.SPAM, created_at=utcnow())
         for p in (sp, pp)
     ]
-    return World(st, sp, pt, pp, member.username, flags[0].id, flags[1].id)
+    asker = await make_user("asker")
+    requests = [
+        await MembershipRequest.create(network=n, user=asker, created_at=utcnow())
+        for n in (secret, public)
+    ]
+    invitation = await Invitation.create(
+        key_hash="k", email="invited@example.org", created_at=utcnow(), expires_at=utcnow()
+    )
+    return World(
+        st,
+        sp,
+        pt,
+        pp,
+        member.username,
+        flags[0].id,
+        flags[1].id,
+        member.id,
+        requests[0].id,
+        requests[1].id,
+        invitation.id,
+        org.slug,
+    )
+
+
+# The pages where a signed-in outsider asks to join a members-only network (or withdraws).
+ASK_TO_JOIN = frozenset({"/n/{network}/request", "/n/{network}/request/withdraw"})
 
 
 def page_routes() -> list[Route]:
@@ -61,8 +96,13 @@ def fill(path: str, world: World, network: str) -> str:
     thread = world.secret_thread if network == "secret" else world.public_thread
     post = world.secret_post if network == "secret" else world.public_post
     flag = world.secret_flag if network == "secret" else world.public_flag
+    request = world.secret_request if network == "secret" else world.public_request
     return (
         path.replace("{network}", network)
+        .replace("{user_id}", str(world.member_id))
+        .replace("{request_id}", str(request))
+        .replace("{invitation_id}", str(world.invitation))
+        .replace("{organisation}", world.organisation)
         .replace("{thread}", f"{thread.id}-{thread.slug}")
         .replace("{thread_id}", str(thread.id))
         .replace("{post_id}", str(post.id))
@@ -116,11 +156,26 @@ async def test_outsiders_get_404_on_every_members_only_url(db: str, app) -> None
                     r = await client.post(
                         url, data={"csrf_token": token, "body": "x", "title": "x"}
                     )
+                # A signed-in outsider may ask to join: its name and description are listed
+                # for them at /networks, but never its content.
+                if who == "outsider" and path in ASK_TO_JOIN:
+                    assert r.status_code in (200, 303), (who, method, url, r.status_code)
+                    assert "classified" not in r.text and "Secret plans" not in r.text, url
+                    continue
                 assert r.status_code == 404, (who, method, url, r.status_code)
                 assert "Secret" not in r.text and "classified" not in r.text, (who, url)
-            for listing in ("/", "/api/v1/networks", f"/u/{world.member_username}"):
+            for listing in (
+                "/",
+                "/api/v1/networks",
+                f"/u/{world.member_username}",
+                f"/o/{world.organisation}",
+            ):
                 text = (await client.get(listing)).text
                 assert "Secret" not in text and "secret" not in text.replace("csrf", ""), listing
+            # The list of networks names it to a signed-in outsider, and shows nothing of it.
+            text = (await client.get("/networks")).text
+            assert "classified" not in text and "Secret plans" not in text
+            assert ("Secret Network" in text) == (who == "outsider")
     assert await Post.filter(thread_id=world.secret_thread.id).count() == 2
 
 
@@ -208,7 +263,17 @@ async def test_no_hostile_input_produces_a_server_error(db: str, app) -> None:  
                     assert r.status_code < 500, (method, url, value[:40], r.text[:300])
             # ...hostile values in each path parameter...
             for part in HOSTILE_PATH_PARTS:
-                for name in ("{thread}", "{post_id}", "{thread_id}", "{username}", "{network}"):
+                for name in (
+                    "{thread}",
+                    "{post_id}",
+                    "{thread_id}",
+                    "{username}",
+                    "{network}",
+                    "{user_id}",
+                    "{request_id}",
+                    "{invitation_id}",
+                    "{organisation}",
+                ):
                     if name not in path:
                         continue
                     url = fill(path.replace(name, part), world, "open")

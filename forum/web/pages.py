@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum import permissions
+from forum.accounts import queries as account_queries
 from forum.networks import queries as network_queries
 from forum.threads import queries as thread_queries
 from forum.web.forms import int_or_none
@@ -25,11 +27,30 @@ async def network(request: Request) -> Response:
     per_page = request.app.state.settings.limits.threads_per_page
     show = request.query_params.get("show", "")
     summarised = {"summarised": True, "awaiting": False}.get(show)
+    organisations = await account_queries.all_organisations()
+    org = next((o for o in organisations if o.slug == request.query_params.get("org")), None)
     listing = await thread_queries.network_threads(
-        net, page=page, per_page=per_page, summarised=summarised
+        net,
+        page=page,
+        per_page=per_page,
+        summarised=summarised,
+        organisation_id=org.id if org else None,
     )
+    # What the viewer can do about belonging here: a waiting request is looked up only for
+    # a signed-in visitor who is not a member.
+    asking = viewer.user is not None and not viewer.is_member(net)
+    pending = await network_queries.pending_request(net, viewer.user_id) if asking else None
     return render(
         request,
         "network.html",
-        {"network": net, "listing": listing, "show": show if summarised is not None else ""},
+        {
+            "network": net,
+            "listing": listing,
+            "show": show if summarised is not None else "",
+            "organisations": organisations,
+            "org": org,
+            "pending": pending,
+            "can_join": permissions.can_join(viewer, net),
+            "can_manage": permissions.can_manage_members(viewer, net),
+        },
     )
