@@ -10,6 +10,7 @@ from forum.config import ROOT
 from forum.web import (
     accounts,
     admin,
+    admin_accounts,
     api,
     curation,
     kb,
@@ -117,7 +118,87 @@ ROUTES: list[BaseRoute] = [
         name="thread_merge_form",
     ),
     Route(NET + "/t/{thread_id:id}/merge", curation.merge, methods=["POST"], name="thread_merge"),
+    # Site administration (admins only; 404 for everyone else).
+    Route("/admin", admin.overview, name="admin"),
     Route("/admin/audit", admin.audit, name="admin_audit"),
+    Route("/admin/networks", admin.networks, name="admin_networks"),
+    Route("/admin/networks/new", admin.network_new, methods=["GET"], name="admin_network_new"),
+    Route(
+        "/admin/networks/new",
+        admin.network_create,
+        methods=["POST"],
+        name="admin_network_create",
+    ),
+    Route(
+        "/admin/networks/{network}/edit",
+        admin.network_edit_form,
+        methods=["GET"],
+        name="admin_network_edit_form",
+    ),
+    Route(
+        "/admin/networks/{network}/edit",
+        admin.network_edit,
+        methods=["POST"],
+        name="admin_network_edit",
+    ),
+    Route("/admin/organisations", admin.organisations_page, name="admin_organisations"),
+    Route(
+        "/admin/organisations/new",
+        admin.organisation_new,
+        methods=["GET"],
+        name="admin_organisation_new",
+    ),
+    Route(
+        "/admin/organisations/new",
+        admin.organisation_create,
+        methods=["POST"],
+        name="admin_organisation_create",
+    ),
+    Route(
+        "/admin/organisations/{organisation}/edit",
+        admin.organisation_edit_form,
+        methods=["GET"],
+        name="admin_organisation_edit_form",
+    ),
+    Route(
+        "/admin/organisations/{organisation}/edit",
+        admin.organisation_edit,
+        methods=["POST"],
+        name="admin_organisation_edit",
+    ),
+    Route("/admin/users", admin_accounts.users, name="admin_users"),
+    Route("/admin/users/{user_id:id}", admin_accounts.user, name="admin_user"),
+    Route(
+        "/admin/users/{user_id:id}/active",
+        admin_accounts.set_active,
+        methods=["POST"],
+        name="admin_user_active",
+    ),
+    Route(
+        "/admin/users/{user_id:id}/admin",
+        admin_accounts.set_admin,
+        methods=["POST"],
+        name="admin_user_admin",
+    ),
+    Route("/admin/invitations", admin_accounts.invitations_page, name="admin_invitations"),
+    Route(
+        "/admin/invitations/new",
+        admin_accounts.invitation_new,
+        methods=["GET"],
+        name="admin_invitation_new",
+    ),
+    Route(
+        "/admin/invitations/new",
+        admin_accounts.invitation_create,
+        methods=["POST"],
+        name="admin_invitation_create",
+    ),
+    Route(
+        "/admin/invitations/{invitation_id:id}/revoke",
+        admin_accounts.invitation_revoke,
+        methods=["POST"],
+        name="admin_invitation_revoke",
+    ),
     # Summaries and the knowledge base.
     Route(
         NET + "/t/{thread_id:id}/summary", summaries.edit_form, methods=["GET"], name="summary_form"
