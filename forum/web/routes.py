@@ -16,6 +16,7 @@ from forum.web import (
     kb,
     membership,
     moderation,
+    organisations,
     pages,
     posts,
     search,
@@ -46,6 +47,7 @@ ROUTES: list[BaseRoute] = [
     Route("/login", accounts.login, methods=["POST"], name="login_post"),
     Route("/logout", accounts.logout, methods=["POST"], name="logout"),
     Route("/u/{username}", accounts.profile, name="profile"),
+    Route("/o/{organisation}", organisations.organisation, name="organisation"),
     Route("/networks", membership.networks, name="networks"),
     Route(NET, pages.network, name="network"),
     # Belonging to a network: join, ask to join, leave; facilitators manage the members.
