@@ -280,10 +280,9 @@ _DECIDED = {
 
 
 async def _decide(
-    viewer: Viewer, request: MembershipRequest, status: RequestStatus, conn: BaseDBAsyncClient
-) -> User:
+    actor: User, request: MembershipRequest, status: RequestStatus, conn: BaseDBAsyncClient
+) -> None:
     """Claim a waiting request for one decision (of two racing, the second finds it decided)."""
-    actor = _require_manager(viewer, request.network)
     claimed = await (
         MembershipRequest.filter(id=request.id, status=RequestStatus.PENDING)
         .using_db(conn)
@@ -293,7 +292,6 @@ async def _decide(
         fresh = await MembershipRequest.filter(id=request.id).using_db(conn).first()
         done = _DECIDED.get(fresh.status, "decided") if fresh else "decided"
         raise ValidationError({"request": f"This request has already been {done}."})
-    return actor
 
 
 async def approve(*, viewer: Viewer, request: MembershipRequest, site: SiteSettings) -> Membership:
@@ -303,9 +301,9 @@ async def approve(*, viewer: Viewer, request: MembershipRequest, site: SiteSetti
     the network), ValidationError (the request was already decided or withdrawn).
     """
     network, user = request.network, request.user
-    _require_manager(viewer, network)
+    actor = _require_manager(viewer, network)
     async with in_transaction() as conn:
-        actor = await _decide(viewer, request, RequestStatus.APPROVED, conn)
+        await _decide(actor, request, RequestStatus.APPROVED, conn)
         membership, _ = await Membership.get_or_create(
             network_id=network.id,
             user_id=user.id,
@@ -344,9 +342,9 @@ async def decline(
     was already decided or withdrawn).
     """
     network, user = request.network, request.user
-    _require_manager(viewer, network)
+    actor = _require_manager(viewer, network)
     async with in_transaction() as conn:
-        actor = await _decide(viewer, request, RequestStatus.DECLINED, conn)
+        await _decide(actor, request, RequestStatus.DECLINED, conn)
         await audit.record(
             actor=actor,
             action="request.decline",
