@@ -427,3 +427,32 @@ async def test_admin_listings_run_a_fixed_number_of_queries(
     for i in range(1, 13):
         await add_one(i)
     assert await counts() == few
+
+
+async def test_a_withdrawn_invitation_cannot_be_claimed_even_in_a_race(
+    admin: User, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.accounts import invitations
+    from forum.errors import NotFound
+    from forum.permissions import viewer_for
+
+    invitation, key = await invitations.create_invitation(
+        viewer=await viewer_for(admin),
+        email="late@example.org",
+        networks=[],
+        base_url="http://x",
+        site_name="Forum",
+    )
+    # The link was checked just before an admin withdrew it.
+    checked = await invitations.find_valid(key)
+    await invitations.revoke(viewer=await viewer_for(admin), invitation=invitation)
+
+    async def stale(_: str) -> Invitation:
+        return checked
+
+    monkeypatch.setattr(invitations, "find_valid", stale)
+    with pytest.raises(NotFound):
+        await invitations.accept(
+            key=key, username="late", display_name="Late", password="a long enough password 1"
+        )
+    assert not await User.exists(username="late")

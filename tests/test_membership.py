@@ -483,3 +483,18 @@ def _site():  # type: ignore[no-untyped-def]
     from forum.config import SiteSettings
 
     return SiteSettings()
+
+
+async def test_asking_over_and_over_is_limited(db: str, client: httpx.AsyncClient) -> None:
+    network = await make_network("dl", visibility=Visibility.MEMBERS)
+    fac = await make_member(network, role=Role.FACILITATOR)
+    await login(client, await make_user())
+    for _ in range(membership.REQUEST_LIMIT.events):
+        assert (await post_form(client, "/n/dl/request", {"message": "hi"})).status_code == 303
+        await post_form(client, "/n/dl/request/withdraw")
+    response = await post_form(client, "/n/dl/request", {"message": "once more"})
+    assert response.status_code == 429
+    doc = html(response)
+    assert "You have asked to join too often today" in doc.css_first(".error-summary").text()
+    assert doc.css_first("textarea#message").text() == "once more"
+    assert len(await mail_to(fac)) == membership.REQUEST_LIMIT.events
