@@ -93,6 +93,24 @@ def can_moderate(viewer: Viewer, network: Network) -> bool:
     return viewer.is_facilitator(network)
 
 
+def can_manage_members(viewer: Viewer, network: Network) -> bool:
+    """Facilitators admit, remove and promote the members of their networks; admins of all."""
+    return viewer.is_facilitator(network)
+
+
+def can_see_listed(viewer: Viewer, network: Network) -> bool:
+    """Whether the viewer may know that `network` exists: its name and description, never its
+    content. Anyone signed in sees every network listed (at /networks), so that a newcomer can
+    ask to join a members-only one; anonymous visitors only the networks they may read."""
+    return can_read(viewer, network) or viewer.is_authenticated
+
+
+def can_join(viewer: Viewer, network: Network) -> bool:
+    """One-click joining: public networks open to all, and any network for an admin (who may
+    add anyone to any network, themselves included)."""
+    return viewer.is_authenticated and (network.open_to_join or viewer.is_admin)
+
+
 def can_edit_post(viewer: Viewer, post: Post, network: Network) -> bool:
     """Authors (still members) edit and delete their posts; facilitators any post. Nobody
     edits a deleted or redacted post, and only facilitators a hidden one."""

@@ -11,6 +11,8 @@ To add an action: write a `prepare` that
 builds what it acts on (fresh for each actor), a `perform` that sends the request, a
 `happened` that looks in the database, and add an `Action` to ACTIONS. The prepared dict also
 holds the acting actor's name under "actor", for actions on one's own things (sessions).
+carries the acting user as "actor" (None when anonymous), for actions that act on oneself
+(joining, leaving).
 """
 
 from __future__ import annotations
@@ -26,12 +28,20 @@ from starlette.applications import Starlette
 
 from forum.accounts import services
 from forum.accounts import services as accounts
-from forum.accounts.models import Session, Token, User
+from forum.accounts.models import Invitation, Organisation, Session, Token, User
 from forum.audit.models import AuditEntry
 from forum.knowledge import services as knowledge
 from forum.moderation import services as moderation
 from forum.moderation.models import Flag, FlagReason, FlagStatus
-from forum.networks.models import Network, Role, Visibility
+from forum.networks.models import (
+    JoinPolicy,
+    Membership,
+    MembershipRequest,
+    Network,
+    RequestStatus,
+    Role,
+    Visibility,
+)
 from forum.notifications.models import (
     FollowLevel,
     NetworkWatch,
@@ -49,6 +59,7 @@ from tests.factories import (
     login,
     make_member,
     make_network,
+    make_org,
     make_reply,
     make_thread,
     make_user,
@@ -65,6 +76,11 @@ WRITERS = frozenset({"member", "facilitator", "admin"})
 # Who facilitates some network: they have a summary queue and a flag queue.
 ANY_FACILITATOR = frozenset({"facilitator", "other_facilitator", "admin"})
 SIGNED_IN = EVERYONE - {"anonymous"}
+# Who belongs to the network under test (admins do not, unless they join).
+MEMBERS = frozenset({"member", "facilitator"})
+# Signed in but not a member: they may ask to join (even a members-only network, which they
+# know of from the list of networks).
+NON_MEMBERS = SIGNED_IN - MEMBERS
 
 
 @dataclass
@@ -417,7 +433,7 @@ async def only_own_others_ended(world: World, p: Prepared) -> bool:
     spares: dict[str, int] = p["spares"]
     alive = set(await Session.filter(id__in=list(spares.values())).values_list("id", flat=True))
     left = {actor for actor, sid in spares.items() if sid in alive}
-    actor = p["actor"]
+    actor = p["actor_name"]
     if actor == "anonymous":
         return left != set(spares)
     still_in = await Session.exists(user_id=world.users[actor].id)
@@ -428,7 +444,7 @@ async def only_own_others_ended(world: World, p: Prepared) -> bool:
 
 
 def _acting(world: World, p: Prepared) -> User | None:
-    return world.users.get(p["actor"])
+    return world.users.get(p["actor_name"])
 
 
 async def name_changed(world: World, p: Prepared) -> bool:
@@ -649,6 +665,427 @@ ACTIONS: list[Action] = [
 ]
 
 
+# Membership: joining, asking, leaving, and the members page.
+
+_seq = iter(range(1, 10**6))
+
+
+def net_path(tail: str) -> Callable[[World, Prepared], str]:
+    return lambda world, p: f"/n/{world.here.slug}/{tail}"
+
+
+def post_path(
+    path: Callable[[World, Prepared], str], **data: str
+) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        fields = {key: value.format(**p) for key, value in data.items()}
+        return await _post(client, path(world, p), fields)
+
+    return perform
+
+
+async def _is_member(world: World, user: User | None) -> bool:
+    return user is not None and await Membership.exists(network_id=world.here.id, user_id=user.id)
+
+
+async def _members_now(world: World) -> Prepared:
+    ids = await Membership.filter(network_id=world.here.id).values_list("user_id", flat=True)
+    return {"members": {int(i) for i in ids}}
+
+
+async def a_second_facilitator(world: World) -> Prepared:
+    """So that the facilitator is not the last one, and may leave."""
+    await make_member(world.here, role=Role.FACILITATOR)
+    return await _members_now(world)
+
+
+async def asking_policy(world: World) -> Prepared:
+    """A public network that admits by request (members-only ones always do)."""
+    await Network.filter(id=world.here.id).update(join_policy=JoinPolicy.REQUEST)
+    return {}
+
+
+async def waiting_requests(world: World) -> Prepared:
+    """A waiting request to join from each signed-in actor who is not a member."""
+    for name in NON_MEMBERS:
+        user = world.users[name]
+        if not await MembershipRequest.exists(
+            network_id=world.here.id, user_id=user.id, status=RequestStatus.PENDING
+        ):
+            await MembershipRequest.create(network=world.here, user=user, created_at=utcnow())
+    return {}
+
+
+async def _pending(world: World, user: User | None) -> bool:
+    return user is not None and await MembershipRequest.exists(
+        network_id=world.here.id, user_id=user.id, status=RequestStatus.PENDING
+    )
+
+
+async def joined(world: World, p: Prepared) -> bool:
+    return await _is_member(world, p["actor"])
+
+
+async def left(world: World, p: Prepared) -> bool:
+    actor = p["actor"]
+    return actor is not None and actor.id in p["members"] and not await _is_member(world, actor)
+
+
+async def asked(world: World, p: Prepared) -> bool:
+    return await _pending(world, p["actor"])
+
+
+async def withdrawn(world: World, p: Prepared) -> bool:
+    return p["actor"] is not None and not await _pending(world, p["actor"])
+
+
+async def a_newcomer(world: World) -> Prepared:
+    return {"user": await make_user()}
+
+
+async def a_new_address(world: World) -> Prepared:
+    return {"email": f"invitee{next(_seq)}@example.org"}
+
+
+async def a_plain_member(world: World) -> Prepared:
+    return {"user": await make_member(world.here)}
+
+
+async def a_second_facilitator_to_demote(world: World) -> Prepared:
+    return {"user": await make_member(world.here, role=Role.FACILITATOR)}
+
+
+async def a_request(world: World) -> Prepared:
+    user = await make_user()
+    request = await MembershipRequest.create(network=world.here, user=user, created_at=utcnow())
+    return {"user": user, "request": request}
+
+
+async def added(world: World, p: Prepared) -> bool:
+    return await _is_member(world, p["user"])
+
+
+async def removed(world: World, p: Prepared) -> bool:
+    return not await _is_member(world, p["user"])
+
+
+async def _role(world: World, p: Prepared) -> Role | None:
+    membership = await Membership.get_or_none(network_id=world.here.id, user_id=p["user"].id)
+    return membership.role if membership else None
+
+
+async def promoted(world: World, p: Prepared) -> bool:
+    return await _role(world, p) == Role.FACILITATOR
+
+
+async def demoted(world: World, p: Prepared) -> bool:
+    return await _role(world, p) == Role.MEMBER
+
+
+async def invited(world: World, p: Prepared) -> bool:
+    return await Invitation.exists(email=p["email"])
+
+
+async def declined(world: World, p: Prepared) -> bool:
+    request = await MembershipRequest.get(id=p["request"].id)
+    return request.status == RequestStatus.DECLINED
+
+
+def member_path(tail: str) -> Callable[[World, Prepared], str]:
+    return lambda world, p: f"/n/{world.here.slug}/members/{p['user'].id}/{tail}"
+
+
+def request_path(tail: str) -> Callable[[World, Prepared], str]:
+    return lambda world, p: f"/n/{world.here.slug}/requests/{p['request'].id}/{tail}"
+
+
+# Administration (admins only; 404 for everyone else).
+
+
+async def a_new_slug(world: World) -> Prepared:
+    return {"slug": f"made-{next(_seq)}"}
+
+
+async def network_made(world: World, p: Prepared) -> bool:
+    return await Network.exists(slug=p["slug"])
+
+
+async def organisation_made(world: World, p: Prepared) -> bool:
+    return await Organisation.exists(slug=p["slug"])
+
+
+async def original_name(world: World) -> Prepared:
+    await Network.filter(id=world.here.id).update(name="Network under test")
+    return {"visibility": world.here.visibility.value}
+
+
+async def network_renamed(world: World, p: Prepared) -> bool:
+    return (await Network.get(id=world.here.id)).name == "Renamed by an admin"
+
+
+async def an_organisation(world: World) -> Prepared:
+    return {"organisation": await make_org("Borough under test")}
+
+
+async def organisation_renamed(world: World, p: Prepared) -> bool:
+    return (await Organisation.get(id=p["organisation"].id)).name == "Renamed by an admin"
+
+
+async def an_account(world: World) -> Prepared:
+    return {"user": await make_user()}
+
+
+async def a_deactivated_account(world: World) -> Prepared:
+    user = await make_user()
+    await User.filter(id=user.id).update(is_active=False)
+    return {"user": user}
+
+
+async def another_admin(world: World) -> Prepared:
+    return {"user": await make_user(is_admin=True)}
+
+
+async def _account(p: Prepared) -> User:
+    return await User.get(id=p["user"].id)
+
+
+async def deactivated(world: World, p: Prepared) -> bool:
+    return not (await _account(p)).is_active
+
+
+async def reactivated(world: World, p: Prepared) -> bool:
+    return (await _account(p)).is_active
+
+
+async def made_admin(world: World, p: Prepared) -> bool:
+    return (await _account(p)).is_admin
+
+
+async def unmade_admin(world: World, p: Prepared) -> bool:
+    return not (await _account(p)).is_admin
+
+
+async def an_invitation(world: World) -> Prepared:
+    now = utcnow()
+    n = next(_seq)
+    invitation = await Invitation.create(
+        key_hash=f"key-{n}",
+        email=f"invited{n}@example.org",
+        created_at=now,
+        expires_at=now + timedelta(days=14),
+    )
+    return {"invitation": invitation}
+
+
+async def revoked(world: World, p: Prepared) -> bool:
+    return (await Invitation.get(id=p["invitation"].id)).revoked_at is not None
+
+
+def admin_page(path: str | Callable[[World, Prepared], str], **kw: Any) -> dict[str, Any]:
+    """What every admin page's row shares: admins only, everyone else told 404."""
+    perform = site_page(path) if isinstance(path, str) else get_path(path)
+    return {"perform": perform, "happened": always, "success": 200, "refused_status": 404, **kw}
+
+
+ACTIONS += [
+    # Belonging to the network.
+    Action("join", READERS, nothing, post_path(net_path("join")), joined, allowed_public=SIGNED_IN),
+    Action(
+        "request form",
+        SIGNED_IN,
+        nothing,
+        get_path(net_path("request")),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "request to join",
+        NON_MEMBERS,
+        asking_policy,
+        post_path(net_path("request"), message="I lead data at Brent."),
+        asked,
+    ),
+    Action(
+        "withdraw request",
+        SIGNED_IN,
+        waiting_requests,
+        post_path(net_path("request/withdraw")),
+        withdrawn,
+    ),
+    Action("leave", MEMBERS, a_second_facilitator, post_path(net_path("leave")), left),
+    # The members page.
+    Action("members page", CURATORS, nothing, get_path(net_path("members")), always, success=200),
+    Action(
+        "add member",
+        CURATORS,
+        a_newcomer,
+        post_path(net_path("members/add"), who="{user.username}"),
+        added,
+    ),
+    Action(
+        "invite member",
+        CURATORS,
+        a_new_address,
+        post_path(net_path("members/invite"), email="{email}"),
+        invited,
+    ),
+    Action("remove member", CURATORS, a_plain_member, post_path(member_path("remove")), removed),
+    Action(
+        "make facilitator",
+        CURATORS,
+        a_plain_member,
+        post_path(member_path("role"), role="facilitator"),
+        promoted,
+    ),
+    Action(
+        "make member",
+        CURATORS,
+        a_second_facilitator_to_demote,
+        post_path(member_path("role"), role="member"),
+        demoted,
+    ),
+    Action("approve request", CURATORS, a_request, post_path(request_path("approve")), added),
+    Action("decline request", CURATORS, a_request, post_path(request_path("decline")), declined),
+    # Pages about the whole site.
+    Action("networks list", EVERYONE, nothing, site_page("/networks"), always, success=200),
+    Action(
+        "organisation page",
+        EVERYONE,
+        an_organisation,
+        get_path(lambda world, p: f"/o/{p['organisation'].slug}"),
+        always,
+        success=200,
+    ),
+    # Administration.
+    Action("admin overview", ADMINS, nothing, **admin_page("/admin")),
+    Action("admin networks", ADMINS, nothing, **admin_page("/admin/networks")),
+    Action("new network form", ADMINS, nothing, **admin_page("/admin/networks/new")),
+    Action(
+        "create network",
+        ADMINS,
+        a_new_slug,
+        post_path(
+            lambda world, p: "/admin/networks/new",
+            slug="{slug}",
+            name="Made by an admin",
+            visibility="public",
+            join_policy="open",
+        ),
+        network_made,
+        refused_status=404,
+    ),
+    Action(
+        "network settings form",
+        ADMINS,
+        nothing,
+        **admin_page(lambda world, p: f"/admin/networks/{world.here.slug}/edit"),
+    ),
+    Action(
+        "edit network",
+        ADMINS,
+        original_name,
+        post_path(
+            lambda world, p: f"/admin/networks/{world.here.slug}/edit",
+            name="Renamed by an admin",
+            visibility="{visibility}",
+            join_policy="open",
+        ),
+        network_renamed,
+        refused_status=404,
+    ),
+    Action("admin organisations", ADMINS, nothing, **admin_page("/admin/organisations")),
+    Action("new organisation form", ADMINS, nothing, **admin_page("/admin/organisations/new")),
+    Action(
+        "create organisation",
+        ADMINS,
+        a_new_slug,
+        post_path(
+            lambda world, p: "/admin/organisations/new",
+            slug="{slug}",
+            name="Made by an admin",
+            email_domains="",
+        ),
+        organisation_made,
+        refused_status=404,
+    ),
+    Action(
+        "organisation form",
+        ADMINS,
+        an_organisation,
+        **admin_page(lambda world, p: f"/admin/organisations/{p['organisation'].slug}/edit"),
+    ),
+    Action(
+        "edit organisation",
+        ADMINS,
+        an_organisation,
+        post_path(
+            lambda world, p: f"/admin/organisations/{p['organisation'].slug}/edit",
+            name="Renamed by an admin",
+        ),
+        organisation_renamed,
+        refused_status=404,
+    ),
+    Action("admin users", ADMINS, nothing, **admin_page("/admin/users")),
+    Action(
+        "admin user page",
+        ADMINS,
+        an_account,
+        **admin_page(lambda world, p: f"/admin/users/{p['user'].id}"),
+    ),
+    Action(
+        "deactivate account",
+        ADMINS,
+        an_account,
+        post_path(lambda world, p: f"/admin/users/{p['user'].id}/active", value="0"),
+        deactivated,
+        refused_status=404,
+    ),
+    Action(
+        "reactivate account",
+        ADMINS,
+        a_deactivated_account,
+        post_path(lambda world, p: f"/admin/users/{p['user'].id}/active", value="1"),
+        reactivated,
+        refused_status=404,
+    ),
+    Action(
+        "make admin",
+        ADMINS,
+        an_account,
+        post_path(lambda world, p: f"/admin/users/{p['user'].id}/admin", value="1"),
+        made_admin,
+        refused_status=404,
+    ),
+    Action(
+        "remove admin",
+        ADMINS,
+        another_admin,
+        post_path(lambda world, p: f"/admin/users/{p['user'].id}/admin", value="0"),
+        unmade_admin,
+        refused_status=404,
+    ),
+    Action("admin invitations", ADMINS, nothing, **admin_page("/admin/invitations")),
+    Action("new invitation form", ADMINS, nothing, **admin_page("/admin/invitations/new")),
+    Action(
+        "create invitation",
+        ADMINS,
+        a_new_address,
+        post_path(lambda world, p: "/admin/invitations/new", email="{email}"),
+        invited,
+        refused_status=404,
+    ),
+    Action(
+        "revoke invitation",
+        ADMINS,
+        an_invitation,
+        post_path(lambda world, p: f"/admin/invitations/{p['invitation'].id}/revoke"),
+        revoked,
+        refused_status=404,
+    ),
+]
+
+
 def expected_refusal(action: Action, actor: str, visibility: Visibility) -> int:
     if actor == "anonymous" and action.anonymous_status is not None:
         return action.anonymous_status
@@ -689,8 +1126,12 @@ async def test_permission_matrix(
         client = clients()
         if actor != "anonymous":
             await login(client, world.users[actor])
-        prepared = await action.prepare(world)
-        prepared["actor"] = actor
+        # The acting user (None when anonymous) and the actor's name.
+        prepared = {
+            **await action.prepare(world),
+            "actor": world.users.get(actor),
+            "actor_name": actor,
+        }
         audited = await AuditEntry.all().count()
         response = await action.perform(client, world, prepared)
         did = await action.happened(world, prepared)
@@ -791,3 +1232,53 @@ def test_the_matrix_covers_every_account_session_route() -> None:
     routes = {r.name for r in ROUTES if isinstance(r, Route) and r.path.startswith("/account/")}
     assert routes == set(covered)
     assert set(covered.values()) <= {a.name for a in ACTIONS}
+
+
+def test_the_matrix_covers_every_membership_and_admin_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    covered = {
+        "network_join": "join",
+        "join_request_form": "request form",
+        "join_request": "request to join",
+        "join_request_withdraw": "withdraw request",
+        "network_leave": "leave",
+        "members": "members page",
+        "member_add": "add member",
+        "member_invite": "invite member",
+        "member_remove": "remove member",
+        "member_role": "make facilitator",
+        "request_approve": "approve request",
+        "request_decline": "decline request",
+        "networks": "networks list",
+        "organisation": "organisation page",
+        "admin": "admin overview",
+        "admin_audit": "audit log",
+        "admin_networks": "admin networks",
+        "admin_network_new": "new network form",
+        "admin_network_create": "create network",
+        "admin_network_edit_form": "network settings form",
+        "admin_network_edit": "edit network",
+        "admin_organisations": "admin organisations",
+        "admin_organisation_new": "new organisation form",
+        "admin_organisation_create": "create organisation",
+        "admin_organisation_edit_form": "organisation form",
+        "admin_organisation_edit": "edit organisation",
+        "admin_users": "admin users",
+        "admin_user": "admin user page",
+        "admin_user_active": "deactivate account",
+        "admin_user_admin": "make admin",
+        "admin_invitations": "admin invitations",
+        "admin_invitation_new": "new invitation form",
+        "admin_invitation_create": "create invitation",
+        "admin_invitation_revoke": "revoke invitation",
+    }
+    routes = {r.name for r in ROUTES if isinstance(r, Route)}
+    # Every admin and membership route is in the table above.
+    prefixes = ("admin", "member", "request_", "join_", "network_join", "network_leave")
+    assert {r for r in routes if r.startswith(prefixes)} <= set(covered)
+    assert set(covered) <= routes
+    names = {a.name for a in ACTIONS}
+    assert set(covered.values()) <= names

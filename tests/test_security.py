@@ -11,9 +11,9 @@ import httpx
 from starlette.routing import Mount, Route
 
 from forum.accounts import services as accounts
-from forum.accounts.models import Session
+from forum.accounts.models import Invitation, Session
 from forum.moderation.models import Flag, FlagReason
-from forum.networks.models import Role, Visibility
+from forum.networks.models import MembershipRequest, Role, Visibility
 from forum.threads.models import Post, Thread
 from forum.timeutil import utcnow
 from forum.web.routes import ROUTES
@@ -23,6 +23,7 @@ from tests.factories import (
     login,
     make_member,
     make_network,
+    make_org,
     make_reply,
     make_thread,
     make_user,
@@ -39,12 +40,20 @@ class World:
     secret_flag: int  # a flag on each network's reply
     public_flag: int
     member_session: int  # the id of a session of the member's
+    member_id: int
+    secret_request: int  # a waiting request to join each network
+    public_request: int
+    invitation: int
+    organisation: str
 
 
 async def make_world() -> World:
     secret = await make_network("secret", name="Secret Network", visibility=Visibility.MEMBERS)
     public = await make_network("open", name="Open Network")
-    member = await make_member(secret, await make_user("insider"), role=Role.FACILITATOR)
+    org = await make_org("Borough")
+    member = await make_member(
+        secret, await make_user("insider", organisation=org), role=Role.FACILITATOR
+    )
     await make_member(public, member)
     st = await make_thread(secret, member, title="Secret plans", body="classified words")
     sp = await make_reply(st, member, "secret reply")
@@ -57,7 +66,33 @@ async def make_world() -> World:
     await accounts.start_session(user=member, days=1)
     session = await Session.filter(user_id=member.id).first()
     assert session is not None
-    return World(st, sp, pt, pp, member.username, flags[0].id, flags[1].id, session.id)
+    asker = await make_user("asker")
+    requests = [
+        await MembershipRequest.create(network=n, user=asker, created_at=utcnow())
+        for n in (secret, public)
+    ]
+    invitation = await Invitation.create(
+        key_hash="k", email="invited@example.org", created_at=utcnow(), expires_at=utcnow()
+    )
+    return World(
+        st,
+        sp,
+        pt,
+        pp,
+        member.username,
+        flags[0].id,
+        flags[1].id,
+        session.id,
+        member.id,
+        requests[0].id,
+        requests[1].id,
+        invitation.id,
+        org.slug,
+    )
+
+
+# The pages where a signed-in outsider asks to join a members-only network (or withdraws).
+ASK_TO_JOIN = frozenset({"/n/{network}/request", "/n/{network}/request/withdraw"})
 
 
 def page_routes() -> list[Route]:
@@ -68,8 +103,13 @@ def fill(path: str, world: World, network: str) -> str:
     thread = world.secret_thread if network == "secret" else world.public_thread
     post = world.secret_post if network == "secret" else world.public_post
     flag = world.secret_flag if network == "secret" else world.public_flag
+    request = world.secret_request if network == "secret" else world.public_request
     return (
         path.replace("{network}", network)
+        .replace("{user_id}", str(world.member_id))
+        .replace("{request_id}", str(request))
+        .replace("{invitation_id}", str(world.invitation))
+        .replace("{organisation}", world.organisation)
         .replace("{thread}", f"{thread.id}-{thread.slug}")
         .replace("{thread_id}", str(thread.id))
         .replace("{post_id}", str(post.id))
@@ -125,11 +165,26 @@ async def test_outsiders_get_404_on_every_members_only_url(db: str, app) -> None
                     r = await client.post(
                         url, data={"csrf_token": token, "body": "x", "title": "x"}
                     )
+                # A signed-in outsider may ask to join: its name and description are listed
+                # for them at /networks, but never its content.
+                if who == "outsider" and path in ASK_TO_JOIN:
+                    assert r.status_code in (200, 303), (who, method, url, r.status_code)
+                    assert "classified" not in r.text and "Secret plans" not in r.text, url
+                    continue
                 assert r.status_code == 404, (who, method, url, r.status_code)
                 assert "Secret" not in r.text and "classified" not in r.text, (who, url)
-            for listing in ("/", "/api/v1/networks", f"/u/{world.member_username}"):
+            for listing in (
+                "/",
+                "/api/v1/networks",
+                f"/u/{world.member_username}",
+                f"/o/{world.organisation}",
+            ):
                 text = (await client.get(listing)).text
                 assert "Secret" not in text and "secret" not in text.replace("csrf", ""), listing
+            # The list of networks names it to a signed-in outsider, and shows nothing of it.
+            text = (await client.get("/networks")).text
+            assert "classified" not in text and "Secret plans" not in text
+            assert ("Secret Network" in text) == (who == "outsider")
     assert await Post.filter(thread_id=world.secret_thread.id).count() == 2
 
 
@@ -230,6 +285,10 @@ async def test_no_hostile_input_produces_a_server_error(db: str, app) -> None:  
                     "{username}",
                     "{network}",
                     "{session_id}",
+                    "{user_id}",
+                    "{request_id}",
+                    "{invitation_id}",
+                    "{organisation}",
                 ):
                     if name not in path:
                         continue

@@ -21,6 +21,7 @@ from forum.text import clean
 from forum.timeutil import utcnow
 
 VALID_FOR = timedelta(days=14)
+MESSAGE_MAX = 1000
 
 
 async def create_invitation(
@@ -49,11 +50,15 @@ async def create_invitation(
             raise ValidationError({"networks": "Choose at least one network you facilitate."})
         if any(not viewer.is_facilitator(n) for n in networks):
             raise PermissionDenied("you can only invite people to networks you facilitate")
+    message = clean(message).strip()
+    if len(message) > MESSAGE_MAX:
+        # Refused, not cut short: the inviter sees what would have been lost.
+        too_long = f"Keep the message to {MESSAGE_MAX:,} characters (it has {len(message):,})."
+        raise ValidationError({"message": too_long})
     if await User.filter(email__iexact=email).exists():
         raise ValidationError(
             {"email": "Someone already has an account with this address: add them as a member."}
         )
-    message = clean(message).strip()[:1000]
     key, key_hash = tokens.new_key()
     now = utcnow()
     names = ", ".join(n.name for n in networks)
@@ -145,8 +150,14 @@ async def accept(*, key: str, username: str, display_name: str, password: str) -
     async with in_transaction() as conn:
         # Used once: of two acceptances racing, the second claims nothing and is refused
         # (and its account is rolled back with it).
+        # Withdrawn or expired since `find_valid` looked: refused too.
         claimed = (
-            await Invitation.filter(id=invitation.id, used_at__isnull=True)
+            await Invitation.filter(
+                id=invitation.id,
+                used_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=now,
+            )
             .using_db(conn)
             .update(used_at=now)
         )

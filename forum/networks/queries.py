@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from forum import permissions
 from forum.accounts.services import SLUG_RE
 from forum.errors import NotFound
-from forum.networks.models import Membership, Network, Role
+from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
 from forum.permissions import Viewer
 
 
@@ -30,3 +32,77 @@ async def facilitators(network: Network) -> list[Membership]:
             "user__organisation"
         )
     )
+
+
+async def get_listed_network(slug: str, viewer: Viewer) -> Network:
+    """The network `slug` if the viewer may know it exists (`permissions.can_see_listed`): for
+    the pages that let a signed-in outsider ask to join. Raises NotFound otherwise."""
+    network = await Network.filter(slug=slug).first() if SLUG_RE.match(slug) else None
+    if network is None or not permissions.can_see_listed(viewer, network):
+        raise NotFound("no such network")
+    return network
+
+
+async def listed_networks(viewer: Viewer) -> list[Network]:
+    """Every network the viewer may know exists, by name (all of them once signed in)."""
+    if viewer.is_authenticated:
+        return list(await Network.all().order_by("name"))
+    return await visible_networks(viewer)
+
+
+async def members(network: Network) -> list[Membership]:
+    """A network's memberships with each user and organisation: facilitators first, then
+    by name. One query."""
+    rows = await Membership.filter(network_id=network.id).select_related("user__organisation")
+    return sorted(
+        rows,
+        key=lambda m: (m.role != Role.FACILITATOR, m.user.display_name.casefold(), m.user_id),
+    )
+
+
+async def pending_requests(network: Network) -> list[MembershipRequest]:
+    """Requests waiting for a facilitator, oldest first, with each requester. One query."""
+    return list(
+        await MembershipRequest.filter(network_id=network.id, status=RequestStatus.PENDING)
+        .select_related("user__organisation")
+        .order_by("created_at", "id")
+    )
+
+
+async def pending_request(network: Network, user_id: int | None) -> MembershipRequest | None:
+    """The user's request to join `network` that is waiting, if any."""
+    if user_id is None:
+        return None
+    return (
+        await MembershipRequest.filter(
+            network_id=network.id, user_id=user_id, status=RequestStatus.PENDING
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+async def pending_network_ids(user_id: int | None) -> set[int]:
+    """Ids of the networks the user has asked to join and is waiting on. One query."""
+    if user_id is None:
+        return set()
+    rows: list[Any] = list(
+        await MembershipRequest.filter(user_id=user_id, status=RequestStatus.PENDING).values_list(
+            "network_id", flat=True
+        )
+    )
+    return {int(i) for i in rows}
+
+
+async def network_names(ids: set[int]) -> dict[int, str]:
+    """Names of the networks with these ids (those that still exist). One query."""
+    if not ids:
+        return {}
+    rows = await Network.filter(id__in=sorted(ids)).values_list("id", "name")
+    return {int(i): str(name) for i, name in rows}
+
+
+async def memberships_of(user_id: int) -> list[Membership]:
+    """A user's memberships with their networks, by network name. One query."""
+    rows = await Membership.filter(user_id=user_id).select_related("network")
+    return sorted(rows, key=lambda m: m.network.name.casefold())

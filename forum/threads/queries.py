@@ -113,11 +113,19 @@ class ThreadPage:
 
 
 async def network_threads(
-    network: Network, *, page: int, per_page: int, summarised: bool | None = None
+    network: Network,
+    *,
+    page: int,
+    per_page: int,
+    summarised: bool | None = None,
+    organisation_id: int | None = None,
 ) -> ThreadPage:
     """Threads of a network, pinned first then by latest activity; only those with a summary
-    (summarised=True) or without (False). Three queries and a prefetch."""
+    (summarised=True) or without (False); only those started by people of one organisation.
+    Three queries and a prefetch."""
     query = Thread.filter(network_id=network.id)
+    if organisation_id is not None:
+        query = query.filter(author__organisation_id=organisation_id)
     if summarised is not None:
         with_summary = Subquery(
             Summary.filter(thread__network_id=network.id).values_list("thread_id", flat=True)
@@ -177,6 +185,27 @@ async def recent_posts_by(user_id: int, network_ids: list[int], limit: int = 20)
             thread__network_id__in=network_ids,
         )
         .select_related("thread__network")
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    )
+
+
+async def recent_posts_by_organisation(
+    organisation_id: int, network_ids: list[int], limit: int = 20
+) -> list[Post]:
+    """The latest visible posts by people of an organisation in the given networks (those the
+    viewer may read), with author, thread and network. One query."""
+    if not network_ids:
+        return []
+    return list(
+        await Post.filter(
+            author__organisation_id=organisation_id,
+            deleted=False,
+            hidden=False,
+            redacted_at__isnull=True,
+            thread__network_id__in=network_ids,
+        )
+        .select_related("author__organisation", "thread__network")
         .order_by("-created_at", "-id")
         .limit(limit)
     )

@@ -39,6 +39,13 @@ async def read_form(request: Request) -> dict[str, str]:
     return data
 
 
+async def form_values(request: Request, name: str) -> list[str]:
+    """Every value of a field that repeats (checkboxes sharing a name), after `read_form` has
+    read and checked the form (`read_form` keeps the first value of each)."""
+    form = await request.form()
+    return [value for value in form.getlist(name) if isinstance(value, str)]
+
+
 def int_or_none(value: str | None) -> int | None:
     """A positive whole number from a form or query string, else None."""
     if value is None or not _DIGITS.match(value.strip()):
