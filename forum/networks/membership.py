@@ -24,6 +24,8 @@ from forum.config import SiteSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.mail import services as mail
 from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
+from forum.notifications import services as notifications
+from forum.notifications.models import NotificationKind
 from forum.permissions import Viewer
 from forum.text import clean, clean_line
 from forum.timeutil import utcnow
@@ -316,6 +318,13 @@ async def approve(*, viewer: Viewer, request: MembershipRequest, site: SiteSetti
             using=conn,
             network_id=network.id,
             after={"user": user.username},
+        )
+        await notifications.notify(
+            user_id=user.id,
+            kind=NotificationKind.MEMBERSHIP_APPROVED,
+            actor=actor,
+            network_id=network.id,
+            using=conn,
         )
         await mail.queue(
             to=user.email,
