@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from forum.config import Settings
@@ -96,3 +97,52 @@ async def test_the_mailer_loop_sends_and_stops(
     stop.set()
     await asyncio.wait_for(task, 5)
     assert [m["To"] for m in smtp.mailbox.messages] == ["ivy@example.org"]
+
+
+async def test_mail_about_a_network_is_cancelled_once_its_recipient_may_not_read_it(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    from forum.networks.models import Membership, Visibility
+    from tests.factories import make_member, make_network
+
+    settings = smtp_settings(settings, smtp.port)
+    network = await make_network("ig", visibility=Visibility.MEMBERS)
+    member = await make_member(network)
+    for n in range(2):
+        await mail.queue(
+            to=member.email,
+            subject=f"Reply {n}",
+            text="Secret reply",
+            kind="reply",
+            user_id=member.id,
+            network_ids=[network.id],
+        )
+    # Removed from the network after the mail was queued, before it went.
+    await Membership.filter(user_id=member.id).delete()
+    assert await deliver(settings) == 0
+    assert smtp.mailbox.messages == []
+    assert await OutboundEmail.filter(status=MailStatus.CANCELLED).count() == 2
+
+
+async def test_unsubscribe_links_are_signed_and_one_click(
+    db: str, settings: Settings, smtp: SmtpServer, client: httpx.AsyncClient
+) -> None:
+    from forum.notifications.models import Preferences
+    from tests.factories import make_user
+
+    settings = smtp_settings(settings, smtp.port)
+    user = await make_user("ula")
+    await mail.queue(to=user.email, subject="Digest", text="News", kind="digest", user_id=user.id)
+    await deliver(settings)
+    [message] = smtp.mailbox.messages
+    header = message["List-Unsubscribe"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = header.strip("<>")
+    path = url[url.index("/unsubscribe/") :]
+    assert path in body(message)
+    assert (
+        await client.post(path + "x", data={"List-Unsubscribe": "One-Click"})
+    ).status_code == 404
+    r = await client.post(path, data={"List-Unsubscribe": "One-Click"})  # no cookie, no token
+    assert r.status_code == 200
+    assert (await Preferences.get(user_id=user.id)).digest == "never"
