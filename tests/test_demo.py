@@ -164,6 +164,15 @@ async def test_demo_gives_facilitators_work_a_stale_summary_a_revised_one_and_a_
     assert await SummaryRevision.all().count() == 1
     flag = await Flag.get(status=FlagStatus.OPEN).select_related("post__thread")
     assert flag.post.thread.title == content.DATA_TEAM_THREAD
+    # A request to join a members-only network waits for its facilitator, who was emailed.
+    from forum.mail.models import OutboundEmail
+    from forum.networks.models import MembershipRequest, RequestStatus
+
+    request = await MembershipRequest.get(status=RequestStatus.PENDING).select_related(
+        "network", "user"
+    )
+    assert not request.network.is_public and request.user.username == "kwame.mensah"
+    assert await OutboundEmail.filter(subject__contains="asks to join").count() == 1
 
 
 async def test_demo_has_pinned_locked_edited_and_deleted_content(db: str) -> None:

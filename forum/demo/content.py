@@ -2561,3 +2561,21 @@ FLAGS: tuple[DemoFlag, ...] = (
         "Reporting lines are a big topic of their own: could this be its own thread?",
     ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRequest:
+    """A waiting request to join a members-only network, for its facilitator to decide."""
+
+    username: str
+    network: str  # slug
+    message: str
+
+
+REQUESTS: tuple[DemoRequest, ...] = (
+    DemoRequest(
+        "kwame.mensah",
+        "information-governance",
+        "I'm setting up our data sharing agreements register and would value the DPOs' view.",
+    ),
+)

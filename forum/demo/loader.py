@@ -17,10 +17,12 @@ from tortoise.transactions import in_transaction
 
 from forum.accounts import services as accounts
 from forum.accounts.models import Organisation, User
+from forum.config import SiteSettings
 from forum.demo import content
 from forum.demo.content import DemoPost, DemoSummary, DemoThread
 from forum.knowledge import services as knowledge
 from forum.moderation import services as moderation
+from forum.networks import membership
 from forum.networks import services as networks
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import Viewer, viewer_for
@@ -114,6 +116,14 @@ class _Loader:
                 network=post.thread.network,
                 reason=demo.reason,
                 note=demo.note,
+            )
+
+        for demo_request in content.REQUESTS:
+            await membership.request_to_join(
+                viewer=self.viewers[demo_request.username],
+                network=self.networks[demo_request.network],
+                message=demo_request.message,
+                site=SiteSettings(),
             )
 
     async def _organisations(self) -> None:
