@@ -17,6 +17,7 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -30,9 +31,11 @@ from forum.knowledge import services as knowledge
 from forum.moderation import services as moderation
 from forum.networks import services as networks
 from forum.networks.models import Role, Visibility
+from forum.notifications import weeknotes
 from forum.permissions import viewer_for
 from forum.search.indexer import catch_up
 from forum.threads import services as threads
+from forum.timeutil import utcnow
 from forum.web.routes import ROUTES
 from tests.factories import (
     login,
@@ -47,6 +50,8 @@ MAX_PAGES = 400  # per visitor: keeps the crawl fast whatever the site grows int
 # Every members-only canary. Each secret text also holds "lantern", a word the public
 # network uses too, so searching for it is allowed and must find only public things.
 CANARIES = (
+    "quokkaweeknote",
+    "quokkaweekbody",
     "quokkaname",
     "quokkadescription",
     "quokkatitle",
@@ -114,6 +119,13 @@ async def build_forum() -> Forum:
         viewer=as_insider, post=reply, network=secret, reason="other", note="quokkaflagnote"
     )
     await make_thread(secret, insider, title="Quokkaqueue lantern", body="Awaiting a summary.")
+    note = await weeknotes.draft(
+        viewer=as_insider, network=secret, start=utcnow() - timedelta(days=7), end=utcnow()
+    )
+    await weeknotes.edit(
+        viewer=as_insider, weeknote=note, title="Quokkaweeknote lantern", body="quokkaweekbody"
+    )
+    await weeknotes.publish(viewer=as_insider, weeknote=note, site_name="Forum")
     return Forum(
         users={"outsider": outsider, "public_member": public_member, "admin": admin},
         params={
@@ -123,6 +135,8 @@ async def build_forum() -> Forum:
             "{post_id}": str(reply.id),
             "{flag_id}": str(flag.id),
             "{username}": insider.username,
+            "{weeknote_id}": str(note.id),
+            "{weeknote}": f"{note.id}-{note.slug}",
         },
     )
 

@@ -42,12 +42,15 @@ from forum.networks.models import (
     Role,
     Visibility,
 )
+from forum.notifications import weeknotes
 from forum.notifications.models import (
     FollowLevel,
     NetworkWatch,
     Preferences,
     ThreadFollow,
     WatchLevel,
+    Weeknote,
+    WeeknoteStatus,
 )
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
@@ -478,6 +481,66 @@ def account_post(path: str, **data: str) -> Callable[..., Awaitable[httpx.Respon
     return perform
 
 
+# Weeknotes.
+
+
+async def _weeknote(world: World, network: Network | None, publish: bool) -> Prepared:
+    writer = await (world.as_admin() if network is None else viewer_for(world.users["facilitator"]))
+    note = await weeknotes.draft(
+        viewer=writer, network=network, start=utcnow() - timedelta(days=7), end=utcnow()
+    )
+    if publish:
+        await weeknotes.publish(viewer=writer, weeknote=note, site_name="Forum")
+    return {"weeknote": note, "base": f"/n/{network.slug}/weeknotes" if network else "/weeknotes"}
+
+
+async def a_published_weeknote(world: World) -> Prepared:
+    return await _weeknote(world, world.here, True)
+
+
+async def a_draft_weeknote(world: World) -> Prepared:
+    return await _weeknote(world, world.here, False)
+
+
+async def a_site_draft(world: World) -> Prepared:
+    return await _weeknote(world, None, False)
+
+
+def on_weeknote(tail: str, **data: str) -> Callable[..., Awaitable[httpx.Response]]:
+    async def perform(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+        path = f"{p['base']}/{p['weeknote'].id}{tail}"
+        if data:
+            return await _post(client, path, dict(data))
+        return await client.get(path)
+
+    return perform
+
+
+async def weeknote_drafted(world: World, p: Prepared) -> bool:
+    return await Weeknote.filter(network_id=world.here.id).exists()
+
+
+async def weeknote_renamed(world: World, p: Prepared) -> bool:
+    return (await Weeknote.get(id=p["weeknote"].id)).title == "Renamed weeknote"
+
+
+async def weeknote_published(world: World, p: Prepared) -> bool:
+    return (await Weeknote.get(id=p["weeknote"].id)).status == WeeknoteStatus.PUBLISHED
+
+
+async def weeknote_gone(world: World, p: Prepared) -> bool:
+    return not await Weeknote.exists(id=p["weeknote"].id)
+
+
+async def draft_here(client: httpx.AsyncClient, world: World, p: Prepared) -> httpx.Response:
+    await Weeknote.filter(network_id=world.here.id).delete()
+    return await _post(
+        client,
+        f"/n/{world.here.slug}/weeknotes/draft",
+        {"start": "2026-11-02", "end": "2026-11-08"},
+    )
+
+
 ACTIONS: list[Action] = [
     Action("pin", CURATORS, a_thread, post_to("pin", value="1"), pinned),
     Action("unpin", CURATORS, a_pinned_thread, post_to("pin", value="0"), unpinned),
@@ -601,6 +664,65 @@ ACTIONS: list[Action] = [
         session_ended,
         refused_status=404,
         anonymous_status=303,
+    ),
+    Action(
+        "weeknotes",
+        READERS,
+        nothing,
+        get_path(lambda world, p: f"/n/{world.here.slug}/weeknotes"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "weeknote",
+        READERS,
+        a_published_weeknote,
+        on_weeknote(""),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action("draft weeknote", CURATORS, nothing, draft_here, weeknote_drafted),
+    Action(
+        "weeknote edit form",
+        CURATORS,
+        a_published_weeknote,
+        on_weeknote("/edit"),
+        always,
+        success=200,
+    ),
+    Action(
+        "edit weeknote",
+        CURATORS,
+        a_published_weeknote,
+        on_weeknote("/edit", title="Renamed weeknote", body="New words."),
+        weeknote_renamed,
+    ),
+    # A draft is invisible to all but its writers: 404, not 403.
+    Action(
+        "publish weeknote",
+        CURATORS,
+        a_draft_weeknote,
+        on_weeknote("/publish", go="1"),
+        weeknote_published,
+        refused_status=404,
+    ),
+    Action(
+        "discard weeknote",
+        CURATORS,
+        a_draft_weeknote,
+        on_weeknote("/delete", go="1"),
+        weeknote_gone,
+        refused_status=404,
+    ),
+    Action(
+        "publish site weeknote",
+        ADMINS,
+        a_site_draft,
+        on_weeknote("/publish", go="1"),
+        weeknote_published,
+        refused_status=404,
     ),
     Action(
         "account page",
@@ -1282,3 +1404,25 @@ def test_the_matrix_covers_every_membership_and_admin_route() -> None:
     assert set(covered) <= routes
     names = {a.name for a in ACTIONS}
     assert set(covered.values()) <= names
+
+
+def test_the_matrix_covers_every_weeknote_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    covered = {
+        "weeknotes": "weeknotes",
+        "weeknote": "weeknote",
+        "weeknote_draft": "draft weeknote",
+        "weeknote_edit_form": "weeknote edit form",
+        "weeknote_edit": "edit weeknote",
+        "weeknote_publish": "publish weeknote",
+        "weeknote_delete": "discard weeknote",
+        "site_weeknote_publish": "publish site weeknote",
+    }
+    routes = {r.name for r in ROUTES if isinstance(r, Route) and "weeknote" in r.name}
+    # The site-wide pages share the network pages' handlers; publishing stands for them.
+    assert set(covered) <= routes
+    assert {r.removeprefix("site_") for r in routes} <= set(covered)
+    assert set(covered.values()) <= {a.name for a in ACTIONS}

@@ -63,7 +63,8 @@ async def test_network_page_queries_do_not_grow_with_threads(
         await make_thread(network, author, title=f"Thread {i}", tags=f"t{i},shared")
     count_queries.statements.clear()
     assert (await client.get("/n/dl")).status_code == 200
-    assert count_queries.count == few
+    # Not more (one fewer when none of the listed threads was ever opened by the viewer).
+    assert count_queries.count <= few
     # Session, memberships, the header's unread count, network, the organisations of the
     # filter, count, threads, tags (two), summaries, the read positions of the listed threads
     # (one more, grouped, once some were opened) and the watch level.

@@ -116,6 +116,8 @@ def fill(path: str, world: World, network: str) -> str:
         .replace("{flag_id}", str(flag))
         .replace("{username}", world.member_username)
         .replace("{notification_id}", "1")
+        .replace("{weeknote_id}", "1")
+        .replace("{weeknote}", "1-a-weeknote")
         .replace("{session_id}", str(world.member_session))
     )
 

@@ -191,6 +191,19 @@ async def post_created(
     conn = using
     author_id = post.author_id
     await _auto_follow(author_id, thread.id, conn)
+    # One's own post is read: the thread shows nothing new to its author because of it.
+    moved = await (
+        ThreadRead.filter(user_id=author_id, thread_id=thread.id, last_post_id__lt=post.id)
+        .using_db(conn)
+        .update(last_post_id=post.id, read_at=post.created_at)
+    )
+    if not moved:
+        await ThreadRead.get_or_create(
+            user_id=author_id,
+            thread_id=thread.id,
+            defaults={"last_post_id": post.id, "read_at": post.created_at},
+            using_db=conn,
+        )
     kinds: dict[int, NotificationKind] = {}
 
     def offer(user_ids: Iterable[int], kind: NotificationKind) -> None:

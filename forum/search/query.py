@@ -423,10 +423,18 @@ class _Columns:
     def __init__(self, searcher: Searcher) -> None:
         reader = searcher.reader()
         size = reader.doc_count_all()
-        thread_col = reader.column_reader("thread_id")
-        rank_col = reader.column_reader("rank")
-        self.threads = [int(thread_col[d] or 0) for d in range(size)]
-        self.ranks = [int(rank_col[d] if rank_col[d] is not None else 1) for d in range(size)]
+        # Segment by segment: Whoosh's multi-segment column reader can map a document to the
+        # wrong segment while a commit lands (seen as document -1), and reading each leaf
+        # whole is faster than asking for every document in turn.
+        self.threads: list[int] = []
+        self.ranks: list[int] = []
+        for leaf, _offset in reader.leaf_readers():
+            count = leaf.doc_count_all()
+            self.threads += _leaf_column(leaf, "thread_id", count, 0)
+            self.ranks += _leaf_column(leaf, "rank", count, 1)
+        if len(self.threads) != size:  # a reader of another shape: pad, never misalign
+            self.threads = (self.threads + [0] * size)[:size]
+            self.ranks = (self.ranks + [1] * size)[:size]
         self._size = size
         self._permitted: dict[tuple[int, ...], BitSet] = {}
         self._lock = threading.Lock()
@@ -442,6 +450,14 @@ class _Columns:
                     self._permitted.clear()
                 self._permitted[key] = found
             return found
+
+
+def _leaf_column(leaf: Any, name: str, count: int, default: int) -> list[int]:
+    """One segment's values of a numeric column, one per document (default where none)."""
+    if not leaf.has_column(name):
+        return [default] * count
+    values = [default if v is None else int(v) for v in leaf.column_reader(name)]
+    return (values + [default] * count)[:count]
 
 
 _CACHE: weakref.WeakKeyDictionary[Searcher, _Columns] = weakref.WeakKeyDictionary()

@@ -25,6 +25,7 @@ from forum.web import (
     sessions,
     summaries,
     threads,
+    weeknotes,
 )
 
 
@@ -94,6 +95,35 @@ ROUTES: list[BaseRoute] = [
         methods=["POST"],
         name="thread_follow",
     ),
+    # Weeknotes: a network's, and the site-wide ones of the public networks.
+    *[
+        route
+        for prefix, tag in ((NET + "/weeknotes", "weeknote"), ("/weeknotes", "site_weeknote"))
+        for route in (
+            Route(prefix, weeknotes.index, name=f"{tag}s"),
+            Route(prefix + "/draft", weeknotes.draft, methods=["POST"], name=f"{tag}_draft"),
+            Route(prefix + "/{weeknote_id:id}/edit", weeknotes.edit_form, name=f"{tag}_edit_form"),
+            Route(
+                prefix + "/{weeknote_id:id}/edit",
+                weeknotes.edit,
+                methods=["POST"],
+                name=f"{tag}_edit",
+            ),
+            Route(
+                prefix + "/{weeknote_id:id}/publish",
+                weeknotes.publish,
+                methods=["POST"],
+                name=f"{tag}_publish",
+            ),
+            Route(
+                prefix + "/{weeknote_id:id}/delete",
+                weeknotes.discard,
+                methods=["POST"],
+                name=f"{tag}_delete",
+            ),
+            Route(prefix + "/{weeknote}", weeknotes.show, name=tag),
+        )
+    ],
     Route("/account", register.account, methods=["GET"], name="account"),
     Route("/account/profile", register.account_profile, methods=["POST"], name="account_profile"),
     Route("/account/email", register.account_email, methods=["POST"], name="account_email"),

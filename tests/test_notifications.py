@@ -1,0 +1,375 @@
+"""Following, unread, notifications, the emails they cause, digests and weeknotes, with mail
+going through a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from forum.config import Settings
+from forum.mail.models import MailStatus, OutboundEmail
+from forum.networks.models import Membership, Role, Visibility
+from forum.notifications import emails, services, weeknotes
+from forum.notifications.models import (
+    DigestFrequency,
+    FollowLevel,
+    Notification,
+    Preferences,
+    WatchLevel,
+    Weeknote,
+    WeeknoteStatus,
+)
+from forum.permissions import viewer_for
+from forum.threads.models import Post, Thread
+from tests.factories import (
+    csrf,
+    login,
+    make_member,
+    make_network,
+    make_org,
+    make_reply,
+    make_thread,
+    make_user,
+)
+from tests.mailbox import SmtpServer, body, deliver, smtp_settings
+
+QUIET = timedelta(minutes=60)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp: SmtpServer) -> Settings:
+    return smtp_settings(settings, smtp.port)
+
+
+async def _kinds(user_id: int) -> list[str]:
+    return [
+        str(k)
+        for k in await Notification.filter(user_id=user_id)
+        .order_by("id")
+        .values_list("kind", flat=True)
+    ]
+
+
+async def test_a_reply_notifies_and_emails_exactly_the_right_people(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    dl = await make_network("dl")
+    secret = await make_network("ig", visibility=Visibility.MEMBERS)
+    alice = await make_member(dl, await make_user("alice"))  # starts the thread
+    bob = await make_member(dl, await make_user("bob"))  # replies to Alice
+    cara = await make_member(dl, await make_user("cara"))  # follows the thread by hand
+    dan = await make_member(dl, await make_user("dan"))  # mentioned
+    erin = await make_member(dl, await make_user("erin"))  # muted the thread
+    thread = await make_thread(dl, alice, title="Data team structures", body="How?")
+    await services.follow(user=cara, thread=thread, level=FollowLevel.FOLLOWING)
+    await services.follow(user=erin, thread=thread, level=FollowLevel.MUTED)
+    first = await Post.filter(thread_id=thread.id).order_by("id").first()
+    assert first is not None
+    reply = await make_reply(
+        thread, bob, "Hub and spoke works. @dan @erin what do you think?", parent=first
+    )
+    assert await _kinds(alice.id) == ["reply"]
+    assert await _kinds(cara.id) == ["reply"]
+    assert await _kinds(dan.id) == ["mention"]
+    assert await _kinds(erin.id) == []  # muted wins over a mention
+    assert await _kinds(bob.id) == []  # never one's own post
+
+    assert await emails.send_pending(quiet=QUIET) == 3
+    assert await deliver(settings) == 3
+    assert sorted(m["To"] for m in smtp.mailbox.messages) == [
+        "alice@example.org",
+        "cara@example.org",
+        "dan@example.org",
+    ]
+    to_dan = smtp.mailbox.last_to("dan@example.org")
+    assert "mentioned you" in to_dan["Subject"]
+    assert f"#p{reply.id}" in body(to_dan) and "Hub and spoke works." in body(to_dan)
+    assert to_dan["List-Unsubscribe"]
+
+    # A busy thread: the next reply notifies, but emails nobody within the quiet period.
+    await make_reply(thread, bob, "And another thought.")
+    assert await emails.send_pending(quiet=QUIET) == 0
+    assert await Notification.filter(user_id=alice.id).count() == 2
+
+    # Someone who may not read a members-only network hears nothing from it.
+    insider = await make_member(secret, await make_user("insider"))
+    secret_thread = await make_thread(secret, insider, title="Quokka secrets", body="Hidden")
+    await make_reply(secret_thread, insider, "@alice look at this quokka")
+    assert await Notification.filter(user_id=alice.id, thread_id=secret_thread.id).count() == 0
+
+
+async def test_replies_and_mentions_emails_can_be_turned_off(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl, await make_user("alice"))
+    bob = await make_member(dl, await make_user("bob"))
+    await services.set_preferences(
+        user=alice,
+        email_replies=False,
+        email_mentions=True,
+        digest=DigestFrequency.NEVER,
+        weeknotes=True,
+    )
+    thread = await make_thread(dl, alice)
+    await make_reply(thread, bob, "A reply for Alice")
+    assert await emails.send_pending(quiet=QUIET) == 0
+    assert await Notification.filter(user_id=alice.id).count() == 1  # still listed
+
+
+async def test_removed_from_the_network_before_the_mail_goes(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    secret = await make_network("ig", visibility=Visibility.MEMBERS)
+    alice = await make_member(secret, await make_user("alice"))
+    bob = await make_member(secret, await make_user("bob"))
+    thread = await make_thread(secret, alice, title="Retention quokka")
+    await make_reply(thread, bob, "quokka detail")
+    assert await emails.send_pending(quiet=QUIET) == 1
+    await Membership.filter(user_id=alice.id).delete()
+    assert await deliver(settings) == 0
+    assert smtp.mailbox.messages == []
+    assert await OutboundEmail.filter(status=MailStatus.CANCELLED).count() == 1
+
+
+async def test_watch_levels_and_summaries(db: str) -> None:
+    dl = await make_network("dl")
+    fac = await make_member(dl, await make_user("fac"), role=Role.FACILITATOR)
+    keen = await make_member(dl, await make_user("keen"))
+    quiet = await make_member(dl, await make_user("quiet"))
+    await services.set_watch(user=keen, network=dl, level=WatchLevel.ALL)
+    await services.set_watch(user=quiet, network=dl, level=WatchLevel.NOTHING)
+    thread = await make_thread(dl, fac, title="New question")
+    assert await _kinds(keen.id) == ["new-thread"]
+    assert await _kinds(quiet.id) == []
+    from forum.knowledge import services as knowledge
+
+    thread.network = dl
+    await make_reply(thread, quiet, "I took part")
+    await knowledge.write_summary(viewer=await viewer_for(fac), thread=thread, body="Concluded.")
+    assert await _kinds(keen.id) == ["new-thread", "summary"]
+    # "Nothing" wins over having taken part.
+    assert "summary" not in await _kinds(quiet.id)
+
+
+async def test_notification_pages_unread_and_follow_buttons(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl, await make_user("alice"))
+    bob = await make_member(dl, await make_user("bob"))
+    thread = await make_thread(dl, alice, title="Budgets for data teams")
+    reply = await make_reply(thread, bob, "Our budget is small.")
+    await login(client, alice)
+    home = await client.get("/")
+    assert 'href="/notifications">Notifications <span class="count">1' in home.text
+    page = await client.get("/notifications")
+    assert "replied in" in page.text and "Budgets for data teams" in page.text
+    # The listing shows one new post; the thread marks it and offers a jump to it.
+    listing = await client.get("/n/dl")
+    assert "1 new" in listing.text
+    shown = await client.get(f"/n/dl/t/{thread.id}-{thread.slug}")
+    assert f'href="#p{reply.id}">Jump to the first new post' in shown.text
+    assert "post--new" in shown.text
+    assert "You follow this thread" in shown.text
+    # Seen: nothing new any more, and the notification is read.
+    assert "new" not in (await client.get("/n/dl")).text.split("thread-list", 1)[1].split(
+        "</ol>", 1
+    )[0].replace("news", "")
+    assert await Notification.filter(user_id=alice.id, read_at__isnull=True).count() == 0
+    token = await csrf(client, "/")
+    r = await client.post(
+        f"/n/dl/t/{thread.id}/follow", data={"level": "muted", "csrf_token": token}
+    )
+    assert r.status_code == 303
+    assert "You muted this thread" in (await client.get(f"/n/dl/t/{thread.id}-{thread.slug}")).text
+    r = await client.post(
+        f"/n/dl/t/{thread.id}/follow", data={"level": "sideways", "csrf_token": token}
+    )
+    assert r.status_code == 400
+    r = await client.post("/notifications/read-all", data={"csrf_token": token})
+    assert r.status_code == 303
+
+
+async def test_preferences_page_keeps_choices(db: str, client: httpx.AsyncClient) -> None:
+    user = await make_user("pat")
+    await login(client, user)
+    token = await csrf(client, "/account/notifications")
+    r = await client.post(
+        "/account/notifications",
+        data={"email_mentions": "1", "digest": "daily", "csrf_token": token},
+    )
+    assert r.status_code == 303
+    prefs = await Preferences.get(user_id=user.id)
+    assert (prefs.email_replies, prefs.email_mentions, prefs.digest, prefs.weeknotes) == (
+        False,
+        True,
+        DigestFrequency.DAILY,
+        False,
+    )
+    page = await client.get("/account/notifications")
+    assert 'id="digest-daily" name="digest" value="daily" checked' in page.text
+
+
+async def test_digest_is_drafted_from_the_period_and_sent_once(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    org = await make_org("Camden")
+    dl = await make_network("dl", name="Data Leaders")
+    secret = await make_network("ig", name="Info Gov", visibility=Visibility.MEMBERS)
+    await make_member(dl, await make_user("reader", organisation=org))
+    writer = await make_member(dl, await make_user("writer"))
+    await make_member(secret, writer)
+    await make_thread(dl, writer, title="Cloud contracts")
+    await make_thread(secret, writer, title="Quokka incident")  # reader may not read it
+    now = datetime.now(UTC)
+    assert await emails.send_digests(site_name="Forum", now=now) >= 1
+    assert await deliver(settings) >= 1
+    digest = smtp.mailbox.last_to("reader@example.org")
+    assert "weekly digest" in digest["Subject"]
+    text = body(digest)
+    assert "Cloud contracts" in text and "Quokka" not in text
+    html = digest.get_body(preferencelist=("html",))
+    assert html is not None and "Cloud contracts" in str(html.get_content())
+    # Not again within the week.
+    assert await emails.send_digests(site_name="Forum", now=now + timedelta(hours=1)) == 0
+
+
+async def test_weeknote_drafting_is_deterministic(db: str) -> None:
+    org = await make_org("Hackney Council")
+    dl = await make_network("dl", name="Data Leaders")
+    fac = await make_member(dl, await make_user("fac", organisation=org), role=Role.FACILITATOR)
+    member = await make_member(dl, await make_user("mem", organisation=org))
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    end = start + timedelta(days=7)
+    answered = await make_thread(dl, fac, title="Hub or spoke?")
+    await make_reply(answered, member, "Hub.")
+    lonely = await make_thread(dl, member, title="Anyone using R Shiny?")
+    moment = start + timedelta(days=2)
+    await Thread.filter(id__in=[answered.id, lonely.id]).update(
+        created_at=moment, last_activity_at=moment
+    )
+    await Post.all().update(created_at=moment)
+    viewer = await viewer_for(fac)
+    one = await weeknotes.draft(viewer=viewer, network=dl, start=start, end=end)
+    two = await weeknotes.draft(viewer=viewer, network=dl, start=start, end=end)
+    assert one.body == two.body
+    assert one.title == "Data Leaders: 2\u20138 November 2026"
+    assert one.body == (
+        "3 posts in 2 new threads and ongoing discussions, 2\u20138 November 2026.\n"
+        "\n"
+        "## New threads\n"
+        "\n"
+        f"- [Hub or spoke?](/n/dl/t/{answered.id}-hub-or-spoke)\n"
+        f"- [Anyone using R Shiny?](/n/dl/t/{lonely.id}-anyone-using-r-shiny)\n"
+        "\n"
+        "## Most active discussions\n"
+        "\n"
+        f"- [Hub or spoke?](/n/dl/t/{answered.id}-hub-or-spoke): 2 posts\n"
+        f"- [Anyone using R Shiny?](/n/dl/t/{lonely.id}-anyone-using-r-shiny): 1 post\n"
+        "\n"
+        "## Who took part\n"
+        "\n"
+        "Hackney Council (3).\n"
+        "\n"
+        "## Still waiting for an answer\n"
+        "\n"
+        f"- [Anyone using R Shiny?](/n/dl/t/{lonely.id}-anyone-using-r-shiny)\n"
+    )
+    quiet = await weeknotes.draft(
+        viewer=viewer, network=dl, start=end + timedelta(days=30), end=end + timedelta(days=37)
+    )
+    assert "A quiet spell" in quiet.body
+
+
+async def test_publishing_a_weeknote_emails_members_who_want_it(
+    db: str, client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    dl = await make_network("dl", name="Data Leaders")
+    fac = await make_member(dl, await make_user("fac"), role=Role.FACILITATOR)
+    keen = await make_member(dl, await make_user("keen"))
+    off = await make_member(dl, await make_user("off"))
+    await make_user("outsider")
+    await services.set_preferences(
+        user=off,
+        email_replies=True,
+        email_mentions=True,
+        digest=DigestFrequency.NEVER,
+        weeknotes=False,
+    )
+    await make_thread(dl, keen, title="What a week")
+    await login(client, fac)
+    token = await csrf(client, "/n/dl/weeknotes")
+    r = await client.post(
+        "/n/dl/weeknotes/draft", data={"start": "not a date", "end": "", "csrf_token": token}
+    )
+    assert r.status_code == 400 and 'value="not a date"' in r.text
+    today = datetime.now(UTC).date()
+    r = await client.post(
+        "/n/dl/weeknotes/draft",
+        data={
+            "start": (today - timedelta(days=6)).isoformat(),
+            "end": today.isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 303
+    note = await Weeknote.get()
+    assert "What a week" in note.body
+    # Members see no drafts.
+    async with httpx.AsyncClient(
+        transport=client._transport, base_url="http://testserver"
+    ) as other:
+        await login(other, keen)
+        assert (await other.get(f"/n/dl/weeknotes/{note.id}-{note.slug}")).status_code == 404
+    edit = f"/n/dl/weeknotes/{note.id}/edit"
+    r = await client.post(edit, data={"title": "", "body": "Kept text", "csrf_token": token})
+    assert r.status_code == 400 and "Kept text" in r.text
+    r = await client.post(
+        edit,
+        data={
+            "title": "Our week",
+            "body": note.body + "\nThanks all.",
+            "publish": "1",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 303
+    assert (await Weeknote.get(id=note.id)).status == WeeknoteStatus.PUBLISHED
+    await deliver(settings)
+    assert [m["To"] for m in smtp.mailbox.messages] == ["fac@example.org", "keen@example.org"]
+    assert "Thanks all." in body(smtp.mailbox.messages[0])
+    page = await client.get(f"/n/dl/weeknotes/{note.id}-{note.slug}")
+    assert "Our week" in page.text
+    assert "Our week" in (await client.get("/n/dl/weeknotes")).text
+    # Publishing twice sends nothing more.
+    r = await client.post(f"/n/dl/weeknotes/{note.id}/publish", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert await OutboundEmail.all().count() == 2
+
+
+async def test_unfinished_notifications_never_name_unreadable_networks(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    secret = await make_network("ig", visibility=Visibility.MEMBERS)
+    alice = await make_member(secret, await make_user("alice"))
+    bob = await make_member(secret, await make_user("bob"))
+    thread = await make_thread(secret, alice, title="Quokka plans")
+    await make_reply(thread, bob, "reply")
+    await Membership.filter(user_id=alice.id).delete()
+    await login(client, alice)
+    assert "Quokka" not in (await client.get("/notifications")).text
+    assert 'class="count"' not in (await client.get("/")).text
