@@ -250,3 +250,19 @@ async def test_loading_twice_raises_and_changes_nothing(db: str) -> None:
     with pytest.raises(RuntimeError, match="not empty"):
         await load_demo()
     assert [await model.all().count() for model in models] == before
+
+
+async def test_demo_history_sends_no_mail_and_keeps_its_times(db: str) -> None:
+    from datetime import timedelta
+
+    from forum.notifications import emails
+    from forum.notifications.models import Notification
+    from forum.timeutil import utcnow
+
+    await load_demo()
+    assert await Notification.all().count() > 0
+    assert await Notification.filter(email_pending=True).count() == 0
+    # Most of what the demo notifies about happened days or months ago.
+    old = await Notification.filter(created_at__lt=utcnow() - timedelta(days=1)).count()
+    assert old > await Notification.all().count() // 2
+    assert await emails.send_digests(site_name="Forum") == 0

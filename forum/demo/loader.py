@@ -13,6 +13,7 @@ import inspect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from forum.accounts import services as accounts
@@ -25,6 +26,7 @@ from forum.moderation import services as moderation
 from forum.networks import membership
 from forum.networks import services as networks
 from forum.networks.models import Membership, Network, Role, Visibility
+from forum.notifications.models import Preferences
 from forum.permissions import Viewer, viewer_for
 from forum.threads import curation as curate
 from forum.threads import services as threads
@@ -118,6 +120,7 @@ class _Loader:
                 note=demo.note,
             )
 
+        await self._quiet_history()
         for demo_request in content.REQUESTS:
             await membership.request_to_join(
                 viewer=self.viewers[demo_request.username],
@@ -125,6 +128,25 @@ class _Loader:
                 message=demo_request.message,
                 site=SiteSettings(),
             )
+
+    async def _quiet_history(self) -> None:
+        """The demo's months of history happened before anyone could be emailed about it:
+        its notifications keep the times of what they are about, and no email or digest
+        goes out for them on the first run."""
+        conn = connections.get("default")
+        await conn.execute_script(
+            "UPDATE notifications SET email_pending = FALSE, created_at ="
+            " (SELECT p.created_at FROM posts p WHERE p.id = notifications.post_id)"
+            " WHERE post_id IS NOT NULL"
+        )
+        await conn.execute_script(
+            "UPDATE notifications SET created_at = (SELECT COALESCE(s.updated_at, s.created_at)"
+            " FROM summaries s WHERE s.thread_id = notifications.thread_id)"
+            " WHERE kind = 'summary'"
+        )
+        await Preferences.bulk_create(
+            [Preferences(user_id=user.id, digest_sent_at=self.now) for user in self.users.values()]
+        )
 
     async def _organisations(self) -> None:
         for org in content.ORGANISATIONS:
