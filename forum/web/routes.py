@@ -13,6 +13,7 @@ from forum.web import (
     admin_accounts,
     api,
     curation,
+    health,
     kb,
     membership,
     moderation,
@@ -47,6 +48,8 @@ NET = "/n/{network}"
 
 ROUTES: list[BaseRoute] = [
     Route("/", pages.home, name="home"),
+    Route("/healthz", health.healthz, name="healthz"),
+    Route("/readyz", health.readyz, name="readyz"),
     Route("/login", accounts.login_form, methods=["GET"], name="login"),
     Route("/login", accounts.login, methods=["POST"], name="login_post"),
     Route("/logout", accounts.logout, methods=["POST"], name="logout"),

@@ -89,13 +89,17 @@ def rotate_csrf(response: Response, conn: HTTPConnection) -> None:
     set_cookie(response, conn, CSRF_COOKIE, secrets.token_urlsafe(24), None)
 
 
+# Paths served without reading the session (and without setting a CSRF cookie).
+NO_VIEWER = ("/static/", "/healthz", "/readyz")
+
+
 class SessionMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
-            # Stylesheets need no viewer: spare them the session lookup.
+        if scope["type"] != "http" or scope["path"].startswith(NO_VIEWER):
+            # Stylesheets and health checks need no viewer: spare them the session lookup.
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
