@@ -146,3 +146,80 @@ async def test_unsubscribe_links_are_signed_and_one_click(
     r = await client.post(path, data={"List-Unsubscribe": "One-Click"})  # no cookie, no token
     assert r.status_code == 200
     assert (await Preferences.get(user_id=user.id)).digest == "never"
+
+
+@pytest.fixture
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key (made with openssl)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a certificate for the TLS test")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+async def test_starttls_with_login_is_used_when_configured(
+    db: str, settings: Settings, tls_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`security = "starttls"` upgrades the connection before logging in; the server here
+    refuses anything else (and checks the password)."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = SmtpServer()
+
+    def check(
+        server: object, session: object, envelope: object, mechanism: str, data: object
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"forum",
+            b"s3cret-pass",
+        )
+        return AuthResult(success=ok)
+
+    controller = Controller(
+        box.mailbox,
+        hostname="127.0.0.1",
+        port=box.port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=check,
+        auth_require_tls=True,
+    )
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", cert)  # trust the test's own certificate
+    try:
+        base = smtp_settings(settings, box.port)
+        secure = replace(
+            base,
+            email=replace(
+                base.email, security="starttls", username="forum", password="s3cret-pass"
+            ),
+        )
+        await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
+        assert await deliver(secure) == 1
+        assert [m["To"] for m in box.mailbox.messages] == ["tls@example.org"]
+        # Plain SMTP to the same server is refused, and the message stays queued.
+        await mail.queue(to="plain@example.org", subject="Plain", text="Not encrypted")
+        plain = replace(base, email=replace(base.email, security="none"))
+        assert await deliver(plain) == 0
+        assert await OutboundEmail.filter(status=MailStatus.QUEUED).count() == 1
+    finally:
+        controller.stop()
