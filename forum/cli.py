@@ -123,6 +123,20 @@ async def _catch_up_search(settings: Settings) -> None:
 # --- db -------------------------------------------------------------------------------------
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """A consistent copy of the database (the search index is rebuilt, not backed up)."""
+    from forum.ops.backup import BackupError, backup
+
+    try:
+        path = backup(settings, Path(args.file))
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    size = path.stat().st_size
+    print(f"Backed up the database to {path} ({size:,} bytes).")
+    return 0
+
+
 async def cmd_mail_send(settings: Settings, args: argparse.Namespace) -> int:
     """Deliver the outbox once (the server does this by itself every second)."""
     from forum.mail import sender
@@ -354,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="compare the index with the database (exit 1 on any difference)"
     )
     check.set_defaults(handler=cmd_search_check)
+
+    bak = sub.add_parser(
+        "backup",
+        help="copy the database to FILE while the forum runs (restore: docs/deployment.md)",
+    )
+    bak.add_argument("file", help="a new file to write")
+    bak.set_defaults(handler=cmd_backup)
 
     mailp = sub.add_parser("mail", help="the outbox of emails")
     msub = mailp.add_subparsers(dest="mail_command", required=True, metavar="ACTION")

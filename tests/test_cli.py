@@ -26,6 +26,7 @@ COMMANDS = [
     ["export"],
     ["mail"],
     ["mail", "send"],
+    ["backup"],
 ]
 
 
