@@ -42,8 +42,10 @@ from forum.networks.models import (
     Role,
     Visibility,
 )
+from forum.notifications import feeds as feed_keys
 from forum.notifications import weeknotes
 from forum.notifications.models import (
+    FeedToken,
     FollowLevel,
     NetworkWatch,
     Preferences,
@@ -1208,6 +1210,118 @@ ACTIONS += [
 ]
 
 
+# Atom feeds (their private keys are tested in test_feeds.py), and one's own feed key.
+
+
+def feed_path(tail: str) -> Callable[..., Awaitable[httpx.Response]]:
+    return get_path(lambda world, p: f"/n/{world.here.slug}/{tail}")
+
+
+async def a_weeknote(world: World) -> Prepared:
+    now = utcnow()
+    await Weeknote.create(
+        network=world.here,
+        slug=f"week-{next(_seq)}",
+        title="A week",
+        period_start=now - timedelta(days=7),
+        period_end=now,
+        body="A week.",
+        body_html="<p>A week.</p>",
+        status=WeeknoteStatus.PUBLISHED,
+        created_at=now,
+        published_at=now,
+    )
+    return {}
+
+
+async def own_key_made(world: World, p: Prepared) -> bool:
+    actor = p["actor"]
+    return actor is not None and await FeedToken.exists(user_id=actor.id, revoked_at__isnull=True)
+
+
+async def everyones_feed_key(world: World) -> Prepared:
+    """A live feed key for every signed-in actor (the world is shared)."""
+    for user in world.users.values():
+        if not await FeedToken.exists(user_id=user.id, revoked_at__isnull=True):
+            await feed_keys.create_token(user=user)
+    return {}
+
+
+async def only_own_keys_revoked(world: World, p: Prepared) -> bool:
+    """The actor's keys were revoked, and nobody else's (for the anonymous: anyone's)."""
+    live = set(await FeedToken.filter(revoked_at__isnull=True).values_list("user_id", flat=True))
+    everyone = {u.id for u in world.users.values()}
+    actor = p["actor"]
+    if actor is None:
+        return not everyone <= live
+    return actor.id not in live and everyone - {actor.id} <= live
+
+
+ACTIONS += [
+    Action(
+        "threads feed",
+        READERS,
+        a_thread,
+        feed_path("threads.atom"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "replies feed",
+        READERS,
+        a_post,
+        get_path(lambda world, p: _thread_path(world, p["thread"], "replies.atom")),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "weeknotes feed",
+        READERS,
+        a_weeknote,
+        feed_path("weeknotes.atom"),
+        always,
+        success=200,
+        allowed_public=EVERYONE,
+    ),
+    Action(
+        "site weeknotes feed",
+        EVERYONE,
+        nothing,
+        site_page("/weeknotes.atom"),
+        always,
+        success=200,
+    ),
+    Action(
+        "feeds page",
+        SIGNED_IN,
+        nothing,
+        site_page("/account/feeds"),
+        always,
+        success=200,
+        anonymous_status=303,
+    ),
+    Action(
+        "make feed key",
+        SIGNED_IN,
+        nothing,
+        account_post("/account/feeds/token"),
+        own_key_made,
+        success=200,
+        anonymous_status=303,
+    ),
+    Action(
+        "revoke feed keys",
+        SIGNED_IN,
+        everyones_feed_key,
+        account_post("/account/feeds/token/revoke"),
+        only_own_keys_revoked,
+        anonymous_status=303,
+    ),
+]
+
+
 def expected_refusal(action: Action, actor: str, visibility: Visibility) -> int:
     if actor == "anonymous" and action.anonymous_status is not None:
         return action.anonymous_status
@@ -1350,6 +1464,9 @@ def test_the_matrix_covers_every_account_session_route() -> None:
         "account_password": "change password",
         "preferences": "email choices",
         "preferences_post": "save email choices",
+        "account_feeds": "feeds page",
+        "account_feeds_token": "make feed key",
+        "account_feeds_revoke": "revoke feed keys",
     }
     routes = {r.name for r in ROUTES if isinstance(r, Route) and r.path.startswith("/account/")}
     assert routes == set(covered)
@@ -1421,8 +1538,29 @@ def test_the_matrix_covers_every_weeknote_route() -> None:
         "weeknote_delete": "discard weeknote",
         "site_weeknote_publish": "publish site weeknote",
     }
-    routes = {r.name for r in ROUTES if isinstance(r, Route) and "weeknote" in r.name}
+    routes = {
+        r.name
+        for r in ROUTES
+        if isinstance(r, Route) and "weeknote" in r.name and not r.name.endswith("_feed")
+    }
     # The site-wide pages share the network pages' handlers; publishing stands for them.
     assert set(covered) <= routes
     assert {r.removeprefix("site_") for r in routes} <= set(covered)
+    assert set(covered.values()) <= {a.name for a in ACTIONS}
+
+
+def test_the_matrix_covers_every_feed_route() -> None:
+    from starlette.routing import Route
+
+    from forum.web.routes import ROUTES
+
+    covered = {
+        "threads_feed": "threads feed",
+        "replies_feed": "replies feed",
+        "kb_feed": "kb feed",
+        "weeknotes_feed": "weeknotes feed",
+        "site_weeknotes_feed": "site weeknotes feed",
+    }
+    feeds = {r.name for r in ROUTES if isinstance(r, Route) and r.path.endswith(".atom")}
+    assert feeds == set(covered)
     assert set(covered.values()) <= {a.name for a in ACTIONS}

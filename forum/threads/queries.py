@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Subquery
-from tortoise.functions import Count, Max
+from tortoise.functions import Count, Max, Min
 
 from forum import permissions
 from forum.errors import NotFound
@@ -209,6 +209,61 @@ async def recent_posts_by_organisation(
         .order_by("-created_at", "-id")
         .limit(limit)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    thread: Thread
+    opening: Post | None  # None when the opening post is deleted, hidden or redacted
+
+
+async def newest_threads(network: Network, limit: int = 30) -> list[NewThread]:
+    """The network's most recently started threads, newest first, each with its opening post
+    while readers may still see it (the Atom feed). Three queries."""
+    threads = list(
+        await Thread.filter(network_id=network.id)
+        .select_related("author")
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    )
+    if not threads:
+        return []
+    # The opening post is the first of its thread (as in the search index).
+    rows = (
+        await Post.filter(thread_id__in=[t.id for t in threads])
+        .annotate(first=Min("id"))
+        .group_by("thread_id")
+        .values("thread_id", "first")
+    )
+    firsts = [int(r["first"]) for r in rows]
+    posts = {p.thread_id: p for p in await Post.filter(id__in=firsts)} if firsts else {}
+    out = []
+    for thread in threads:
+        thread.network = network
+        post = posts.get(thread.id)
+        out.append(NewThread(thread, post if post is not None and not post.withdrawn else None))
+    return out
+
+
+async def newest_live_posts(thread: Thread, limit: int = 50) -> list[Post]:
+    """A thread's newest posts that readers may see (never deleted, hidden or redacted ones),
+    newest first, with their authors (the Atom feed). One query."""
+    return list(
+        await Post.filter(
+            thread_id=thread.id, deleted=False, hidden=False, redacted_at__isnull=True
+        )
+        .select_related("author")
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    )
+
+
+async def opening_post_id(thread: Thread) -> int | None:
+    """The id of the thread's opening post (its first). One query."""
+    ids: list[Any] = list(
+        await Post.filter(thread_id=thread.id).order_by("id").limit(1).values_list("id", flat=True)
+    )
+    return int(ids[0]) if ids else None
 
 
 async def post_history(post: Post) -> list[PostRevision]:

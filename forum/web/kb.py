@@ -1,5 +1,5 @@
-"""The knowledge base: a network's articles, all the viewer may read, one article, the Atom
-feed; and the facilitator's queue of threads to summarise."""
+"""The knowledge base: a network's articles, all the viewer may read, one article; and the
+facilitator's queue of threads to summarise. (Its Atom feed is in `feeds.py`.)"""
 
 from __future__ import annotations
 
@@ -92,22 +92,6 @@ async def article(request: Request) -> Response:
 
 def article_url(network: Network, thread_id: int, slug: str) -> str:
     return f"/n/{network.slug}/kb/{thread_id}-{slug}"
-
-
-async def feed(request: Request) -> Response:
-    """Atom: the network's latest written or reviewed summaries."""
-    network = await network_queries.get_network(
-        request.path_params["network"], request.state.viewer
-    )
-    articles = await kb_queries.recent_articles(network)
-    base = request.app.state.settings.site.base_url.rstrip("/")
-    response = render(
-        request,
-        "kb/feed.atom",
-        {"network": network, "articles": articles, "base": base},
-    )
-    response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
-    return response
 
 
 async def queue(request: Request) -> Response:
