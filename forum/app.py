@@ -15,6 +15,7 @@ from forum.config import Settings, load_settings, secret_key
 from forum.search import indexer as search_indexer
 from forum.search.service import SearchService
 from forum.web.errors import HANDLERS
+from forum.web.requestlog import RequestLogMiddleware
 from forum.web.routes import ROUTES
 from forum.web.security import SecurityHeadersMiddleware, SessionMiddleware
 from forum.web.templating import make_templates
@@ -50,7 +51,11 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app = Starlette(
         routes=ROUTES,
         # No compression of pages: CSRF tokens beside reflected text invite BREACH.
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(SessionMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware, fmt=settings.server.log_format),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(SessionMiddleware),
+        ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
         max_body_size=settings.server.max_body_bytes,

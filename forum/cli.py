@@ -49,6 +49,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             workers=workers,
             proxy_headers=True,
+            # The forum logs each request itself (route pattern, no query strings).
+            access_log=False,
             log_level="info",
         )
     finally:

@@ -34,6 +34,8 @@ class ServerSettings:
     port: int = 8000
     workers: int = 1
     max_body_bytes: int = 1_048_576
+    # "text" or "json": the format of the forum's one line per request.
+    log_format: str = "text"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ _CHOICES = {
     ("security", "secure_cookies"): {"auto", "always", "never"},
     ("search", "run_indexer"): {"auto", "no"},
     ("email", "backend"): {"folder", "smtp"},
+    ("server", "log_format"): {"text", "json"},
     ("email", "security"): {"starttls", "tls", "none"},
 }
 _POSITIVE = {
