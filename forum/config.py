@@ -36,6 +36,8 @@ class ServerSettings:
     max_body_bytes: int = 1_048_576
     # "text" or "json": the format of the forum's one line per request.
     log_format: str = "text"
+    # Empty: /metrics is off (404). Set: Prometheus scrapes with "Authorization: Bearer <it>".
+    metrics_token: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ import time
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from forum.web.metrics import REGISTRY
+
 log = logging.getLogger("forum.request")
 
 
@@ -45,6 +47,7 @@ class RequestLogMiddleware:
         pattern = route.path if isinstance(route, Route) else "(no route)"
         viewer = scope.get("state", {}).get("viewer")
         user_id = viewer.user_id if viewer is not None else None
+        REGISTRY.observe(scope.get("method", ""), pattern, status, ms / 1000)
         record = {
             "method": scope.get("method", ""),
             "route": pattern,

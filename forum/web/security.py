@@ -90,7 +90,7 @@ def rotate_csrf(response: Response, conn: HTTPConnection) -> None:
 
 
 # Paths served without reading the session (and without setting a CSRF cookie).
-NO_VIEWER = ("/static/", "/healthz", "/readyz")
+NO_VIEWER = ("/static/", "/healthz", "/readyz", "/metrics")
 
 
 class SessionMiddleware:
