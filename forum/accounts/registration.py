@@ -163,33 +163,14 @@ async def resend_verification(*, user: User, site: Site) -> None:
         await _mail_verification(user, user.email, site, conn)
 
 
-async def _use_token(key: str, purpose: TokenPurpose, conn: BaseDBAsyncClient) -> Token:
-    """Claim a token once (inside the caller's transaction). Raises NotFound."""
+async def _usable(key: str, purpose: TokenPurpose, conn: BaseDBAsyncClient | None = None) -> Token:
+    """The unused, unexpired token of an active account that a link's key names. Raises
+    NotFound (one message for every reason: the page cannot tell which)."""
     if not key or len(key) > 100:
         raise NotFound(BAD_LINK)
     token = (
         await Token.filter(key_hash=tokens.hash_key(key), purpose=purpose)
         .using_db(conn)
-        .select_related("user")
-        .first()
-    )
-    now = utcnow()
-    if token is None or token.used_at is not None or token.expires_at <= now:
-        raise NotFound(BAD_LINK)
-    claimed = (
-        await Token.filter(id=token.id, used_at__isnull=True).using_db(conn).update(used_at=now)
-    )
-    if not claimed or not token.user.is_active:
-        raise NotFound(BAD_LINK)
-    return token
-
-
-async def check_token(key: str, purpose: TokenPurpose) -> Token:
-    """The usable token a link names, without using it (to show its form). Raises NotFound."""
-    if not key or len(key) > 100:
-        raise NotFound(BAD_LINK)
-    token = (
-        await Token.filter(key_hash=tokens.hash_key(key), purpose=purpose)
         .select_related("user")
         .first()
     )
@@ -201,6 +182,25 @@ async def check_token(key: str, purpose: TokenPurpose) -> Token:
     ):
         raise NotFound(BAD_LINK)
     return token
+
+
+async def _use_token(key: str, purpose: TokenPurpose, conn: BaseDBAsyncClient) -> Token:
+    """Claim a token once (inside the caller's transaction): of two uses at the same
+    moment, one claims it and the other gets NotFound."""
+    token = await _usable(key, purpose, conn)
+    claimed = (
+        await Token.filter(id=token.id, used_at__isnull=True)
+        .using_db(conn)
+        .update(used_at=utcnow())
+    )
+    if not claimed:
+        raise NotFound(BAD_LINK)
+    return token
+
+
+async def check_token(key: str, purpose: TokenPurpose) -> Token:
+    """The usable token a link names, without using it (to show its form). Raises NotFound."""
+    return await _usable(key, purpose)
 
 
 async def verify_email(*, key: str) -> User:
