@@ -53,7 +53,7 @@ SEARCH_QUERIES = (
     "<img src=x onerror=alert('q2')> mallorypayload",
     "mallorypayload tag:\"><svg onload=alert('q3')>",
 )
-# Refused by validation, then shown back in the form's error message.
+# Typed into the tags field: they must come out as slugs.
 TAGS = "<script>alert('tag')</script>, onerror=alert(1)"
 
 

@@ -93,3 +93,18 @@ def test_page_has_no_wcag_violations(
     if overflow > PHONE["width"]:
         problems.append(f"phone: the page is {overflow}px wide at {PHONE['width']}px")
     assert not problems, "\n".join(problems)
+
+
+def test_axe_reports_what_it_is_meant_to_catch(browse: Browse) -> None:
+    """The check above can fail: low contrast (dark theme), an unnamed button, an image
+    without alt text."""
+    page = browse.open(dark=True)  # about:blank: no CSP to refuse the inline style
+    page.set_content(
+        '<html lang="en"><head><title>t</title><style>@media (prefers-color-scheme: dark) '
+        "{ p { color: #333; background: #222 } }</style></head><body><main><p>faint</p>"
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><button></button></main>'
+        "</body></html>"
+    )
+    found = " ".join(violations(page))
+    for rule in ("color-contrast", "button-name", "image-alt"):
+        assert rule in found
