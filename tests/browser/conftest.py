@@ -49,6 +49,10 @@ PASSWORD = "demo-password-2026"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 LINK = re.compile(r"https?://\S+")
+# Where test_screenshots.py saves the pictures the README shows: `make screenshots` sets it
+# to docs/screenshots/. Left unset, they go to a temporary folder: the demo's dates follow
+# the day it is loaded, so every run on a new day would otherwise change the committed PNGs.
+SCREENSHOTS_ENV = "FORUM_SCREENSHOTS"
 
 
 def _skip_reason() -> str | None:
@@ -65,7 +69,13 @@ SKIP_REASON = _skip_reason()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ours = [item for item in items if HERE in item.path.parents]
+    slots = [k for k, item in enumerate(items) if HERE in item.path.parents]
+    ours = [items[k] for k in slots]
+    # Screenshots first: they show the demo as a newcomer finds it, before other tests add
+    # their threads to it.
+    first = [item for item in ours if item.path.name == "test_screenshots.py"]
+    for k, item in zip(slots, first + [item for item in ours if item not in first], strict=True):
+        items[k] = item
     for item in ours:
         item.add_marker(pytest.mark.browser)
         if SKIP_REASON:
@@ -301,6 +311,14 @@ def login(page: Any, user: str, password: str = PASSWORD) -> None:
 
 
 @pytest.fixture(scope="package")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get(SCREENSHOTS_ENV)
+    path = (REPO / folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="package")
 def logins() -> dict[str, Any]:
     return {}
 
@@ -318,10 +336,6 @@ def browse(server: Server, chromium: Any, logins: dict[str, Any]) -> Iterator[Br
 def unique(prefix: str) -> str:
     """A title no other test uses."""
     return f"{prefix} {time.monotonic_ns() % 10_000_000}"
-
-
-# Where the screenshots go (docs/screenshots/, shown in the README).
-SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
 def get_json(server: Server, path: str) -> Any:
@@ -348,11 +362,15 @@ class Demo:
 def demo(server: Server) -> Demo:
     from forum.demo.content import DATA_TEAM_THREAD
 
-    from .hostile import USERNAME
+    from .hostile import NETWORK, USERNAME
 
     threads = get_json(server, "/api/v1/n/data-leaders/threads")["threads"]
     thread = next(t for t in threads if t["title"] == DATA_TEAM_THREAD)
-    hostile = next(t for t in threads if t["author"] == USERNAME)
+    hostile = next(
+        t
+        for t in get_json(server, f"/api/v1/n/{NETWORK}/threads")["threads"]
+        if t["author"] == USERNAME
+    )
     posts = get_json(server, f"/api/v1/n/data-leaders/t/{thread['id']}")["posts"]
     procurement = get_json(server, "/api/v1/n/digital-procurement/threads")["threads"]
     locked = next(t for t in procurement if t["locked"])

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 
 EVIL = "https://evil.example"
+# Away from the networks the screenshots show.
+NETWORK = "digital-procurement"
 
 ORGANISATION_SLUG = "mallory-borough"
 ORGANISATION_NAME = 'Mallory <svg onload=alert("org")> "><img src=x onerror=alert("org2")>'
@@ -79,7 +81,7 @@ async def seed() -> None:
             password="demo-password-2026",
             organisation=organisation,
         )
-        network = await Network.get(slug="data-leaders")
+        network = await Network.get(slug=NETWORK)
         await networks.set_membership(network=network, user=user, role=Role.MEMBER)
         viewer = await viewer_for(user)
         thread = await threads.create_thread(

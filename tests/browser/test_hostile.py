@@ -51,14 +51,14 @@ def assert_inert(page: Any) -> None:
 PAGES = [
     # (who, path)
     (None, "{hostile_thread}"),
-    (None, "/n/data-leaders"),
+    (None, f"/n/{hostile.NETWORK}"),
     (None, "/"),
     (None, "/u/mallory"),
     (None, "/o/mallory-borough"),
     (None, "/search?q=mallorypayload"),
-    ("priya.shah", "{hostile_thread}"),
-    ("priya.shah", "/n/data-leaders/members"),
-    ("priya.shah", "/notifications"),
+    ("fiona.campbell", "{hostile_thread}"),  # the network's facilitator
+    ("fiona.campbell", f"/n/{hostile.NETWORK}/members"),
+    ("fiona.campbell", "/notifications"),
     ("mallory", "/account"),
     ("mallory", "{hostile_thread}"),
     ("admin", "/admin/users?q=mallory"),
