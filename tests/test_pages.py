@@ -390,3 +390,17 @@ async def test_api_returns_threads_and_posts(client: httpx.AsyncClient) -> None:
     data = (await client.get(f"/api/v1/n/dl/t/{thread.id}")).json()
     assert len(data["posts"]) == 2
     assert (await client.get("/api/v1/networks")).json()["networks"][0]["slug"] == "dl"
+
+
+async def test_every_page_links_to_the_keyboard_shortcuts_which_start_switched_off(
+    client: httpx.AsyncClient,
+) -> None:
+    home = html(await client.get("/"))
+    assert home.css_first('footer a[href="/help/shortcuts"]') is not None
+    response = await client.get("/help/shortcuts")
+    assert response.status_code == 200
+    page = html(response)
+    keys = [k.text() for k in page.css("table kbd")]
+    assert keys == ["j", "k", "r", "/", "?"]
+    # The switch needs the script: without it the page says so and shows no dead button.
+    assert "hidden" in page.css_first("#shortcuts-toggle").attributes

@@ -24,6 +24,7 @@ PAGES = [
     ("thread", None, "{thread}", 200),
     ("search", None, "/search?q=data+team", 200),
     ("search-help", None, "/search/help", 200),
+    ("shortcuts", None, "/help/shortcuts", 200),
     ("kb", None, "/kb", 200),
     ("article", None, "{article}", 200),
     ("weeknotes", None, "/weeknotes", 200),
