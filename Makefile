@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install dev clean bench
+.PHONY: run test lint typecheck pytest install dev clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ pytest: $(DEVSTAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Refresh the README's pictures (docs/screenshots/) from a real browser.
+screenshots: $(DEVSTAMP)
+	FORUM_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser/test_screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_posts.py

@@ -195,6 +195,22 @@ async def test_quote_prefills_the_reply_with_the_quoted_post(client: httpx.Async
     assert html(r).css_first('input[name="parent"]').attributes["value"] == str(post.id)
 
 
+async def test_replying_to_a_post_whose_author_has_an_organisation_shows_it(
+    client: httpx.AsyncClient,
+) -> None:
+    network = await make_network("dl")
+    alice = await make_member(
+        network, await make_user("alice", organisation=await make_org("Northwick"))
+    )
+    bob = await make_member(network)
+    thread = await make_thread(network, alice)
+    post = await make_reply(thread, alice, "question")
+    await login(client, bob)
+    r = await client.get(f"/n/dl/t/{thread.id}/reply?to={post.id}")
+    assert r.status_code == 200
+    assert "Northwick" in html(r).css_first("#replying-to-title").text()
+
+
 async def test_reply_to_a_given_post_lands_under_it(client: httpx.AsyncClient) -> None:
     network = await make_network("dl")
     alice = await make_member(network)
@@ -374,3 +390,17 @@ async def test_api_returns_threads_and_posts(client: httpx.AsyncClient) -> None:
     data = (await client.get(f"/api/v1/n/dl/t/{thread.id}")).json()
     assert len(data["posts"]) == 2
     assert (await client.get("/api/v1/networks")).json()["networks"][0]["slug"] == "dl"
+
+
+async def test_every_page_links_to_the_keyboard_shortcuts_which_start_switched_off(
+    client: httpx.AsyncClient,
+) -> None:
+    home = html(await client.get("/"))
+    assert home.css_first('footer a[href="/help/shortcuts"]') is not None
+    response = await client.get("/help/shortcuts")
+    assert response.status_code == 200
+    page = html(response)
+    keys = [k.text() for k in page.css("table kbd")]
+    assert keys == ["j", "k", "r", "/", "?"]
+    # The switch needs the script: without it the page says so and shows no dead button.
+    assert "hidden" in page.css_first("#shortcuts-toggle").attributes

@@ -22,6 +22,7 @@ TITLES = {
     409: "Conflict",
     413: "Too large",
     422: "Could not accept that",
+    429: "Too many requests",
     500: "Something went wrong",
 }
 

@@ -1,4 +1,4 @@
-"""Home and network pages."""
+"""Home and network pages, and the help page for keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -60,3 +60,7 @@ async def network(request: Request) -> Response:
             "can_manage": permissions.can_manage_members(viewer, net),
         },
     )
+
+
+async def shortcuts(request: Request) -> Response:
+    return render(request, "help/shortcuts.html")

@@ -368,6 +368,7 @@ ROUTES: list[BaseRoute] = [
     Route("/search", search.page, name="search"),
     Route("/search/similar", search.similar, name="search_similar"),
     Route("/search/help", search.help_page, name="search_help"),
+    Route("/help/shortcuts", pages.shortcuts, name="shortcuts"),
     Route("/api/v1/search", search.api, name="api_search"),
     Route("/api/v1/search/similar", search.similar_api, name="api_search_similar"),
     Route("/api/v1/networks", api.networks, name="api_networks"),

@@ -129,7 +129,11 @@ async def create(request: Request) -> Response:
 async def _reply_target(thread: Thread, parent_id: int | None) -> Post | None:
     if parent_id is None:
         return None
-    parent = await Post.filter(id=parent_id, thread_id=thread.id).select_related("author").first()
+    parent = (
+        await Post.filter(id=parent_id, thread_id=thread.id)
+        .select_related("author__organisation")
+        .first()
+    )
     if parent is None:
         raise ValidationError({"parent": "The post you are replying to is not in this thread."})
     return parent
