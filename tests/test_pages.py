@@ -404,3 +404,19 @@ async def test_every_page_links_to_the_keyboard_shortcuts_which_start_switched_o
     assert keys == ["j", "k", "r", "/", "?"]
     # The switch needs the script: without it the page says so and shows no dead button.
     assert "hidden" in page.css_first("#shortcuts-toggle").attributes
+
+
+def test_every_template_compiles() -> None:
+    """A template broken by a merge (a block defined twice) fails here, not on a page."""
+    from forum.config import ROOT
+    from forum.web.templating import make_templates
+
+    env = make_templates().env
+    names = [
+        str(path.relative_to(ROOT / "templates"))
+        for path in (ROOT / "templates").rglob("*")
+        if path.is_file()
+    ]
+    assert len(names) > 40
+    for name in names:
+        env.get_template(name)
