@@ -49,7 +49,10 @@ Pipeline
    span                    ``class`` only Pygments token classes (``k``, ``nf s2``…)
    a                       ``href`` (http, https, mailto or relative), ``title``,
                            ``class`` only ``mention``
-   img                     ``src`` (absolute http/https only), ``alt``, ``title``
+   img                     ``src`` (absolute http/https only), ``alt``, ``title``;
+                           Markdown images are rendered as links ("Image: alt"), never
+                           as ``<img>``: a picture elsewhere would tell that site who
+                           reads the thread. The rule is for HTML from elsewhere.
    table thead tbody tr    --
    th td                   ``align`` only ``left``/``center``/``right``
    ======================  ====================================================
@@ -286,6 +289,28 @@ class _ForumMarkdownIt(MarkdownIt):
         return allowed and super().validateLink(url)
 
 
+def _render_image(
+    self: RendererProtocol, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """An image becomes a link to it, never an ``<img>``: a picture on another site would
+    make every reader's browser call that site, telling it who reads the thread and when (a
+    tracking pixel in a members-only network). The alt text is the link's words."""
+    token = tokens[idx]
+    alt = (
+        "".join(
+            child.content for child in token.children or [] if child.type in ("text", "code_inline")
+        ).strip()
+        or "image"
+    )
+    words = escapeHtml(f"Image: {alt}")
+    src = str(token.attrGet("src") or "")
+    if not _IMG_SRC_RE.match(src):
+        return words
+    title = token.attrGet("title")
+    titled = f' title="{escapeHtml(str(title))}"' if title else ""
+    return f'<a href="{escapeHtml(src)}"{titled}>{words}</a>'
+
+
 def _build_markdown() -> MarkdownIt:
     md = _ForumMarkdownIt(
         "commonmark",
@@ -299,6 +324,7 @@ def _build_markdown() -> MarkdownIt:
     md.disable(["html_block", "html_inline"])
     md.inline.ruler.push("mention", _mention_rule)
     md.core.ruler.push("forum_rewrite", _forum_core_rule)
+    md.add_render_rule("image", _render_image)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_code_block)
     return md
