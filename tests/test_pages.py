@@ -420,3 +420,25 @@ def test_every_template_compiles() -> None:
     assert len(names) > 40
     for name in names:
         env.get_template(name)
+
+
+async def test_live_preview_renders_through_the_one_markdown_path(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await make_user("previewer")
+    token = await csrf(client)
+    assert (await client.post("/api/v1/preview", data={"body": "x"})).status_code == 403
+    r = await client.post("/api/v1/preview", data={"body": "**x**", "csrf_token": token})
+    assert r.status_code == 403  # signed in only
+    await login(client, user)
+    token = await csrf(client, "/")
+    r = await client.post(
+        "/api/v1/preview",
+        data={"body": "**bold** <script>alert(1)</script> @nobody", "csrf_token": token},
+    )
+    assert r.status_code == 200
+    html = r.json()["html"]
+    assert "<strong>bold</strong>" in html and "<script>" not in html
+    big = "x" * 50_001
+    r = await client.post("/api/v1/preview", data={"body": big, "csrf_token": token})
+    assert r.status_code == 400 and "limit" in r.json()["error"]

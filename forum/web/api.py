@@ -7,12 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from forum import markdown
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries
 from forum.threads.models import Post, Thread
 from forum.timeutil import iso
-from forum.web.forms import int_or_none
+from forum.web.forms import int_or_none, read_form
 from forum.web.urls import thread_url
 
 
@@ -80,3 +81,17 @@ async def thread(request: Request) -> Response:
     t = await queries.get_thread(network, request.path_params["thread_id"])
     nodes = await queries.thread_posts(t)
     return JSONResponse({"thread": _thread(t), "posts": [_post(n.post, n.depth) for n in nodes]})
+
+
+async def preview(request: Request) -> Response:
+    """POST /api/v1/preview: a body rendered as it would be stored, for the live preview.
+    Signed-in people only, with the form's CSRF token; nothing is saved."""
+    form = await read_form(request)
+    if request.state.viewer.user is None:
+        return JSONResponse({"error": "Log in to preview a post."}, status_code=403)
+    limit = request.app.state.settings.limits.body_max
+    body = form.get("body", "")
+    if len(body) > limit:
+        message = f"The post is {len(body):,} characters long; the limit is {limit:,}."
+        return JSONResponse({"error": message}, status_code=400)
+    return JSONResponse({"html": markdown.render(body).html}, headers={"Cache-Control": "no-store"})

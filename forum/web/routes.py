@@ -372,6 +372,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/v1/search", search.api, name="api_search"),
     Route("/api/v1/search/similar", search.similar_api, name="api_search_similar"),
     Route("/api/v1/networks", api.networks, name="api_networks"),
+    Route("/api/v1/preview", api.preview, methods=["POST"], name="api_preview"),
     Route("/api/v1/n/{network}/threads", api.network_threads, name="api_threads"),
     Route("/api/v1/n/{network}/t/{thread_id:id}", api.thread, name="api_thread"),
     Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),

@@ -89,3 +89,26 @@ def test_keyboard_shortcuts_are_off_until_turned_on_and_leave_typing_alone(
     expect(page.get_by_role("heading", level=1)).to_have_text("Keyboard shortcuts")
     page.get_by_role("button", name="Turn shortcuts off").click()
     expect(page.get_by_role("status")).to_have_text("Keyboard shortcuts are off in this browser.")
+
+
+def test_live_preview_shows_the_post_as_it_will_be_stored(browse: Browse, demo: Demo) -> None:
+    page = browse.open("kwame.mensah")
+    page.goto("/n/data-leaders/new")
+    live = page.get_by_role("region", name="Live preview")
+    expect(live).to_be_hidden()
+    page.get_by_label("Your post").fill("A **bold** claim <script>alert(1)</script>")
+    expect(live).to_be_visible()
+    expect(live.locator("strong")).to_have_text("bold")
+    expect(live).to_contain_text("<script>alert(1)</script>")  # shown as text, never run
+
+
+def test_without_javascript_there_is_no_live_preview_and_the_button_previews(
+    browse: Browse, demo: Demo
+) -> None:
+    page = browse.open("kwame.mensah", js=False)
+    page.goto("/n/data-leaders/new")
+    expect(page.get_by_role("region", name="Live preview")).to_have_count(0)
+    page.get_by_label("Title").fill("Previewing without script")
+    page.get_by_label("Your post").fill("A **bold** claim")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("section.preview strong")).to_have_text("bold")
