@@ -112,3 +112,20 @@ def test_without_javascript_there_is_no_live_preview_and_the_button_previews(
     page.get_by_label("Your post").fill("A **bold** claim")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("section.preview strong")).to_have_text("bold")
+
+
+def test_inline_reply_opens_under_the_post_and_answers_it(browse: Browse, demo: Demo) -> None:
+    page = browse.open("kwame.mensah")
+    page.goto(demo.thread)
+    post = page.locator(f"#p{demo.reply_id}")
+    post.locator("a[data-inline-reply]").first.click()
+    form = post.locator("form").filter(has=page.get_by_label("Your reply"))
+    expect(form).to_be_visible()
+    expect(form.get_by_label("Your reply")).to_be_focused()
+    expect(form).to_contain_text("Replying to")
+    form.get_by_label("Your reply").fill("Answering this one inline.")
+    form.get_by_role("button", name="Post reply").click()
+    expect(page.get_by_text("Answering this one inline.")).to_be_visible()
+    posts = page.request.get(f"/api/v1/n/data-leaders/t/{demo.thread_id}").json()["posts"]
+    mine = next(p for p in posts if "Answering this one inline." in (p.get("html") or ""))
+    assert mine["parent"] == demo.reply_id
