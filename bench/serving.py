@@ -6,6 +6,7 @@ of its processes with `peak_rss` before `stop_server`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -107,21 +108,41 @@ class Memory:
     peak_mb: float  # VmHWM: the most this process has had resident
 
 
-def peak_rss(pid: int) -> list[Memory]:
-    """The peak resident memory of `pid` and of each of its descendants still running."""
+def _label(argv: list[str]) -> str:
+    """A short name for one of the server's processes."""
+    text = " ".join(argv)
+    for needle, label in (
+        ("multiprocessing.spawn", "worker"),
+        ("resource_tracker", "resource tracker"),
+        ("forum indexer", "indexer"),
+        ("serve", "forum serve"),
+        ("bare.py", "bare app"),
+    ):
+        if needle in text:
+            return label
+    return Path(argv[0]).name if argv else "?"
+
+
+def peak_rss(pid: int, *, tree: bool = True) -> list[Memory]:
+    """The peak resident memory of `pid` and (with `tree`) of each of its descendants."""
     found = []
-    for each in process_tree(pid):
+    for each in process_tree(pid) if tree else [pid]:
         try:
             status = Path(f"/proc/{each}/status").read_text()
             argv = Path(f"/proc/{each}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-        command = " ".join(
-            Path(a.decode()).name if i == 0 else a.decode() for i, a in enumerate(argv) if a
-        )
-        found.append(Memory(each, command[:60], int(kib) / 1024))
+        words = [a.decode(errors="replace") for a in argv if a]
+        found.append(Memory(each, _label(words), int(kib) / 1024))
     return found
+
+
+def reset_peak(pids: Sequence[int]) -> None:
+    """Start each process's peak (VmHWM) again from its current size (Linux)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 # --------------------------------------------------------------------------------- reporting
@@ -157,3 +178,16 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, {cpu_model()}, Python {sys.version.split()[0]}, "
         f"load average {load}"
     )
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User and system CPU time the running processes `pids` have used so far (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime and stime, after "state"
+    return total / ticks
