@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/import_posts.py [--posts 20000] [--database-url URL] [--keep]
 
-Writes an archive of N posts (about N/20 threads, multi-paragraph Markdown bodies, nested
-replies, edits, deletions and summaries) into a temporary folder, migrates a fresh database
+Writes an archive of N posts (N/20 threads, multi-paragraph Markdown bodies, nested replies,
+edits, deletions and summaries: bench/corpus.py) into a temporary folder, migrates a fresh database
 (SQLite in the same folder unless --database-url is given; that database must be empty), then
 imports and exports it and prints the figures. Peak RSS is the largest the process has been,
 so run one size per process when checking that memory does not grow with the file.
@@ -19,145 +19,13 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from corpus import Shape, body, write_archive
 
 from forum import db, markdown
 from forum.archive import export_archive, import_archive
-from forum.archive.records import (
-    VERSION,
-    Header,
-    MembershipRecord,
-    NetworkRecord,
-    OrganisationRecord,
-    PostRecord,
-    SummaryRecord,
-    ThreadRecord,
-    UserRecord,
-    dumps,
-)
 from forum.config import load_settings
-from forum.networks.models import Role, Visibility
-
-VOCABULARY = (
-    "data team hub spoke governance borough council analytics pipeline model ethics "
-    "procurement sensor street inclusion digital service research open source package "
-    "sandbox repository retention schedule records information rights officer network "
-    "dashboard warehouse quality standard metadata catalogue partnership funding pilot "
-    "resident outcome evidence budget contract supplier licence cloud security review"
-)
-WORDS = VOCABULARY.split()
-NETWORKS = [
-    ("data-leaders", "Data Leaders Network", Visibility.PUBLIC),
-    ("data-science", "Data Science Network", Visibility.PUBLIC),
-    ("digital-inclusion", "Digital Inclusion", Visibility.PUBLIC),
-    ("info-governance", "Information Governance", Visibility.MEMBERS),
-    ("smart-streets", "Smart Streets and IoT", Visibility.PUBLIC),
-    ("digital-procurement", "Digital Procurement", Visibility.MEMBERS),
-    ("ai-ethics", "AI and Data Ethics", Visibility.PUBLIC),
-]
-START = datetime(2021, 1, 4, 9, 0, tzinfo=UTC)
-
-
-def sentence(rng: random.Random, low: int = 8, high: int = 24) -> str:
-    words = [rng.choice(WORDS) for _ in range(rng.randint(low, high))]
-    if rng.random() < 0.3:
-        words[rng.randrange(len(words))] = f"**{rng.choice(WORDS)}**"
-    return " ".join(words).capitalize() + "."
-
-
-def body(rng: random.Random, usernames: list[str]) -> str:
-    """A post as people write them: paragraphs, sometimes a quote, list, link, code or mention."""
-    parts = [" ".join(sentence(rng) for _ in range(rng.randint(2, 4))) for _ in range(2, 5)]
-    if rng.random() < 0.25:
-        parts.insert(0, "> " + sentence(rng))
-    if rng.random() < 0.3:
-        parts.append("\n".join(f"- {sentence(rng, 3, 8)}" for _ in range(rng.randint(2, 5))))
-    if rng.random() < 0.2:
-        parts.append(f"Thanks @{rng.choice(usernames)}, see [the guide](https://example.org/g).")
-    if rng.random() < 0.1:
-        parts.append("```python\nimport pandas as pd\n\ndf = pd.read_csv('x.csv')\n```")
-    if rng.random() < 0.1:
-        parts.append("More at https://www.example.gov.uk/data/standards")
-    return "\n\n".join(parts)
-
-
-def write_archive(path: Path, posts: int, seed: int = 1) -> None:
-    rng = random.Random(seed)
-    n_users = max(40, posts // 100)
-    usernames = [f"user{i:05d}" for i in range(n_users)]
-    with path.open("w", encoding="utf-8") as out:
-
-        def put(record: object) -> None:
-            out.write(dumps(record) + "\n")  # type: ignore[arg-type]
-
-        put(Header(version=VERSION, exported_at=START))
-        orgs = [f"borough-{i:02d}" for i in range(12)]
-        for i, slug in enumerate(orgs):
-            put(OrganisationRecord(slug, f"London Borough {i}", (f"{slug}.gov.uk",)))
-        for i, name in enumerate(usernames):
-            org = orgs[i % len(orgs)]
-            put(UserRecord(name, f"User {i}", f"{name}@{org}.gov.uk", org, i == 0, START))
-        for slug, name, visibility in NETWORKS:
-            put(NetworkRecord(slug, name, f"The *{name}*: {sentence(rng)}", visibility))
-        members: dict[str, list[str]] = {}
-        for slug, _, _ in NETWORKS:
-            chosen = sorted(rng.sample(usernames, k=max(5, n_users // 3)))
-            members[slug] = chosen
-            for i, name in enumerate(chosen):
-                role = Role.FACILITATOR if i == 0 else Role.MEMBER
-                put(MembershipRecord(slug, name, role))
-        written = 0
-        thread_no = 0
-        clock = START
-        while written < posts:
-            thread_no += 1
-            network = rng.choice(NETWORKS)[0]
-            people = members[network]
-            size = min(posts - written, max(1, int(rng.expovariate(1 / 20))))
-            clock += timedelta(minutes=rng.randint(5, 600))
-            tid = f"t-{thread_no}"
-            tags = tuple(sorted(rng.sample(["data", "ethics", "iot", "procurement", "r"], 2)))
-            put(
-                ThreadRecord(
-                    tid,
-                    network,
-                    sentence(rng, 4, 10).rstrip(".") + "?",
-                    rng.choice(people),
-                    clock,
-                    tags,
-                    rng.random() < 0.05,
-                    rng.random() < 0.05,
-                )
-            )
-            refs: list[str] = []
-            when = clock
-            for i in range(size):
-                ref = f"p-{written + i + 1}"
-                parent = None
-                if refs and rng.random() < 0.7:
-                    # Mostly answering one of the last few posts, sometimes an older one.
-                    parent = refs[-rng.randint(1, min(3, len(refs)))]
-                    if rng.random() < 0.2:
-                        parent = rng.choice(refs)
-                edited = when + timedelta(minutes=30) if rng.random() < 0.05 else None
-                put(
-                    PostRecord(
-                        ref,
-                        tid,
-                        rng.choice(people),
-                        when,
-                        body(rng, usernames),
-                        parent,
-                        edited,
-                        i > 0 and rng.random() < 0.02,
-                    )
-                )
-                refs.append(ref)
-                when += timedelta(minutes=rng.randint(1, 240))
-            written += size
-            if rng.random() < 0.2:
-                put(SummaryRecord(tid, people[0], when, body(rng, usernames)))
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -192,7 +60,7 @@ def reset_peak() -> None:
 async def run(posts: int, database_url: str | None, folder: Path) -> None:
     archive = folder / "archive.jsonl"
     started = time.perf_counter()
-    write_archive(archive, posts)
+    write_archive(archive, Shape.for_posts(posts))
     size = archive.stat().st_size
     print(f"archive      {archive} ({size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
     reset_peak()

@@ -25,11 +25,9 @@ import asyncio
 import bisect
 import html
 import itertools
-import math
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,12 +39,13 @@ from pathlib import Path
 from random import Random
 
 import httpx
+from serving import cpu_model, free_port, percentile, start_server, stop_server, wait_until_up
 from tortoise.transactions import in_transaction
 from whoosh import qparser
 
 from forum import db
 from forum.accounts.models import Organisation, User
-from forum.config import ROOT, Settings, load_settings
+from forum.config import Settings, load_settings
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.search import indexer
 from forum.search.index import Reader
@@ -497,17 +496,6 @@ def queries(corpus: Corpus) -> list[Query]:
     ]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100), interpolating between the closest ranks."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 @dataclass
 class Timings:
     samples: dict[str, list[float]] = field(default_factory=dict)  # query text → seconds
@@ -595,60 +583,14 @@ def measure(
 # --------------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    log = (folder / "server.log").open("wb")
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "forum"), "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_until_up(client: httpx.Client, server: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with status {server.returncode}")
-        try:
-            if client.get("/api/v1/networks").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    else:
-        raise RuntimeError(f"the server did not answer within {seconds:.0f} s")
+def wait_for_search(client: httpx.Client, server: subprocess.Popen[bytes], seconds: float) -> None:
+    wait_until_up(client, server, seconds)
     probe = client.get("/api/v1/search", params={"q": "data"})
     if probe.status_code != 200:
         raise RuntimeError(f"GET /api/v1/search answered {probe.status_code}")
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 # -------------------------------------------------------------------------------- reporting
-
-
-def cpu_model() -> str:
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "CPU model unknown"
-    names = [line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line]
-    return names[0] if names else "CPU model unknown"
 
 
 def index_generations(root: Path) -> tuple[str, list[str]]:
@@ -773,7 +715,7 @@ def bench(args: argparse.Namespace, folder: Path) -> int:
     app_error = None
     try:
         try:
-            wait_until_up(client, server, 90)
+            wait_for_search(client, server, 90)
             ways["app"] = time_app(client)
         except (RuntimeError, httpx.HTTPError) as exc:
             app_error = f"{exc} (see {folder / 'server.log'})"

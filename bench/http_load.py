@@ -1,0 +1,771 @@
+"""Pages per second through a real server: reads, writes, memory, the limit, processes, growth.
+
+    .venv/bin/python bench/http_load.py [--scale small] [--database sqlite|postgres]
+                                        [--workers 1 2] [--seconds 10]
+    .venv/bin/python bench/http_load.py --growth [--scales small medium large]
+
+(Not bench/http.py: the scripts' folder comes first on sys.path, where a module named `http`
+would hide the standard library's package of that name from every script in bench/.)
+
+Loads the scale's corpus with bench/data.py (once: it is kept under --data and reused), then
+for each --workers count starts `forum serve --workers N` from this checkout on a fresh copy
+of that database and index, and measures with async httpx clients at --concurrency (16), for
+--seconds each after a short warm-up, requests/s and p50/p99 latency of:
+
+    home page · network page · thread page of 50 posts · of 500 posts · knowledge base ·
+    search API (a fixed mix of queries)
+
+logged out, then logged in (each client logs in once, through the form, as its own member of
+every network). Then replies posted per second by 16 concurrent writers into one thread,
+counted in the database after the server has stopped (no error, no lost post), and the peak
+resident memory (VmHWM) of the server's processes.
+
+Against the limit: beside the forum, bench/bare.py serves the same thread pages from a bare
+Starlette app (no database, no middleware; the forum's template and the same objects, loaded
+once); it is measured right after the forum's own logged-out thread page, and the forum's
+throughput is reported as a share of it (target: at least 50%). With --workers 1 2, the ratio
+of 2 workers to 1 (target: at least 1.6x on 2 cores).
+
+--growth measures the network page, the 50-post thread page and the search API (logged out,
+1 worker) at each of --scales (default small and medium) and prints how much slower each is
+than at the first scale (target: at most 30% slower).
+
+The load generator shares the machine with the server: each line shows the CPU it used
+("client", in cores) beside the server's ("server"), so that a figure limited by the client
+is visible as such. docs/performance.md says how to read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+from serving import (
+    Memory,
+    cpu_seconds,
+    free_port,
+    machine,
+    peak_rss,
+    percentile,
+    process_tree,
+    reset_peak,
+    start_server,
+    stop_server,
+    wait_until_up,
+)
+
+from data import SCALES, create_database, drop_database, is_postgres, settings_for
+from forum import db
+from forum.config import ROOT
+from forum.threads.models import Post
+
+PAGES = {
+    "home": "home page",
+    "network": "network page",
+    "thread_50": "thread, 50 posts",
+    "thread_500": "thread, 500 posts",
+    "kb": "knowledge base",
+    "search": "search API",
+}
+THREAD_PAGES = ("thread_50", "thread_500")
+GROWTH_PAGES = ("network", "thread_50", "search")
+# The search API's requests take these in turn: a word, two words, a phrase, three words.
+QUERIES = ("dashboard", "retention schedule", '"open source"', "budget supplier contract")
+# Replies per account are limited (forum.ratelimit.POSTS_PER_ACCOUNT: 30 in 10 minutes).
+MAX_REPLIES = 30
+TARGET_BARE = 0.5  # our thread page's throughput, as a share of the bare app's
+TARGET_GROWTH = 1.3  # p50 at the largest scale over p50 at the first, at most
+TARGET_WORKERS = 1.6  # 2 workers' throughput over 1's, at least
+HERE = Path(__file__).resolve().parent
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+# ---------------------------------------------------------------------------------- the data
+
+
+@dataclass
+class Loaded:
+    """A corpus loaded by bench/data.py and kept for later runs: never served itself (each
+    run serves a fresh copy), only read by the bare app."""
+
+    scale: str
+    database: str
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def pages(self) -> dict[str, str]:
+        return dict(self.manifest["pages"])
+
+    @property
+    def url(self) -> str:
+        return str(self.manifest["database_url"])
+
+
+async def exists(url: str) -> bool:
+    """Whether the PostgreSQL database `url` names is there (and answers)."""
+    try:
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+def pg_url(base: str, name: str) -> str:
+    return f"{base.rstrip('/')}/{name}"
+
+
+def ensure_loaded(scale: str, database: str, args: argparse.Namespace) -> Loaded:
+    """The corpus of `scale` in a `database` of its own, loaded by bench/data.py unless an
+    earlier run left one (its manifest is the proof that the load finished)."""
+    folder = (args.data / f"{scale}-{database}").resolve()
+    manifest_file = folder / "manifest.json"
+    url = pg_url(args.pg_url, f"bench_{scale}") if database == "postgres" else None
+    if manifest_file.exists() and not args.fresh and (not url or asyncio.run(exists(url))):
+        manifest = json.loads(manifest_file.read_text())
+        print(f"data         {scale} corpus loaded {manifest['loaded_at']}, reused ({folder})")
+        return Loaded(scale, database, folder, manifest)
+    shutil.rmtree(folder, ignore_errors=True)
+    if url:
+        asyncio.run(drop_database(url))
+    print(f"data         loading the {scale} corpus into {url or 'SQLite'} (bench/data.py)")
+    command = [sys.executable, str(HERE / "data.py"), "--scale", scale, "--out", str(folder)]
+    subprocess.run([*command, *(["--database-url", url] if url else [])], check=True)
+    return Loaded(scale, database, folder, json.loads(manifest_file.read_text()))
+
+
+@dataclass
+class Copy:
+    """A fresh copy of a loaded corpus for one server run: database and search index."""
+
+    url: str
+    folder: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "FORUM_DATABASE_URL": self.url,
+            "FORUM_SEARCH_INDEX_DIR": str(self.folder / "index"),
+            "FORUM_SECURITY_DATA_DIR": str(self.folder / "data"),
+            "FORUM_SECURITY_SECRET_KEY": secrets.token_urlsafe(32),
+        }
+
+
+def fresh_copy(loaded: Loaded, args: argparse.Namespace) -> Copy:
+    """Every run starts from the state data.py left: writes and sessions of an earlier run
+    (and the rate limit on replies) do not carry over."""
+    folder = loaded.folder / "run"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    shutil.copytree(loaded.manifest["index_dir"], folder / "index")
+    if loaded.database == "postgres":
+        url = pg_url(args.pg_url, f"bench_{loaded.scale}_run")
+        asyncio.run(drop_database(url))
+        asyncio.run(create_database(url, template=f"bench_{loaded.scale}"))
+    else:
+        source = loaded.url.removeprefix("sqlite://")
+        target = folder / "forum.sqlite3"
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+        url = f"sqlite://{target}"
+    return Copy(url, folder)
+
+
+def drop_copy(copy: Copy) -> None:
+    if is_postgres(copy.url):
+        asyncio.run(drop_database(copy.url))
+    shutil.rmtree(copy.folder, ignore_errors=True)
+
+
+async def count_replies(copy: Copy, thread_id: int, marker: str) -> int:
+    async with db.opened(settings_for(copy.url, copy.folder)):
+        return await Post.filter(thread_id=thread_id, body__startswith=marker).count()
+
+
+# ------------------------------------------------------------------------------ measurement
+
+
+@dataclass
+class Sample:
+    """One page measured: successful requests' latencies and what they cost."""
+
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    body_bytes: int = 0
+    client_cpu: float = 0.0  # CPU seconds of this process (the load generator)
+    server_cpu: float = 0.0  # CPU seconds of the server's processes
+    server_peak_mb: float = 0.0  # their peak RSS so far, added up, when this page ended
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000 if self.latencies else float("nan")
+
+    def cpu_ms(self) -> float:
+        """Server CPU per successful request: what a page costs, whatever else the machine
+        was doing (unlike req/s, which falls when other work takes the cores)."""
+        return self.server_cpu * 1000 / len(self.latencies) if self.latencies else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        n = len(self.latencies)
+        return {
+            "requests": n,
+            "seconds": round(self.seconds, 2),
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.ms(50), 1),
+            "p99_ms": round(self.ms(99), 1),
+            "errors": dict(self.errors),
+            "kb_per_page": round(self.body_bytes / n / 1024, 1) if n else None,
+            "server_cpu_ms_per_request": round(self.cpu_ms(), 2),
+            "server_cores": round(self.server_cpu / self.seconds, 2),
+            "client_cores": round(self.client_cpu / self.seconds, 2),
+            "server_peak_mb": round(self.server_peak_mb),
+        }
+
+
+async def get_retrying(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """A GET that survives one closed keep-alive connection (uvicorn closes idle ones after
+    5 s, and a client may have waited longer than that between two pages)."""
+    try:
+        return await client.get(path)
+    except httpx.TransportError:
+        return await client.get(path)
+
+
+async def hammer(
+    clients: Sequence[httpx.AsyncClient],
+    path_of: Callable[[int], str],
+    seconds: float,
+    server_pids: Sequence[int],
+    warmup: int = 3,
+) -> Sample:
+    """Every client requests path_of(n) in a loop, one request at a time, for `seconds`
+    (after `warmup` untimed requests each): as many requests in flight as clients."""
+
+    async def warm(i: int, client: httpx.AsyncClient) -> None:
+        for k in range(warmup):
+            (await get_retrying(client, path_of(i + k * len(clients)))).raise_for_status()
+
+    await asyncio.gather(*(warm(i, c) for i, c in enumerate(clients)))
+    sample = Sample(seconds)
+    server_cpu, client_cpu = cpu_seconds(server_pids), time.process_time()
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def run(i: int, client: httpx.AsyncClient) -> None:
+        n = i
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter()
+            try:
+                response = await client.get(path_of(n))
+            except httpx.HTTPError as exc:
+                sample.errors[type(exc).__name__] += 1
+                await asyncio.sleep(0.05)  # a server that is down must not spin the loop
+                continue
+            if response.status_code == 200:
+                sample.latencies.append(time.perf_counter() - sent)
+                sample.body_bytes += len(response.content)
+            else:
+                sample.errors[str(response.status_code)] += 1
+            n += len(clients)
+
+    await asyncio.gather(*(run(i, c) for i, c in enumerate(clients)))
+    sample.seconds = time.perf_counter() - started
+    sample.client_cpu = time.process_time() - client_cpu
+    sample.server_cpu = cpu_seconds(server_pids) - server_cpu
+    sample.server_peak_mb = sum(m.peak_mb for pid in server_pids for m in peak_rss(pid, tree=False))
+    return sample
+
+
+def page_path(pages: dict[str, str], key: str) -> Callable[[int], str]:
+    if key == "search":
+        return lambda n: f"{pages['search']}?q={quote(QUERIES[n % len(QUERIES)])}"
+    path = pages[key]
+    return lambda n: path
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = CSRF.search(page.text)
+    if page.status_code != 200 or not found:
+        raise RuntimeError(f"GET {page.url.path}: {page.status_code}, no CSRF token in the form")
+    return found.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, username: str, password: str) -> None:
+    """Through the form, as a browser does: the login page, then the form posted."""
+    token = csrf_of(await client.get("/login"))
+    response = await client.post(
+        "/login",
+        data={"login": username, "password": password, "csrf_token": token, "next": "/"},
+    )
+    if response.status_code != 303 or "forum_session" not in client.cookies:
+        raise RuntimeError(f"logging in as {username}: {response.status_code}")
+
+
+@dataclass
+class Writes:
+    writers: int
+    attempted: int
+    seconds: float
+    latencies: list[float]
+    errors: Counter[str]
+    marker: str
+    stored: int | None = None  # counted in the database afterwards
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attempted": self.attempted,
+            "accepted": len(self.latencies),
+            "stored": self.stored,
+            "seconds": round(self.seconds, 2),
+            "replies_per_s": round(len(self.latencies) / self.seconds, 1),
+            "p50_ms": round(percentile(self.latencies, 50) * 1000, 1) if self.latencies else None,
+            "p99_ms": round(percentile(self.latencies, 99) * 1000, 1) if self.latencies else None,
+            "errors": dict(self.errors),
+        }
+
+
+async def post_replies(clients: Sequence[httpx.AsyncClient], path: str, replies: int) -> Writes:
+    """Each client posts `replies` replies to the thread at `path`, one after another,
+    all clients at once; each reply starts with the run's marker, to be counted later."""
+    tokens = [csrf_of(await get_retrying(c, f"{path}/reply")) for c in clients]
+    marker = f"benchwrite{secrets.token_hex(4)}"
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+
+    async def writer(i: int, client: httpx.AsyncClient, token: str) -> None:
+        for k in range(replies):
+            body = (
+                f"{marker} from writer {i}, reply {k}. We piloted the **shared catalogue** "
+                "last quarter; happy to share the data sharing agreement template."
+            )
+            sent = time.perf_counter()
+            try:
+                response = await client.post(
+                    f"{path}/reply", data={"csrf_token": token, "body": body}
+                )
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                continue
+            if response.status_code == 303:
+                latencies.append(time.perf_counter() - sent)
+            else:
+                errors[str(response.status_code)] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(writer(i, c, t) for i, (c, t) in enumerate(zip(clients, tokens, strict=True)))
+    )
+    seconds = time.perf_counter() - started
+    return Writes(len(clients), len(clients) * replies, seconds, latencies, errors, marker)
+
+
+# -------------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    """The figures of one server run (one database, one number of workers)."""
+
+    label: str
+    workers: int
+    concurrency: int
+    pages: dict[str, dict[str, Sample]] = field(default_factory=dict)  # state → page → sample
+    bare: dict[str, Sample] = field(default_factory=dict)  # page → the bare app's sample
+    same_html: dict[str, str] = field(default_factory=dict)  # page → the comparison's verdict
+    writes: Writes | None = None
+    login_seconds: float = 0.0  # 16 clients logging in at once
+    login_peak_mb: float = 0.0  # the server's processes' peak RSS, added up, after that
+    memory: list[Memory] = field(default_factory=list)
+    log: str = ""
+
+
+def _clients(base: str, n: int) -> list[httpx.AsyncClient]:
+    return [
+        httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=1))
+        for _ in range(n)
+    ]
+
+
+def _normalised(html: str) -> str:
+    return CSRF.sub('name="csrf_token" value=""', html)
+
+
+async def compare_html(ours: str, bare: str, path: str) -> str:
+    """Whether the bare app renders what the forum serves (CSRF tokens aside)."""
+    async with httpx.AsyncClient(base_url=ours) as a, httpx.AsyncClient(base_url=bare) as b:
+        mine, theirs = (await a.get(path)).text, (await b.get(path)).text
+    if _normalised(mine) == _normalised(theirs):
+        return f"identical HTML ({len(mine.encode()):,} bytes)"
+    return f"DIFFERENT HTML: forum {len(mine.encode()):,} bytes, bare {len(theirs.encode()):,}"
+
+
+async def measure(
+    run: Run,
+    base: str,
+    server_pids: list[int],
+    loaded: Loaded,
+    args: argparse.Namespace,
+    *,
+    pages: Sequence[str],
+    states: Sequence[str],
+    bare: tuple[str, list[int]] | None,
+    writes: bool,
+) -> None:
+    paths = loaded.pages
+    users = loaded.manifest["bench_users"][: args.concurrency]
+    anonymous = _clients(base, args.concurrency)
+    members = _clients(base, args.concurrency)
+    bare_clients = _clients(bare[0], args.concurrency) if bare else []
+    try:
+        if "in" in states or writes:
+            password = loaded.manifest["password"]
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(log_in(c, u, password) for c, u in zip(members, users, strict=True))
+            )
+            run.login_seconds = time.perf_counter() - started
+        # Logging in hashes passwords (argon2: 64 MiB each, several at once). That peak is
+        # reported on its own, and the pages' peak counted from here.
+        run.login_peak_mb = sum(m.peak_mb for pid in server_pids for m in peak_rss(pid, tree=False))
+        reset_peak(server_pids)
+        for state in states:
+            clients = anonymous if state == "out" else members
+            for key in pages:
+                sample = await hammer(clients, page_path(paths, key), args.seconds, server_pids)
+                run.pages.setdefault(state, {})[key] = sample
+                line = f"  {state:<3} {PAGES[key]:<18} {sample.rps:7.1f} req/s"
+                if bare and state == "out" and key in THREAD_PAGES:
+                    # Right after the forum's, so that load elsewhere falls on both alike.
+                    run.same_html[key] = await compare_html(base, bare[0], paths[key])
+                    limit = await hammer(bare_clients, page_path(paths, key), args.seconds, bare[1])
+                    run.bare[key] = limit
+                    line += f"   bare {limit.rps:7.1f} req/s"
+                print(line, flush=True)
+        if writes:
+            thread = loaded.manifest["writes"]
+            path = f"/n/{thread['network']}/t/{thread['thread_id']}"
+            run.writes = await post_replies(members, path, args.replies)
+            print(f"  writes {len(run.writes.latencies)} replies accepted", flush=True)
+    finally:
+        for client in [*anonymous, *members, *bare_clients]:
+            await client.aclose()
+
+
+def serve_and_measure(
+    loaded: Loaded,
+    workers: int,
+    args: argparse.Namespace,
+    *,
+    pages: Sequence[str] = tuple(PAGES),
+    states: Sequence[str] = ("out", "in"),
+    bare: tuple[str, int] | None = None,
+    writes: bool = True,
+) -> Run:
+    """Start the forum on a fresh copy of `loaded`, measure, stop it, count the replies."""
+    label = f"{loaded.scale}, {loaded.database}, {workers} worker{'s' if workers > 1 else ''}"
+    print(f"\nrun          {label}", flush=True)
+    copy = fresh_copy(loaded, args)
+    logs = args.data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_name = f"server-{loaded.scale}-{loaded.database}-{workers}.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    run = Run(label, workers, args.concurrency, log=str(logs / log_name))
+    server = start_server(logs, port, copy.env(), workers=workers, log_name=log_name)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as probe:
+            wait_until_up(probe, server, 120)
+            probe.get("/api/v1/search", params={"q": "data"}).raise_for_status()
+        if workers > 1:
+            # The first answer came from one worker; give the others time to start too.
+            time.sleep(3)
+        pids = process_tree(server.pid)
+        bare_arg = (bare[0], process_tree(bare[1])) if bare else None
+        asyncio.run(
+            measure(
+                run,
+                base,
+                pids,
+                loaded,
+                args,
+                pages=pages,
+                states=states,
+                bare=bare_arg,
+                writes=writes,
+            )
+        )
+        run.memory = peak_rss(server.pid)
+    finally:
+        stop_server(server)
+    try:
+        if run.writes is not None:
+            thread_id = int(loaded.manifest["writes"]["thread_id"])
+            run.writes.stored = asyncio.run(count_replies(copy, thread_id, run.writes.marker))
+    finally:
+        drop_copy(copy)
+    return run
+
+
+def start_bare(loaded: Loaded, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/bare.py on the loaded corpus (it reads it once at start, then closes it)."""
+    port = free_port()
+    paths = [loaded.pages[key] for key in THREAD_PAGES]
+    logs = args.data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {
+        "FORUM_DATABASE_URL": loaded.url,
+        "FORUM_SEARCH_INDEX_DIR": str(loaded.manifest["index_dir"]),
+        "FORUM_SECURITY_DATA_DIR": str(loaded.folder / "data"),
+    }
+    log = (logs / f"bare-{loaded.scale}-{loaded.database}.log").open("wb")
+    command = [sys.executable, str(HERE / "bare.py"), "--port", str(port), *paths]
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=30) as probe:
+        wait_until_up(probe, process, 120, path="/healthz")
+    return process, base
+
+
+# -------------------------------------------------------------------------------- reporting
+
+
+def report_run(run: Run) -> None:
+    print(f"\n{run.label}, concurrency {run.concurrency}")
+    print(
+        "  page               who   req/s  p50 ms  p99 ms  KB/page  CPU ms/req  "
+        "server cores  client cores  peak MB"
+    )
+    for key, label in PAGES.items():
+        for state, who in (("out", "anon"), ("in", "user")):
+            s = run.pages.get(state, {}).get(key)
+            if s is None:
+                continue
+            n = len(s.latencies)
+            line = (
+                f"  {label:<18} {who:<4} {s.rps:7.1f} {s.ms(50):7.1f} {s.ms(99):7.1f} "
+                f"{s.body_bytes / max(n, 1) / 1024:8.1f} {s.cpu_ms():11.1f} "
+                f"{s.server_cpu / s.seconds:13.2f} {s.client_cpu / s.seconds:13.2f} "
+                f"{s.server_peak_mb:8.0f}"
+            )
+            if s.errors:
+                line += f"  ERRORS {dict(s.errors)}"
+            print(line)
+    if run.writes:
+        w = run.writes
+        accepted = len(w.latencies)
+        lost = "none lost" if w.stored == accepted else f"{w.stored} IN THE DATABASE"
+        print(
+            f"  writes: {accepted} of {w.attempted} replies accepted in {w.seconds:.1f} s by "
+            f"{w.writers} writers = {accepted / w.seconds:.1f} replies/s (p50 "
+            f"{percentile(w.latencies, 50) * 1000:.0f} ms, p99 "
+            f"{percentile(w.latencies, 99) * 1000:.0f} ms); {w.stored} in the database "
+            f"afterwards: {lost}; errors: {dict(w.errors) or 'none'}"
+        )
+    if run.login_seconds:
+        print(
+            f"  logins: {run.concurrency} at once in {run.login_seconds:.1f} s; the server's "
+            f"peak RSS by then: {run.login_peak_mb:.0f} MB (argon2 takes 64 MiB per hash)"
+        )
+    if run.memory:
+        total = sum(m.peak_mb for m in run.memory)
+        parts = ", ".join(f"{m.command} {m.peak_mb:.0f} MB" for m in run.memory)
+        since = "the logins" if run.login_seconds else "the server was up"
+        print(f"  memory: peak RSS since {since}: {total:.0f} MB in all ({parts})")
+    print(f"  server log: {run.log}")
+
+
+def report_limit(run: Run) -> dict[str, Any]:
+    print(f"\nagainst the limit ({run.label}, logged out): the forum's thread page as a share")
+    print("of the same page rendered by a bare Starlette + Jinja2 app from memory")
+    out: dict[str, Any] = {}
+    for key in THREAD_PAGES:
+        ours, bare = run.pages["out"].get(key), run.bare.get(key)
+        if ours is None or bare is None:
+            continue
+        share = ours.rps / bare.rps
+        by_cpu = bare.cpu_ms() / ours.cpu_ms()
+        out[key] = {"throughput": round(share, 3), "cpu": round(by_cpu, 3)}
+        print(
+            f"  {PAGES[key]:<18} forum {ours.rps:7.1f} req/s (p50 {ours.ms(50):6.1f} ms, "
+            f"{ours.cpu_ms():5.1f} CPU ms/req), bare {bare.rps:7.1f} req/s (p50 "
+            f"{bare.ms(50):6.1f} ms, {bare.cpu_ms():5.1f} CPU ms/req): {share:.0%} of its "
+            f"throughput, {by_cpu:.0%} by CPU per request "
+            f"(target >= {TARGET_BARE:.0%}: {'met' if share >= TARGET_BARE else 'NOT met'})"
+        )
+        print(f"  {'':<18} {run.same_html.get(key, '')}")
+    return out
+
+
+def report_workers(one: Run, two: Run) -> dict[str, Any]:
+    print(f"\nprocesses: throughput of 2 workers over 1 (target >= {TARGET_WORKERS}x)")
+    out: dict[str, Any] = {}
+    for state in ("out", "in"):
+        for key, label in PAGES.items():
+            a, b = one.pages.get(state, {}).get(key), two.pages.get(state, {}).get(key)
+            if a is None or b is None:
+                continue
+            ratio = b.rps / a.rps
+            out[f"{state}:{key}"] = round(ratio, 2)
+            verdict = "met" if ratio >= TARGET_WORKERS else "NOT met"
+            print(
+                f"  logged {state:<3} {label:<18} {a.rps:7.1f} -> {b.rps:7.1f} req/s: "
+                f"{ratio:.2f}x ({verdict}); server CPU {a.server_cpu / a.seconds:.1f} -> "
+                f"{b.server_cpu / b.seconds:.1f} cores, client {a.client_cpu / a.seconds:.1f}"
+                f" -> {b.client_cpu / b.seconds:.1f}"
+            )
+    if one.writes and two.writes:
+        a_rate = len(one.writes.latencies) / one.writes.seconds
+        b_rate = len(two.writes.latencies) / two.writes.seconds
+        print(
+            f"  writes             {a_rate:7.1f} -> {b_rate:7.1f} replies/s: {b_rate / a_rate:.2f}x"
+        )
+    return out
+
+
+def report_growth(runs: list[Run], scales: list[str]) -> dict[str, Any]:
+    first = scales[0]
+    print(f"\ngrowth: logged out, 1 worker; each scale over {first}: p50 latency (the target:")
+    print(f"no page more than {TARGET_GROWTH - 1:.0%} slower at the largest scale) and server CPU")
+    print("per request (the same question, less moved by other work on the machine)")
+    out: dict[str, Any] = {}
+    for key in GROWTH_PAGES:
+        base = runs[0].pages["out"][key]
+        print(f"  {PAGES[key]}")
+        for scale, run in zip(scales, runs, strict=True):
+            s = run.pages["out"][key]
+            p50, cpu = s.ms(50) / base.ms(50), s.cpu_ms() / base.cpu_ms()
+            out[f"{key}:{scale}"] = {"p50": round(p50, 2), "cpu": round(cpu, 2)}
+            print(
+                f"    {scale:<7} {s.rps:7.1f} req/s  p50 {s.ms(50):7.1f} ms ({p50:.2f}x)  "
+                f"{s.cpu_ms():6.1f} CPU ms/req ({cpu:.2f}x)"
+            )
+        last = runs[-1].pages["out"][key]
+        p50, cpu = last.ms(50) / base.ms(50), last.cpu_ms() / base.cpu_ms()
+        print(
+            f"    {first} -> {scales[-1]}: p50 {p50:.2f}x "
+            f"({'met' if p50 <= TARGET_GROWTH else 'NOT met'}), CPU per request {cpu:.2f}x "
+            f"({'met' if cpu <= TARGET_GROWTH else 'NOT met'})"
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=list(SCALES), default="small")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="one run for each (e.g. 1 2)"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="per page and state")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--replies", type=int, default=25, help=f"per writer (at most {MAX_REPLIES})"
+    )
+    parser.add_argument("--growth", action="store_true", help="growth across --scales")
+    parser.add_argument("--scales", nargs="+", choices=list(SCALES), default=["small", "medium"])
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare-Starlette limit")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT / ".bench",
+        help="where loaded corpora are kept between runs (default .bench/)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="load the corpus again")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server for --database postgres (databases bench_<scale>[_run])",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if not 1 <= args.replies <= MAX_REPLIES:
+        parser.error(f"--replies: 1 to {MAX_REPLIES} (the forum's limit on replies per account)")
+    if not 1 <= args.concurrency <= 16:
+        parser.error("--concurrency: 1 to 16 (bench/data.py makes 16 accounts)")
+    args.data = args.data.resolve()
+
+    started = datetime.now(UTC)
+    print(f"date         {started:%Y-%m-%d %H:%M} UTC")
+    print(f"machine      {machine()}")
+    print(f"command      {' '.join(sys.argv)}")
+    results: dict[str, Any] = {"date": started.isoformat(timespec="seconds"), "runs": {}}
+
+    if args.growth:
+        runs = []
+        for scale in args.scales:
+            loaded = ensure_loaded(scale, args.database, args)
+            runs.append(
+                serve_and_measure(
+                    loaded, 1, args, pages=GROWTH_PAGES, states=("out",), writes=False
+                )
+            )
+        for run in runs:
+            report_run(run)
+        results["growth"] = report_growth(runs, args.scales)
+    else:
+        loaded = ensure_loaded(args.scale, args.database, args)
+        bare = None if args.no_bare else start_bare(loaded, args)
+        runs = []
+        try:
+            for workers in args.workers:
+                with_bare = (bare[1], bare[0].pid) if bare and workers == args.workers[0] else None
+                runs.append(serve_and_measure(loaded, workers, args, bare=with_bare))
+            bare_memory = peak_rss(bare[0].pid) if bare else []
+        finally:
+            if bare:
+                stop_server(bare[0])
+        for run in runs:
+            report_run(run)
+        if bare:
+            results["limit"] = report_limit(runs[0])
+            print(f"  bare app: peak RSS {sum(m.peak_mb for m in bare_memory):.0f} MB")
+        by_workers = {run.workers: run for run in runs}
+        if 1 in by_workers and 2 in by_workers:
+            results["workers"] = report_workers(by_workers[1], by_workers[2])
+    for run in runs:
+        results["runs"][run.label] = {
+            "pages": {
+                state: {key: s.as_dict() for key, s in samples.items()}
+                for state, samples in run.pages.items()
+            },
+            "bare": {key: s.as_dict() for key, s in run.bare.items()},
+            "writes": run.writes.as_dict() if run.writes else None,
+            "login_seconds": round(run.login_seconds, 2),
+            "login_peak_mb": round(run.login_peak_mb),
+            "memory_mb": {f"{m.pid} {m.command}": round(m.peak_mb, 1) for m in run.memory},
+        }
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nfigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
