@@ -37,7 +37,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from corpus import FixedThread, Shape, write_archive
 
 from forum import db
 from forum.accounts import services as accounts
@@ -48,6 +47,8 @@ from forum.networks.models import Network
 from forum.search import indexer
 from forum.threads.models import Thread
 from forum.web.urls import thread_url
+
+from corpus import FixedThread, Shape, write_archive
 
 FIXED = (
     FixedThread("t-bench-50", 50),

@@ -59,6 +59,12 @@ from urllib.parse import quote
 
 import asyncpg
 import httpx
+
+from forum import db
+from forum.config import ROOT
+from forum.threads.models import Post
+
+from data import SCALES, create_database, drop_database, is_postgres, settings_for
 from serving import (
     Memory,
     cpu_seconds,
@@ -72,11 +78,6 @@ from serving import (
     stop_server,
     wait_until_up,
 )
-
-from data import SCALES, create_database, drop_database, is_postgres, settings_for
-from forum import db
-from forum.config import ROOT
-from forum.threads.models import Post
 
 PAGES = {
     "home": "home page",

@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus import Shape, body, write_archive
-
 from forum import db, markdown
 from forum.archive import export_archive, import_archive
 from forum.config import load_settings
+
+from corpus import Shape, body, write_archive
 
 
 def _cpu_seconds() -> tuple[float, float]:

@@ -39,7 +39,6 @@ from pathlib import Path
 from random import Random
 
 import httpx
-from serving import cpu_model, free_port, percentile, start_server, stop_server, wait_until_up
 from tortoise.transactions import in_transaction
 from whoosh import qparser
 
@@ -52,6 +51,8 @@ from forum.search.index import Reader
 from forum.search.query import TEXT_FIELDS, Filters, run
 from forum.text import slugify
 from forum.threads.models import Post, Summary, Tag, Thread
+
+from serving import cpu_model, free_port, percentile, start_server, stop_server, wait_until_up
 
 # Targets from the issue.
 TARGET_RATIO = 1.5  # app p50 at most this many times the direct p50
