@@ -206,3 +206,21 @@ def test_similar_threads_are_suggested_while_typing_a_title(browse: Browse) -> N
     suggestions = page.locator("#similar")
     expect(suggestions).to_contain_text("These discussions look similar")
     expect(suggestions.get_by_role("link").first).to_be_visible()
+
+
+@JS
+def test_a_member_quotes_a_post_in_a_reply(browse: Browse, js: bool) -> None:
+    title = unique("Retention periods for CCTV")
+    sarah = browse.open("sarah.whitlock", js=js)
+    start_thread(sarah, "data-leaders", title, "We keep footage for thirty-one days.")
+    raj = browse.open("raj.patel", js=js)
+    raj.goto(sarah.url)
+    post(raj, "thirty-one days").get_by_role("link", name=re.compile("^Quote")).click()
+    box = raj.get_by_label("Your reply")
+    expect(box).to_have_value(re.compile("thirty-one days"))
+    box.press("Control+End")
+    box.type("\n\nWe settled on fourteen.")
+    raj.get_by_role("button", name="Post reply").click()
+    reply = post(raj, "settled on fourteen")
+    expect(reply).to_be_visible()
+    expect(reply.locator("blockquote")).to_contain_text("thirty-one days")
