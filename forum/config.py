@@ -27,6 +27,10 @@ class SiteSettings:
     name: str = "Network Forum"
     base_url: str = "http://127.0.0.1:8000"
 
+    def link(self, path: str) -> str:
+        """An absolute link to `path` on this site, for emails and feeds."""
+        return self.base_url.rstrip("/") + path
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ServerSettings:

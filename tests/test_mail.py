@@ -11,6 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from forum import background
 from forum.config import Settings
 from forum.mail import sender
 from forum.mail import services as mail
@@ -88,7 +89,7 @@ async def test_the_mailer_loop_sends_and_stops(
 ) -> None:
     settings = smtp_settings(settings, smtp.port)
     stop = asyncio.Event()
-    task = asyncio.create_task(sender.run(settings, stop, interval=0.05))
+    task = asyncio.create_task(background.run(settings, stop, interval=0.05))
     await mail.queue(to="ivy@example.org", subject="Loop", text="T")
     for _ in range(100):
         if smtp.mailbox.messages:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,8 +22,8 @@ import pytest
 
 from forum import db
 from forum.config import DatabaseSettings, load_settings
+from tests import live
 from tests.conftest import PG_SKIP, PG_URL
-from tests.mailbox import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -36,7 +34,6 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @contextmanager
 def host(url: str, folder: Path, name: str) -> Iterator[str]:
     """Run `forum serve` as one host; yields its base URL."""
-    port = free_port()
     env = {
         **os.environ,
         "FORUM_DATABASE_URL": url,
@@ -45,34 +42,11 @@ def host(url: str, folder: Path, name: str) -> Iterator[str]:
         "FORUM_SECURITY_DATA_DIR": str(folder / f"data-{name}"),
         "FORUM_SECURITY_SECRET_KEY": "shared-secret-" + "x" * 40,
     }
-    log = (folder / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "forum", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = live.start(env, folder / f"{name}.log")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (folder / f"{name}.log").read_text()
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError(f"host {name} did not start")
-        yield base
+        yield server.base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.stop()
 
 
 @asynccontextmanager

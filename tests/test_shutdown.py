@@ -6,45 +6,17 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
 
 import httpx
 
 from forum import db
 from forum.config import DatabaseSettings, load_settings
-from tests.mailbox import free_port
+from tests import live
 
 PASSWORD = "a quiet orange lighthouse"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def start_server(
-    env: dict[str, str], port: int, log_path: Path
-) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
-    log = log_path.open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "forum", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return server, log
-
-
-def wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
 
 
 async def test_sigterm_during_a_burst_of_posts_loses_nothing_accepted(tmp_path: Path) -> None:
@@ -61,7 +33,6 @@ async def test_sigterm_during_a_burst_of_posts_loses_nothing_accepted(tmp_path: 
             username="ada", email="ada@example.org", display_name="Ada", password=PASSWORD
         )
         await networks.set_membership(network=network, user=user, role=Role.MEMBER)
-    port = free_port()
     env = {
         **os.environ,
         "FORUM_DATABASE_URL": url,
@@ -69,11 +40,10 @@ async def test_sigterm_during_a_burst_of_posts_loses_nothing_accepted(tmp_path: 
         "FORUM_SECURITY_DATA_DIR": str(tmp_path / "data"),
         "FORUM_EMAIL_FOLDER": str(tmp_path / "mail"),
     }
-    server, log = start_server(env, port, tmp_path / "server.log")
-    base = f"http://127.0.0.1:{port}"
+    live_server = await asyncio.to_thread(live.start, env, tmp_path / "server.log")
+    server, base = live_server.process, live_server.base
     accepted: list[str] = []
     try:
-        await asyncio.to_thread(wait_until_up, base)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             token = _CSRF.search((await client.get("/login")).text)
             assert token
@@ -102,10 +72,7 @@ async def test_sigterm_during_a_burst_of_posts_loses_nothing_accepted(tmp_path: 
         # uvicorn finishes the requests in flight, then ends by the signal it was sent.
         assert await asyncio.to_thread(server.wait, 30) in (0, -signal.SIGTERM)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        log.close()
+        live_server.stop()
     async with db.opened(settings):
         from forum.threads.models import Thread
 

@@ -13,6 +13,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from forum import changes
+from forum.accounts import services as accounts
 from forum.accounts.models import Organisation, User
 from forum.accounts.services import check_slug
 from forum.audit import services as audit
@@ -119,8 +120,8 @@ async def create_organisation(
         raise Conflict(f"organisation {slug!r} already exists")
     await _check_unique(domains, None)
     async with in_transaction() as conn:
-        organisation = await Organisation.create(
-            slug=slug, name=name, email_domains=domains, using_db=conn
+        organisation = await accounts.create_organisation(
+            slug=slug, name=name, email_domains=domains, using=conn
         )
         await audit.record(
             actor=actor,

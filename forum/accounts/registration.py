@@ -9,7 +9,6 @@ used to find out who is registered.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -17,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from forum.accounts import passwords, services, tokens
 from forum.accounts.models import Organisation, Token, TokenPurpose, User
+from forum.config import SiteSettings
 from forum.errors import Conflict, NotFound, ValidationError
 from forum.mail import services as mail
 from forum.timeutil import utcnow
@@ -25,17 +25,6 @@ VERIFY_FOR = timedelta(days=3)
 RESET_FOR = timedelta(hours=1)
 BAD_LINK = "This link has been used or has expired. Ask for a new one."
 WRONG_PASSWORD = "Enter your current password."  # noqa: S105 (a message)
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """What an email needs to say where it comes from and link back."""
-
-    name: str
-    base_url: str
-
-    def link(self, path: str) -> str:
-        return self.base_url.rstrip("/") + path
 
 
 def email_domain(email: str) -> str:
@@ -72,7 +61,9 @@ async def _new_token(
     return key
 
 
-async def _mail_verification(user: User, email: str, site: Site, conn: BaseDBAsyncClient) -> None:
+async def _mail_verification(
+    user: User, email: str, site: SiteSettings, conn: BaseDBAsyncClient
+) -> None:
     key = await _new_token(user, TokenPurpose.VERIFY_EMAIL, email, VERIFY_FOR, conn)
     await mail.queue(
         to=email,
@@ -93,7 +84,7 @@ async def _mail_verification(user: User, email: str, site: Site, conn: BaseDBAsy
 
 
 async def register(
-    *, username: str, email: str, display_name: str, password: str, site: Site
+    *, username: str, email: str, display_name: str, password: str, site: SiteSettings
 ) -> User | None:
     """Sign up with an address at a member organisation; mails the confirmation link.
 
@@ -137,7 +128,7 @@ async def register(
     return user
 
 
-async def _mail_already_registered(user: User, site: Site) -> None:
+async def _mail_already_registered(user: User, site: SiteSettings) -> None:
     await mail.queue(
         to=user.email,
         subject=f"You already have an account on {site.name}",
@@ -155,7 +146,7 @@ async def _mail_already_registered(user: User, site: Site) -> None:
     )
 
 
-async def resend_verification(*, user: User, site: Site) -> None:
+async def resend_verification(*, user: User, site: SiteSettings) -> None:
     """Mail a new confirmation link to an account whose address is not confirmed yet."""
     if user.email_verified:
         return
@@ -229,7 +220,7 @@ async def verify_email(*, key: str) -> User:
     return user
 
 
-async def request_password_reset(*, email: str, site: Site) -> None:
+async def request_password_reset(*, email: str, site: SiteSettings) -> None:
     """Mail a reset link if an active account has this address; otherwise do nothing.
 
     The caller says the same thing in both cases.
@@ -284,7 +275,7 @@ async def reset_password(*, key: str, password: str) -> User:
     return user
 
 
-async def change_email(*, user: User, new_email: str, password: str, site: Site) -> None:
+async def change_email(*, user: User, new_email: str, password: str, site: SiteSettings) -> None:
     """Ask to move the account to a new address: the change happens when the link mailed to
     the new address is followed. The old address is told. Raises ValidationError."""
     new_email = new_email.strip()

@@ -33,17 +33,23 @@ def check_slug(slug: str, field: str = "slug") -> str:
 
 
 async def create_organisation(
-    *, slug: str, name: str, email_domains: list[str] | None = None
+    *,
+    slug: str,
+    name: str,
+    email_domains: list[str] | None = None,
+    using: BaseDBAsyncClient | None = None,
 ) -> Organisation:
     """Create an organisation. Raises ValidationError, Conflict if the slug is taken."""
     name = clean_line(name)
     if not name:
         raise ValidationError({"name": "Enter the organisation's name."})
     check_slug(slug)
-    if await Organisation.exists(slug=slug):
+    if await Organisation.filter(slug=slug).using_db(using).exists():
         raise Conflict(f"organisation {slug!r} already exists")
     domains = [d.strip().lower() for d in (email_domains or []) if d.strip()]
-    return await Organisation.create(slug=slug, name=name[:200], email_domains=domains)
+    return await Organisation.create(
+        slug=slug, name=name[:200], email_domains=domains, using_db=using
+    )
 
 
 def normalise_username(username: str) -> str:

@@ -1,9 +1,10 @@
 """The mailer: delivers the outbox, retrying with backoff, and never loses a message.
 
-Every server process runs `run` beside its requests; several can, safely: a process claims a
-message by moving its next attempt forward (a conditional UPDATE that only one can win)
-before it sends, so a message is not sent twice by two processes, and a process that dies
-mid-send leaves the message to be retried when its claim lapses.
+Every server process delivers the outbox from its background loop (`forum.background`);
+several can, safely: a process claims a message by moving its next attempt forward (a
+conditional UPDATE that only one can win) before it sends, so a message is not sent twice by
+two processes, and a process that dies mid-send leaves the message to be retried when its
+claim lapses.
 
 Backends: "folder" writes each message as an .eml file and logs its links (the default, so
 that `make run` works on a laptop with no mail server); "smtp" sends through aiosmtplib.
@@ -12,7 +13,6 @@ that `make run` works on a laptop with no mail server); "smtp" sends through aio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from datetime import timedelta
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import aiosmtplib
 
+from forum import permissions
 from forum.accounts.models import User
 from forum.config import Settings, secret_key
 from forum.mail import unsubscribe
 from forum.mail.models import MailStatus, OutboundEmail
-from forum.networks.models import Membership, Network, Visibility
 from forum.timeutil import utcnow
 
 log = logging.getLogger("forum.mail")
@@ -87,20 +87,10 @@ async def _still_allowed(row: OutboundEmail) -> bool:
     user = await User.get_or_none(id=row.user_id)
     if user is None or not user.is_active:
         return False
-    if not row.network_ids or user.is_admin:
+    if not row.network_ids:
         return True
-    wanted = set(row.network_ids)
-    public = set(
-        await Network.filter(id__in=list(wanted), visibility=Visibility.PUBLIC).values_list(
-            "id", flat=True
-        )
-    )
-    member = set(
-        await Membership.filter(user_id=user.id, network_id__in=list(wanted)).values_list(
-            "network_id", flat=True
-        )
-    )
-    return wanted <= (public | member)
+    readable = await permissions.readable_network_ids(await permissions.viewer_for(user))
+    return set(row.network_ids) <= set(readable)
 
 
 async def _deliver(settings: Settings, row: OutboundEmail) -> None:
@@ -184,14 +174,3 @@ async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]
             status=MailStatus.SENT, attempts=row.attempts + 1, sent_at=utcnow(), last_error=""
         )
     return sent, failed
-
-
-async def run(settings: Settings, stop: asyncio.Event, *, interval: float = 1.0) -> None:
-    """Deliver the outbox until `stop` is set, polling every `interval` seconds."""
-    while not stop.is_set():
-        try:
-            await deliver_due(settings)
-        except Exception:  # the database may be away for a moment: keep going
-            log.exception("mailer round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)

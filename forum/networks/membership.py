@@ -40,10 +40,6 @@ NOT_VERIFIED = (
 REQUEST_LIMIT = ratelimit.Limit(events=10, window=timedelta(days=1))
 
 
-def _link(site: SiteSettings, path: str) -> str:
-    return f"{site.base_url.rstrip('/')}{path}"
-
-
 def _require_verified(viewer: Viewer, doing: str) -> User:
     user = viewer.user
     if user is None:
@@ -188,7 +184,7 @@ async def request_to_join(
             lines += ["Their message:", "", *(f"> {line}" for line in message.splitlines()), ""]
         lines += [
             "Approve or decline the request on the network's members page:",
-            _link(site, f"/n/{network.slug}/members"),
+            site.link(f"/n/{network.slug}/members"),
         ]
         for address in await _request_recipients(network, conn):
             await mail.queue(
@@ -334,7 +330,7 @@ async def approve(*, viewer: Viewer, request: MembershipRequest, site: SiteSetti
                     f"Your request to join {network.name} on {site.name} has been approved.",
                     "",
                     "The network's discussions are here:",
-                    _link(site, f"/n/{network.slug}"),
+                    site.link(f"/n/{network.slug}"),
                 ]
             ),
             using=conn,
@@ -448,7 +444,7 @@ async def add_member(*, viewer: Viewer, network: Network, who: str, site: SiteSe
                     f"{actor.display_name} has added you to {network.name} on {site.name}.",
                     "",
                     "The network's discussions are here:",
-                    _link(site, f"/n/{network.slug}"),
+                    site.link(f"/n/{network.slug}"),
                 ]
             ),
             using=conn,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -25,13 +27,27 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
 
 
+@dataclass(frozen=True, slots=True)
+class Status:
+    search_lag: int  # changes this host's index has yet to apply
+    mail_queued: int
+    mail_failed: int
+
+
+async def status(index_dir: Path) -> Status:
+    """What an operator watches, read from the database (four small queries)."""
+    latest = await Change.all().order_by("-id").first()
+    cursor = await SearchCursor.get_or_none(name=index_name(index_dir))
+    queued = await OutboundEmail.filter(status=MailStatus.QUEUED).count()
+    failed = await OutboundEmail.filter(status=MailStatus.FAILED).count()
+    lag = max(0, (latest.id if latest else 0) - (cursor.cursor if cursor else 0))
+    return Status(search_lag=lag, mail_queued=queued, mail_failed=failed)
+
+
 async def readyz(request: Request) -> Response:
     settings = request.app.state.settings
     try:
-        latest = await asyncio.wait_for(Change.all().order_by("-id").first(), timeout=5)
-        cursor = await SearchCursor.get_or_none(name=index_name(settings.index_dir))
-        queued = await OutboundEmail.filter(status=MailStatus.QUEUED).count()
-        failed = await OutboundEmail.filter(status=MailStatus.FAILED).count()
+        now = await asyncio.wait_for(status(settings.index_dir), timeout=5)
     except Exception as exc:  # any failure to reach the database means: not ready
         log.warning("readiness check failed: %s", exc)
         return JSONResponse(
@@ -39,15 +55,13 @@ async def readyz(request: Request) -> Response:
             status_code=503,
             headers={"Cache-Control": "no-store"},
         )
-    head = latest.id if latest else 0
-    applied = cursor.cursor if cursor else 0
     return JSONResponse(
         {
             "ready": True,
             "database": "ok",
-            "search_lag": max(0, head - applied),
-            "mail_queued": queued,
-            "mail_failed": failed,
+            "search_lag": now.search_lag,
+            "mail_queued": now.mail_queued,
+            "mail_failed": now.mail_failed,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -17,9 +17,7 @@ from collections import defaultdict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from forum.changes import Change, SearchCursor
-from forum.mail.models import MailStatus, OutboundEmail
-from forum.search.indexer import index_name
+from forum.web.health import status
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -81,20 +79,16 @@ async def metrics(request: Request) -> Response:
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not token or not hmac.compare_digest(token.encode(), given.encode()):
         return PlainTextResponse("Not Found", status_code=404)
-    latest = await Change.all().order_by("-id").first()
-    cursor = await SearchCursor.get_or_none(name=index_name(settings.index_dir))
-    queued = await OutboundEmail.filter(status=MailStatus.QUEUED).count()
-    failed = await OutboundEmail.filter(status=MailStatus.FAILED).count()
-    lag = max(0, (latest.id if latest else 0) - (cursor.cursor if cursor else 0))
+    now = await status(settings.index_dir)
     lines = [
         *REGISTRY.lines(),
         "# HELP forum_search_lag_changes Changes this host's search index has yet to apply.",
         "# TYPE forum_search_lag_changes gauge",
-        f"forum_search_lag_changes {lag}",
+        f"forum_search_lag_changes {now.search_lag}",
         "# HELP forum_mail_queue Emails waiting to be sent, and given up.",
         "# TYPE forum_mail_queue gauge",
-        f'forum_mail_queue{{status="queued"}} {queued}',
-        f'forum_mail_queue{{status="failed"}} {failed}',
+        f'forum_mail_queue{{status="queued"}} {now.mail_queued}',
+        f'forum_mail_queue{{status="failed"}} {now.mail_failed}',
     ]
     return PlainTextResponse(
         "\n".join(lines) + "\n",

@@ -15,6 +15,7 @@ from forum.notifications import queries, services
 from forum.notifications.models import DigestFrequency, FollowLevel, WatchLevel
 from forum.threads import queries as thread_queries
 from forum.threads.models import Thread
+from forum.web.accounts import safe_next
 from forum.web.forms import int_or_none, read_form
 from forum.web.templating import render
 from forum.web.urls import thread_url
@@ -47,10 +48,7 @@ async def open_one(request: Request) -> Response:
     form = await read_form(request)
     notification_id = request.path_params["notification_id"]
     await services.mark_one_read(user=user, notification_id=notification_id)
-    target = form.get("next", "/notifications")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/notifications"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(safe_next(form.get("next")), status_code=303)
 
 
 def _signed_in_here(request: Request) -> User:

@@ -12,6 +12,7 @@ from forum import ratelimit
 from forum.accounts import invitations, passwords, registration, services
 from forum.accounts.models import TokenPurpose, User
 from forum.accounts.registration import WRONG_PASSWORD
+from forum.config import SiteSettings
 from forum.errors import Conflict, NotFound, ValidationError
 from forum.ratelimit import Limit, RateLimited
 from forum.web.accounts import start_session
@@ -24,9 +25,9 @@ from forum.web.templating import render
 MAIL_LIMIT = Limit(5, timedelta(hours=1))
 
 
-def _site(request: Request) -> registration.Site:
-    settings = request.app.state.settings
-    return registration.Site(name=settings.site.name, base_url=settings.site.base_url)
+def _site(request: Request) -> SiteSettings:
+    site: SiteSettings = request.app.state.settings.site
+    return site
 
 
 def _limited(
@@ -41,11 +42,6 @@ def _signed_in(request: Request) -> User:
     if user is None:
         raise HTTPException(303, headers={"Location": f"/login?next={request.url.path}"})
     return user
-
-
-async def _log_in(request: Request, user: User, target: str) -> Response:
-    """Start a session for `user` (a fresh key) and go to `target`."""
-    return await start_session(request, user, target)
 
 
 # --- Sign up ---------------------------------------------------------------------------
@@ -164,7 +160,7 @@ async def accept_invitation(request: Request) -> Response:
     if errors:
         context = {"key": key, "invitation": invitation, **fields, "errors": errors}
         return render(request, "accounts/invitation.html", context, 400)
-    return await _log_in(request, user, "/")
+    return await start_session(request, user, "/")
 
 
 # --- Password reset ---------------------------------------------------------------------
@@ -211,7 +207,7 @@ async def reset(request: Request) -> Response:
         return render(request, "accounts/bad_link.html", {"message": str(exc)}, 404)
     except ValidationError as exc:
         return render(request, "accounts/reset.html", {"key": key, "errors": exc.errors}, 400)
-    return await _log_in(request, user, "/account?done=password")
+    return await start_session(request, user, "/account?done=password")
 
 
 # --- Account settings -------------------------------------------------------------------
