@@ -373,3 +373,22 @@ async def test_unfinished_notifications_never_name_unreadable_networks(
     await login(client, alice)
     assert "Quokka" not in (await client.get("/notifications")).text
     assert 'class="count"' not in (await client.get("/")).text
+
+
+async def test_the_digest_is_drafted_deterministically(db: str) -> None:
+    dl = await make_network("dl", name="Data Leaders")
+    reader = await make_member(dl, await make_user("reader"))
+    writer = await make_member(dl, await make_user("writer"))
+    for title in ("Cloud contracts", "Open data portals", "Records retention"):
+        thread = await make_thread(dl, writer, title=title)
+        await make_reply(thread, reader, "A reply")
+    now = datetime.now(UTC)
+    since = now - timedelta(days=7)
+    first, ids = await emails.build_digest(reader, since, now)
+    second, _ = await emails.build_digest(reader, since, now)
+    assert ids == [dl.id]
+    assert emails.render_digest(first, "Forum", "weekly") == emails.render_digest(
+        second, "Forum", "weekly"
+    )
+    text, _ = emails.render_digest(first, "Forum", "weekly")
+    assert text.index("Records retention") < text.index("Cloud contracts")  # newest first
