@@ -46,7 +46,7 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
     thread_id, _ = parse_thread_path(rest)
     thread = await queries.locate_thread(network, thread_id, viewer)
     nodes = await queries.thread_posts(thread)
-    article = await kb_queries.article(thread)
+    article = await kb_queries.article(thread, [node.post for node in nodes])
     last_post_id = max((node.post.id for node in nodes), default=0)
     state = await notifications.thread_state(viewer, thread, last_post_id, 0)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+from tortoise.exceptions import TransactionManagementError
 from tortoise.migrations.api import migrate
 
 from forum.config import Settings
@@ -44,6 +47,26 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def _begin_immediate(self: SqliteTransactionWrapper) -> None:
+    """SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE), waiting
+    up to the busy timeout for another process's writer to finish.
+
+    Tortoise begins them DEFERRED: a transaction that reads and then writes is refused at
+    once ("database is locked", no waiting) when another process wrote in between, because
+    its snapshot is stale; with several workers on one file the mailer, the indexer and
+    posting all did that. Each process has one SQLite connection, whose transactions run one
+    at a time anyway, so taking the lock early costs nothing but waiting for other processes.
+    """
+    try:
+        await self._connection.commit()
+        await self._connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise TransactionManagementError(exc) from exc
+
+
+SqliteTransactionWrapper.begin = _begin_immediate  # type: ignore[method-assign]
 
 
 def _prepare(settings: Settings) -> None:

@@ -216,6 +216,38 @@ async def test_replies_after_a_review_make_the_summary_stale_until_reviewed(
     assert thread.title not in (await client.get("/n/dl/kb?status=stale")).text
 
 
+async def test_the_thread_page_reads_the_summary_panel_from_its_posts_as_the_kb_does(
+    db: str,
+) -> None:
+    """The thread page computes contributors, replies since review and tags from the posts
+    it has loaded; the knowledge base asks the database. Both must agree, with deleted and
+    hidden posts, people of no organisation and several organisations."""
+    network, fac, alice, bob, thread, reply = await _setup()
+    await _summarise(thread, fac, "Federated works.")
+    await Post.filter(thread_id=thread.id).update(created_at=utcnow() - timedelta(hours=2))
+    await Summary.filter(thread_id=thread.id).update(reviewed_at=utcnow() - timedelta(hours=1))
+    camden = await make_member(
+        network, await make_user("cam", organisation=await make_org("Camden"))
+    )
+    loner = await make_member(network, await make_user("loner"))
+    await make_reply(thread, loner, "No organisation here.")
+    gone = await make_reply(thread, camden, "Deleted later.")
+    hidden = await make_reply(thread, camden, "Hidden later.")
+    await make_reply(thread, alice, "And another from Hackney.")
+    await Post.filter(id=gone.id).update(deleted=True)
+    await Post.filter(id=hidden.id).update(hidden=True)
+    from forum.threads.queries import get_thread, thread_posts
+
+    thread = await get_thread(network, thread.id)
+    posts = [node.post for node in await thread_posts(thread)]
+    from_db = await kb_queries.article(thread)
+    from_posts = await kb_queries.article(thread, posts)
+    assert from_db is not None and from_posts is not None
+    assert from_posts.contributors == from_db.contributors == ["Brent", "Hackney"]  # a tie: by name
+    assert from_posts.replies_since == from_db.replies_since == 2
+    assert from_posts.tags == from_db.tags == ["teams"]
+
+
 async def test_only_facilitators_and_admins_write_summaries(db: str) -> None:
     _network, fac, alice, _bob, thread, _ = await _setup(Visibility.MEMBERS)
     other_net = await make_network("other")

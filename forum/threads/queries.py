@@ -10,6 +10,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count, Max, Min
 
 from forum import permissions
+from forum.accounts.models import User
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
@@ -94,12 +95,23 @@ def conversation(posts: list[Post]) -> list[PostNode]:
 
 
 async def thread_posts(thread: Thread) -> list[PostNode]:
-    """Every post of a thread, as a conversation tree, in one query."""
-    posts = (
-        await Post.filter(thread_id=thread.id)
-        .select_related("author__organisation", "hidden_by", "redacted_by")
-        .order_by("created_at", "id")
+    """Every post of a thread, as a conversation tree, in two queries: the posts, then the
+    people they name (authors, and who hid or redacted a post) with their organisations,
+    each person once. A join would build an author and an organisation for every post: a
+    few people write most of a long thread."""
+    posts = list(await Post.filter(thread_id=thread.id).order_by("created_at", "id"))
+    ids = {p.author_id for p in posts}
+    ids.update(p.hidden_by_id for p in posts if p.hidden_by_id is not None)
+    ids.update(p.redacted_by_id for p in posts if p.redacted_by_id is not None)
+    people = (
+        {u.id: u for u in await User.filter(id__in=ids).select_related("organisation")}
+        if ids
+        else {}
     )
+    for post in posts:
+        post.author = people[post.author_id]
+        post.hidden_by = people.get(post.hidden_by_id) if post.hidden_by_id else None
+        post.redacted_by = people.get(post.redacted_by_id) if post.redacted_by_id else None
     return conversation(posts)
 
 

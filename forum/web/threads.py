@@ -34,7 +34,7 @@ async def show(request: Request) -> Response:
     if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     nodes = await queries.thread_posts(thread)
-    article = await kb_queries.article(thread)
+    article = await kb_queries.article(thread, [node.post for node in nodes])
     viewer = request.state.viewer
     last_post_id = max((node.post.id for node in nodes), default=0)
     state = await notifications.thread_state(
