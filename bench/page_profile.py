@@ -5,8 +5,9 @@
 DIR is a folder `bench/data.py` loaded (its manifest names the database, the index and the
 pages); PAGE is one of the manifest's pages (home, network, thread_50, thread_500, kb, search)
 or a path. The forum app runs in this process behind httpx's ASGI transport, one request at a
-time, with its background loops off. Prints the mean milliseconds (and CPU milliseconds of this
-process, aiosqlite's thread included) per request and the number of SQL queries per request; with --profile, cProfile's top functions by cumulative time.
+time, with its background loops off. Prints the mean milliseconds per request, the CPU
+milliseconds of this process (aiosqlite's thread included) and the SQL queries per request;
+with --profile, cProfile's top functions.
 """
 
 from __future__ import annotations

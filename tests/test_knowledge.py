@@ -222,7 +222,7 @@ async def test_the_thread_page_reads_the_summary_panel_from_its_posts_as_the_kb_
     """The thread page computes contributors, replies since review and tags from the posts
     it has loaded; the knowledge base asks the database. Both must agree, with deleted and
     hidden posts, people of no organisation and several organisations."""
-    network, fac, alice, bob, thread, reply = await _setup()
+    network, fac, alice, _bob, thread, _reply = await _setup()
     await _summarise(thread, fac, "Federated works.")
     await Post.filter(thread_id=thread.id).update(created_at=utcnow() - timedelta(hours=2))
     await Summary.filter(thread_id=thread.id).update(reviewed_at=utcnow() - timedelta(hours=1))

@@ -69,17 +69,55 @@ async def test_network_page_lists_pinned_first_then_latest_activity(
     assert row.css_first("time").attributes.get("datetime")
 
 
-async def test_network_page_paginates_by_thirty(client: httpx.AsyncClient) -> None:
+async def test_network_page_pages_by_thirty_with_cursors(client: httpx.AsyncClient) -> None:
+    """Keyset paging: Older and Newer walk every thread once, pinned ones on the first page
+    only, and no cursor (however malformed) fails."""
     network = await make_network("dl")
     alice = await make_member(network)
-    for i in range(31):
+    for i in range(64):
         await make_thread(network, alice, title=f"Thread {i}")
-    first = html(await client.get("/n/dl"))
-    assert len(first.css(".thread-row")) == 30
-    second = html(await client.get("/n/dl?page=2"))
-    assert [a.text() for a in second.css(".thread-title a")] == ["Thread 0"]
-    assert (await client.get("/n/dl?page=abc")).status_code == 200
-    assert (await client.get("/n/dl?page=999999")).status_code == 200
+    pinned = await make_thread(network, alice, title="Pinned one")
+    await Thread.filter(id=pinned.id).update(pinned=True)
+    # Two threads with the very same latest activity: the id breaks the tie.
+    same = await Thread.filter(title__in=["Thread 30", "Thread 31"]).values_list("id", flat=True)
+    await Thread.filter(id__in=same).update(
+        last_activity_at=(await Thread.get(title="Thread 30")).last_activity_at
+    )
+    expected = [
+        t.title
+        for t in await Thread.filter(network_id=network.id, pinned=False).order_by(
+            "-last_activity_at", "-id"
+        )
+    ]
+    pages, path = [], "/n/dl"
+    while path:
+        doc = html(await client.get(path))
+        pages.append([a.text() for a in doc.css(".thread-title a")])
+        nxt = doc.css_first("a[rel=next]")
+        path = nxt.attributes["href"] if nxt else ""
+    assert pages[0][0] == "Pinned one" and len(pages[0]) == 31
+    assert [len(p) for p in pages[1:]] == [30, 4]
+    assert [t for p in pages for t in p if t != "Pinned one"] == expected
+    assert "65 threads" in doc.text()
+    # Back from the last page by Newer, to the first (with the pinned thread again).
+    back = []
+    while True:
+        prev = doc.css_first("a[rel=prev]")
+        if prev is None:
+            break
+        doc = html(await client.get(prev.attributes["href"]))
+        back.append([a.text() for a in doc.css(".thread-title a")])
+    assert back == [pages[1], pages[0]]
+    for bad in ("abc", "-1", "9" * 60, "99999999999999999999-1", "1-x", "%00", "0-0"):
+        for key in ("after", "before"):
+            response = await client.get(f"/n/dl?{key}={bad}")
+            assert response.status_code == 200, (key, bad)
+    # A cursor past the end gives the first page, not an empty one.
+    first = html(await client.get("/n/dl?after=0-0"))
+    assert [a.text() for a in first.css(".thread-title a")] == pages[0]
+    # The filters keep their cursor links.
+    doc = html(await client.get("/n/dl?show=awaiting"))
+    assert doc.css_first("a[rel=next]").attributes["href"].startswith("/n/dl?show=awaiting&after=")
 
 
 async def test_thread_url_with_a_wrong_slug_redirects_to_the_right_one(

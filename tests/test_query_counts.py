@@ -66,9 +66,9 @@ async def test_network_page_queries_do_not_grow_with_threads(
     # Not more (one fewer when none of the listed threads was ever opened by the viewer).
     assert count_queries.count <= few
     # Session, memberships, the header's unread count, network, the organisations of the
-    # filter, count, threads, tags (two), summaries, the read positions of the listed threads
-    # (one more, grouped, once some were opened) and the watch level.
-    assert few <= 13, count_queries.statements
+    # filter, count, pinned threads, the others, tags (two), summaries, the read positions of
+    # the listed threads (one more, grouped, once some were opened) and the watch level.
+    assert few <= 14, count_queries.statements
 
 
 async def test_home_page_queries_do_not_grow_with_networks(

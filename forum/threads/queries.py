@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Min
 
 from forum import permissions
@@ -115,26 +115,56 @@ async def thread_posts(thread: Thread) -> list[PostNode]:
     return conversation(posts)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def cursor_of(thread: Thread) -> str:
+    """Where a listing stops or starts: the thread's latest activity (whole microseconds
+    since 1970, exact on both databases) and its id, as `1735732800123456-42`."""
+    delta = thread.last_activity_at - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}-{thread.id}"
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """The (latest activity, id) a cursor names, or None for anything malformed."""
+    if not text or len(text) > 40:
+        return None
+    micros, _, thread_id = text.partition("-")
+    if not (micros.isdigit() and thread_id.isdigit()):
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(micros)), int(thread_id)
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadPage:
     threads: list[Thread]
-    page: int
-    pages: int
-    total: int
+    total: int  # threads in the listing, all pages
+    newer: str | None  # cursor for the page before (?before=), None on the first page
+    older: str | None  # cursor for the page after (?after=), None on the last page
     summarised: set[int] = field(default_factory=set)  # ids of the shown threads with one
 
 
 async def network_threads(
     network: Network,
     *,
-    page: int,
     per_page: int,
+    after: str | None = None,
+    before: str | None = None,
     summarised: bool | None = None,
     organisation_id: int | None = None,
 ) -> ThreadPage:
     """Threads of a network, pinned first then by latest activity; only those with a summary
     (summarised=True) or without (False); only those started by people of one organisation.
-    Three queries and a prefetch."""
+
+    Paged by keyset, not OFFSET, so that page 500 costs what page 1 does: `after` (a cursor
+    from `older`) lists the threads that come after that one, `before` (from `newer`) those
+    just before it. Pinned threads head the first page. A malformed cursor, or one that
+    reaches past either end, gives the first page. Four or five queries and a prefetch.
+    """
     query = Thread.filter(network_id=network.id)
     if organisation_id is not None:
         query = query.filter(author__organisation_id=organisation_id)
@@ -146,15 +176,29 @@ async def network_threads(
             query.filter(id__in=with_summary) if summarised else query.exclude(id__in=with_summary)
         )
     total = await query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    threads = list(
-        await query.select_related("author__organisation")
-        .prefetch_related("tags")
-        .order_by("-pinned", "-last_activity_at", "-id")
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    listed = query.select_related("author__organisation").prefetch_related("tags")
+    unpinned = listed.filter(pinned=False)
+    newest_first = ("-last_activity_at", "-id")
+    start, end = parse_cursor(after), parse_cursor(before)
+    threads: list[Thread] = []
+    has_newer = has_older = False
+    if end is not None and start is None:
+        at, tid = end
+        newer = Q(last_activity_at__gt=at) | Q(last_activity_at=at, id__gt=tid)
+        found = list(
+            await unpinned.filter(newer).order_by("last_activity_at", "id").limit(per_page + 1)
+        )
+        if len(found) > per_page:  # not yet back at the first page
+            threads, has_newer, has_older = found[:per_page][::-1], True, True
+    if not threads and start is not None:
+        at, tid = start
+        older = Q(last_activity_at__lt=at) | Q(last_activity_at=at, id__lt=tid)
+        found = list(await unpinned.filter(older).order_by(*newest_first).limit(per_page + 1))
+        threads, has_newer, has_older = found[:per_page], True, len(found) > per_page
+    if not threads:
+        pinned = list(await listed.filter(pinned=True).order_by(*newest_first).limit(per_page))
+        found = list(await unpinned.order_by(*newest_first).limit(per_page + 1))
+        threads, has_newer, has_older = pinned + found[:per_page], False, len(found) > per_page
     ids: list[Any] = (
         await Summary.filter(thread_id__in=[t.id for t in threads]).values_list(
             "thread_id", flat=True
@@ -162,7 +206,14 @@ async def network_threads(
         if threads
         else []
     )
-    return ThreadPage(threads, page, pages, total, {int(i) for i in ids})
+    unpinned_shown = [t for t in threads if not t.pinned]
+    return ThreadPage(
+        threads,
+        total,
+        cursor_of(unpinned_shown[0]) if has_newer and unpinned_shown else None,
+        cursor_of(unpinned_shown[-1]) if has_older and unpinned_shown else None,
+        {int(i) for i in ids},
+    )
 
 
 @dataclass(frozen=True, slots=True)

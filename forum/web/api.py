@@ -13,7 +13,7 @@ from forum.networks.models import Network
 from forum.threads import queries
 from forum.threads.models import Post, Thread
 from forum.timeutil import iso
-from forum.web.forms import int_or_none, read_form
+from forum.web.forms import read_form
 from forum.web.urls import thread_url
 
 
@@ -58,17 +58,21 @@ async def network_threads(request: Request) -> Response:
     network = await network_queries.get_network(
         request.path_params["network"], request.state.viewer
     )
-    page = int_or_none(request.query_params.get("page")) or 1
     listing = await queries.network_threads(
-        network, page=page, per_page=request.app.state.settings.limits.threads_per_page
+        network,
+        per_page=request.app.state.settings.limits.threads_per_page,
+        after=request.query_params.get("after"),
+        before=request.query_params.get("before"),
     )
     for t in listing.threads:
         t.network = network
     return JSONResponse(
         {
             "network": _network(network),
-            "page": listing.page,
-            "pages": listing.pages,
+            "total": listing.total,
+            # Cursors: pass as ?after= for the next (older) threads, ?before= for newer.
+            "older": listing.older,
+            "newer": listing.newer,
             "threads": [_thread(t) for t in listing.threads],
         }
     )

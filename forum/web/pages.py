@@ -10,7 +10,6 @@ from forum.accounts import queries as account_queries
 from forum.networks import queries as network_queries
 from forum.notifications import queries as notification_queries
 from forum.threads import queries as thread_queries
-from forum.web.forms import int_or_none
 from forum.web.templating import render
 
 
@@ -24,7 +23,6 @@ async def home(request: Request) -> Response:
 async def network(request: Request) -> Response:
     viewer = request.state.viewer
     net = await network_queries.get_network(request.path_params["network"], viewer)
-    page = int_or_none(request.query_params.get("page")) or 1
     per_page = request.app.state.settings.limits.threads_per_page
     show = request.query_params.get("show", "")
     summarised = {"summarised": True, "awaiting": False}.get(show)
@@ -32,8 +30,9 @@ async def network(request: Request) -> Response:
     org = next((o for o in organisations if o.slug == request.query_params.get("org")), None)
     listing = await thread_queries.network_threads(
         net,
-        page=page,
         per_page=per_page,
+        after=request.query_params.get("after"),
+        before=request.query_params.get("before"),
         summarised=summarised,
         organisation_id=org.id if org else None,
     )

@@ -23,7 +23,7 @@ def _time(dt: datetime | None) -> Markup:
     exact = dt.strftime("%-d %B %Y at %H:%M UTC")
     # Digits, month names, spaces and punctuation from date formatting: nothing to escape
     # (a long thread page has a thousand of these; Markup.format is the slow way).
-    return Markup(f'<time datetime="{iso(dt)}" title="{exact}">{relative(dt)}</time>')
+    return Markup(f'<time datetime="{iso(dt)}" title="{exact}">{relative(dt)}</time>')  # noqa: S704
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
