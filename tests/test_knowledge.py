@@ -297,6 +297,32 @@ async def test_knowledge_base_groups_by_tag_and_hides_members_only_articles(
         assert (await client.get("/kb" + query)).status_code == 200
 
 
+async def test_a_tags_articles_are_paged_and_the_front_page_reads_only_the_newest(
+    db: str, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network, fac, alice, _bob, _thread, _ = await _setup()
+    old = await make_thread(network, alice, title="An old rare one", tags="rare")
+    await _summarise(old, fac, "Old knowledge.")
+    await Summary.filter(thread_id=old.id).update(created_at=utcnow() - timedelta(days=400))
+    for i in range(kb_queries.PER_PAGE + 4):
+        t = await make_thread(network, alice, title=f"Question {i}", tags="common")
+        await _summarise(t, fac, f"Answer {i}.")
+    page = HTMLParser((await client.get("/n/dl/kb?tag=common")).text)
+    assert len(page.css(".article-list > li")) == kb_queries.PER_PAGE
+    nxt = page.css_first("a[rel=next]")
+    assert nxt is not None and nxt.attributes["href"] == "/n/dl/kb?tag=common&page=2"
+    second = HTMLParser((await client.get("/n/dl/kb?tag=common&page=2")).text)
+    assert len(second.css(".article-list > li")) == 4
+    assert (await client.get("/n/dl/kb?tag=common&page=x")).status_code == 200
+    # The front page chooses its shelves from the newest summaries only: an old tag's shelf
+    # is left off, and the tag is still listed with its count.
+    monkeypatch.setattr(kb_queries, "FRONT_CANDIDATES", 10)
+    front = HTMLParser((await client.get("/n/dl/kb")).text)
+    headings = [" ".join(h.text().split()) for h in front.css("section.shelf h2")]
+    assert headings == [f"common ({kb_queries.PER_PAGE + 4})"]
+    assert "rare (1)" in front.css_first(".tag-index").text()
+
+
 async def test_article_page_and_atom_feed(db: str, client: httpx.AsyncClient) -> None:
     network, fac, alice, _bob, thread, _ = await _setup()
     await _summarise(thread, fac, "Federated & <b>joint</b> board.")

@@ -5,13 +5,13 @@ Each function runs a fixed number of queries whatever the number of summaries it
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Subquery
-from tortoise.functions import Min
+from tortoise.functions import Count, Min
 
 from forum import db
 from forum.accounts.models import User
@@ -24,6 +24,10 @@ from forum.timeutil import utcnow
 ACTIVE_FOR = timedelta(days=90)
 # Articles shown under each tag on a knowledge base's front page.
 PER_TAG = 5
+# The newest summaries the front page chooses its shelves from.
+FRONT_CANDIDATES = 400
+# Articles on a page of one tag's (or the stale) articles.
+PER_PAGE = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +186,8 @@ class KnowledgeBase:
     shelves: list[Shelf]
     total: int  # articles in all (after the stale filter)
     tags: list[tuple[str, int]]  # every tag with its number of articles, by name
+    page: int = 1  # of a tag's or the stale articles (the front page has one)
+    pages: int = 1
 
 
 def _last_reviewed(row: dict[str, Any]) -> datetime:
@@ -190,45 +196,89 @@ def _last_reviewed(row: dict[str, Any]) -> datetime:
     return reviewed
 
 
+_NEWEST_REVIEWED = (
+    "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
+    " WHERE t.network_id IN ({ids})"
+    " ORDER BY COALESCE(s.reviewed_at, s.updated_at, s.created_at) DESC, s.thread_id DESC"
+    " LIMIT {limit}"
+)
+
+
+async def _newest_reviewed(network_ids: list[int], limit: int) -> list[int]:
+    """Thread ids of the `limit` most recently reviewed summaries of the networks, newest
+    first, sorted by the database. (Plain SQL as in `replies_since_review`: Tortoise cannot
+    order by a COALESCE of columns once a table is joined; the ids are integers, inlined.)"""
+    ids = ",".join(str(int(i)) for i in network_ids)
+    sql = _NEWEST_REVIEWED.replace("{ids}", ids).replace("{limit}", str(int(limit)))
+    return [int(r["thread_id"]) for r in await db.connection().execute_query_dict(sql)]
+
+
+def _newest(rows: list[dict[str, Any]]) -> list[int]:
+    """Thread ids of summary rows, newest review first."""
+    rows = sorted(rows, key=lambda r: (_last_reviewed(r), int(r["thread_id"])), reverse=True)
+    return [int(r["thread_id"]) for r in rows]
+
+
 async def knowledge_base(
-    network_ids: list[int], *, tag: str | None = None, stale_only: bool = False
+    network_ids: list[int], *, tag: str | None = None, stale_only: bool = False, page: int = 1
 ) -> KnowledgeBase:
-    """The articles of the given networks grouped by tag, newest review first.
+    """The articles of the given networks, newest review first.
 
-    With `tag`, one shelf of every article with that tag. Otherwise each article sits once,
-    on the shelf of its most used tag (so a thread with three tags is not listed three
-    times), each shelf showing its PER_TAG newest; `tags` lists every tag for the rest.
+    The front page groups them by tag: each article sits once, on the shelf of its most used
+    tag (so a thread with three tags is not listed three times), each shelf showing its
+    PER_TAG newest; `tags` lists every tag with its count for the rest. It reads the counts
+    grouped in the database and only the newest FRONT_CANDIDATES summaries, so it costs the
+    same with forty thousand articles as with forty (a shelf whose newest article is older
+    than those is left off the front page; its tag is still listed).
 
-    A fixed number of queries: the light rows of every summary first, then the shown
-    articles in full.
+    With `tag`, or `stale_only`, one shelf of those articles, PER_PAGE at a time.
+
+    A fixed number of queries: counts and light rows first, then the shown articles in full.
     """
     if not network_ids:
         return KnowledgeBase([], 0, [])
-    rows = await Summary.filter(thread__network_id__in=network_ids).values(
-        "thread_id", "created_at", "updated_at", "reviewed_at", "thread__tags__slug"
+    in_networks = Summary.filter(thread__network_id__in=network_ids)
+    counted = (
+        await in_networks.annotate(n=Count("thread_id"))
+        .group_by("thread__tags__slug")
+        .values("thread__tags__slug", "n")
     )
-    reviewed: dict[int, datetime] = {}
-    tags: dict[int, set[str]] = defaultdict(set)
-    for row in rows:
-        tid = int(row["thread_id"])
-        reviewed[tid] = _last_reviewed(row)
-        if row["thread__tags__slug"]:
-            tags[tid].add(row["thread__tags__slug"])
+    counts = {r["thread__tags__slug"]: int(r["n"]) for r in counted if r["thread__tags__slug"]}
+    untagged = sum(int(r["n"]) for r in counted if not r["thread__tags__slug"])
+    if tag is None and not stale_only:
+        return await _front_page(network_ids, counts, untagged)
+    light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
+    rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
+    newest = _newest(rows)
     if stale_only:
-        stale = await replies_since_review(list(reviewed))
-        reviewed = {tid: at for tid, at in reviewed.items() if stale.get(tid)}
-    newest = sorted(reviewed, key=lambda tid: (reviewed[tid], tid), reverse=True)
-    counts: Counter[str] = Counter(slug for tid in newest for slug in tags.get(tid, ()))
-    untagged = sum(1 for tid in newest if not tags.get(tid))
+        stale = await replies_since_review(newest)
+        newest = [tid for tid in newest if stale.get(tid)]
+    pages = max(1, -(-len(newest) // PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
+    loaded = {a.thread.id: a for a in await _load_articles(shown)}
+    shelf = Shelf(tag or "", len(newest), [loaded[t] for t in shown if t in loaded])
+    total = len(newest) if stale_only else await in_networks.count()
+    return KnowledgeBase([shelf], total, sorted(counts.items()), page, pages)
+
+
+async def _front_page(
+    network_ids: list[int], counts: dict[str, int], untagged: int
+) -> KnowledgeBase:
+    total = await Summary.filter(thread__network_id__in=network_ids).count()
+    newest = await _newest_reviewed(network_ids, FRONT_CANDIDATES)
+    tags: dict[int, set[str]] = defaultdict(set)
+    if newest:
+        for row in await Thread.filter(id__in=newest, tags__slug__not_isnull=True).values(
+            "id", "tags__slug"
+        ):
+            tags[int(row["id"])].add(row["tags__slug"])
     shelves: dict[str, list[int]] = defaultdict(list)
-    if tag is not None:
-        shelves[tag] = [tid for tid in newest if tag in tags.get(tid, ())]
-    else:
-        for tid in newest:
-            mine = tags.get(tid)
-            primary = min(mine, key=lambda slug: (-counts[slug], slug)) if mine else ""
-            if len(shelves[primary]) < PER_TAG:
-                shelves[primary].append(tid)
+    for tid in newest:
+        mine = tags.get(tid)
+        primary = min(mine, key=lambda slug: (-counts.get(slug, 0), slug)) if mine else ""
+        if len(shelves[primary]) < PER_TAG:
+            shelves[primary].append(tid)
     wanted = sorted({tid for tids in shelves.values() for tid in tids})
     loaded = {a.thread.id: a for a in await _load_articles(wanted)}
     order = sorted(shelves, key=lambda slug: (slug == "", slug))
@@ -236,12 +286,12 @@ async def knowledge_base(
         [
             Shelf(
                 slug,
-                counts[slug] if slug else untagged,
+                counts.get(slug, 0) if slug else untagged,
                 [loaded[t] for t in shelves[slug] if t in loaded],
             )
             for slug in order
         ],
-        len(reviewed),
+        total,
         sorted(counts.items()),
     )
 
@@ -258,11 +308,8 @@ async def _load_articles(thread_ids: list[int]) -> list[Article]:
 
 async def recent_articles(network: Network, limit: int = 30) -> list[Article]:
     """The network's most recently written or reviewed summaries (the Atom feed)."""
-    rows = await Summary.filter(thread__network_id=network.id).values(
-        "thread_id", "created_at", "updated_at", "reviewed_at"
-    )
-    rows.sort(key=lambda r: (_last_reviewed(r), r["thread_id"]), reverse=True)
-    articles = await _load_articles([int(r["thread_id"]) for r in rows[:limit]])
+    newest = await _newest_reviewed([network.id], limit)
+    articles = await _load_articles(newest)
     return sorted(articles, key=lambda a: a.summary.last_reviewed, reverse=True)
 
 

@@ -13,6 +13,7 @@ from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.text import TAG_RE
 from forum.threads import queries as thread_queries
+from forum.web.forms import int_or_none
 from forum.web.templating import render
 from forum.web.urls import parse_thread_path
 
@@ -49,7 +50,8 @@ async def _index(
 ) -> Response:
     """A knowledge base page: one network's, or (with `networks` to choose from) all."""
     tag, stale = _filters(request)
-    found = await kb_queries.knowledge_base(network_ids, tag=tag, stale_only=stale)
+    page = int_or_none(request.query_params.get("page")) or 1
+    found = await kb_queries.knowledge_base(network_ids, tag=tag, stale_only=stale, page=page)
     return render(
         request,
         "kb/index.html",
@@ -62,6 +64,8 @@ async def _index(
             "tags": found.tags,
             "tag": tag,
             "stale": stale,
+            "page": found.page,
+            "pages": found.pages,
         },
     )
 
