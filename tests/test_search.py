@@ -465,3 +465,44 @@ async def test_results_come_best_first_not_in_index_order(
     await catch_up(index_dir)
     page = await search.search("quokkas", network_ids=[network.id])
     assert [h.thread_id for h in page.hits] == [strong.id, weak.id]
+
+
+async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
+    db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past query.BROAD estimated matches, a query runs on the newest part of each segment
+    only (its cost then does not grow with the forum) and the result says from when."""
+    from forum.search import query
+
+    network = await make_network("dl")
+    alice = await make_member(network)
+    made = []
+    for i in range(40):
+        word = "zebrafinch" if i == 0 else "filler"
+        made.append(
+            await make_thread(network, alice, title=f"Quokka {i}", body=f"Quokka and {word}.")
+        )
+    other = await make_network("old")
+    bob = await make_member(other)
+    await make_thread(other, bob, title="Only here", body="Quokka in the other network.")
+    await rebuild(index_dir)
+    monkeypatch.setattr(query, "BROAD", 10)
+    monkeypatch.setattr(query, "SMALL_SEGMENT", 0)
+    page = await search.search("quokka", network_ids=[network.id], per_page=5)
+    assert page.since is not None
+    assert 5 <= page.total < 40
+    newest = {t.id for t in made[-20:]}
+    assert {h.thread_id for h in page.hits} <= newest
+    # When the newest part cannot fill the page asked for, everything is searched.
+    full = await search.search("quokka", network_ids=[network.id], per_page=5, page=8)
+    assert full.since is None and full.total == 40
+    # The estimate counts only what the viewer may read: one thread's network is not broad.
+    mine = await search.search("quokka", network_ids=[other.id])
+    assert mine.since is None and [h.title for h in mine.hits] == ["Only here"]
+    # A narrow query still reaches the oldest thread, and says nothing of a window.
+    narrow = await search.search("quokka zebrafinch", network_ids=[network.id])
+    assert narrow.since is None and [h.thread_id for h in narrow.hits] == [made[0].id]
+    # Below the threshold, everything is searched.
+    monkeypatch.setattr(query, "BROAD", 1000)
+    whole = await search.search("quokka", network_ids=[network.id], per_page=50)
+    assert whole.since is None and whole.total == 40

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from forum.config import Settings
@@ -122,3 +123,26 @@ async def test_search_page_without_a_query_shows_just_the_form(
     assert r.status_code == 200
     assert HTMLParser(r.text).css_first("input#q") is not None
     assert (await client.get("/search/help")).status_code == 200
+
+
+async def test_a_broad_search_says_it_searched_the_newest_posts(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.search import query
+
+    network = await make_network("many")
+    alice = await make_member(network)
+    for i in range(50):
+        await make_thread(network, alice, title=f"Data question {i}", body="About data.")
+    await catch_up(settings.index_dir)
+    monkeypatch.setattr(query, "BROAD", 25)
+    monkeypatch.setattr(query, "SMALL_SEGMENT", 0)
+    doc = HTMLParser((await client.get("/search", params={"q": "data"})).text)
+    notice = " ".join(p.text() for p in doc.css("p.notice"))
+    assert "best matches among those written since" in notice
+    data = (await client.get("/api/v1/search", params={"q": "data"})).json()
+    assert data["searched_since"] is not None
+    assert 20 <= data["total"] < 50
+    monkeypatch.setattr(query, "BROAD", 1000)
+    data = (await client.get("/api/v1/search", params={"q": "data"})).json()
+    assert data["searched_since"] is None and data["total"] == 50

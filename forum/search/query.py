@@ -14,16 +14,20 @@ import re
 import threading
 import unicodedata
 import weakref
-from collections import Counter
+from array import array
+from bisect import bisect_right
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from markupsafe import Markup
 from whoosh import query as wq
 from whoosh import searching, sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
-from whoosh.idsets import BitSet
+from whoosh.idsets import BitSet, DocIdSet
 from whoosh.searching import Results, Searcher
 
 from forum.search.schema import TEXT_ANALYZER
@@ -31,6 +35,14 @@ from forum.search.schema import TEXT_ANALYZER
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 30
 MAX_EXPANSIONS = 50
+# A query that matches more documents the viewer may read than this (by Whoosh's estimate)
+# is run on the newest this-many documents of the index only: the cost of a search stays
+# that of a forum of this size however large the forum grows, and a query that broad finds
+# more than anyone reads anyway. The page says so, and from what date. When the newest part
+# does not fill the page asked for, the whole index is searched.
+BROAD = 20_000
+# Segments this small (the newest writes) are always searched whole.
+SMALL_SEGMENT = 5_000
 TEXT_FIELDS = ("title", "body", "author_name")
 OPERATORS = {"network", "author", "org", "tag", "kind", "before", "after", "in"}
 _TOKEN = re.compile(r'(-?)(?:(\w+):)?("([^"]*)"?|\S+)')
@@ -82,6 +94,7 @@ class Outcome:
     any_word: bool  # nothing matched every word; these match any of them
     suggestion: str | None
     notes: list[str]
+    since: datetime | None = None  # a broad query: only documents from about then on
 
 
 def clean_text(text: str) -> str:
@@ -318,7 +331,9 @@ def run(
     suggestion = None
     if outcome.total < 3 and parsed.words:
         suggestion = _suggest(searcher, text, parsed, extra, network_ids, outcome.total)
-    return Outcome(outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes)
+    return Outcome(
+        outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes, outcome.since
+    )
 
 
 def _ranked(results: Results) -> list[int]:
@@ -344,21 +359,26 @@ def _execute(
     cache = _columns(searcher)
     permitted = cache.permitted(searcher, network_ids)
     threads, ranks = cache.threads, cache.ranks
-    # Counts first, without scoring: how many threads match, how many documents in each (the
-    # "N more matches in this thread"), and which threads have a matching summary.
-    per_thread: Counter[int] = Counter()
-    summaries: dict[int, int] = {}
-    for docnum in searcher.docs_for_query(q):
-        if docnum in permitted:
+    wanted = page * per_page
+    whole = q
+    q, since = _newest_part(searcher, q, permitted.share)
+    while True:
+        # Counts first, without scoring: how many threads match, how many documents in each
+        # (the "N more matches in this thread"), and which have a matching summary.
+        per_thread: Counter[int] = Counter()
+        summaries: dict[int, int] = {}
+        for docnum in permitted.matching(q, searcher):
             thread_id = threads[docnum]
             per_thread[thread_id] += 1
             if ranks[docnum] == 0:
                 summaries[thread_id] = docnum
+        if since is None or len(per_thread) >= wanted:
+            break
+        q, since = whole, None  # the newest part does not fill the page: search it all
     if not per_thread:
         return Outcome(0, [], any_word, None, [])
     # Then only the page. By relevance, threads with a matching summary come first (the
     # network's answer outranks the discussion), ordered by their summaries' scores.
-    wanted = page * per_page
     source: dict[int, Results] = {}  # docnum -> the results it came from (for snippets)
     chosen: list[int] = []
     if answers and summaries:
@@ -413,43 +433,192 @@ def _execute(
                 more=max(0, per_thread[thread_id] - 1),
             )
         )
-    return Outcome(len(per_thread), hits, any_word, None, [])
+    return Outcome(len(per_thread), hits, any_word, None, [], since)
+
+
+class _Tail(wq.WrappingQuery):
+    """The child query on the last documents of each segment only: in segment `s`, from
+    document `starts[id(s.reader())]` on. (Documents are appended: within a segment, later
+    is newer, as the rebuild writes posts in order and each commit appends.)"""
+
+    def __init__(self, child: wq.Query, starts: dict[int, int]) -> None:
+        super().__init__(child)
+        self.starts = starts
+
+    def _rewrap(self, child: wq.Query) -> _Tail:
+        return _Tail(child, self.starts)
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> Any:
+        m = self.child.matcher(searcher, context)
+        start = self.starts.get(id(searcher.reader()), 0)
+        if start and m.is_active() and m.id() < start:
+            m.skip_to(start)
+        return m
+
+
+def _newest_part(
+    searcher: Searcher, q: wq.Query, readable: float = 1.0
+) -> tuple[wq.Query, datetime | None]:
+    """`q`, or for a query broader than BROAD, `q` on the newest part of each segment (in
+    all, about BROAD documents), with the date that part starts at. `readable` is the share
+    of the index the viewer may read (Whoosh's estimate counts every document)."""
+    reader = searcher.reader()
+    if q.estimate_size(reader) * readable <= BROAD:
+        return q, None
+    # The newest BROAD documents, whatever share of them matches: the work is that of
+    # searching a forum of that size.
+    share = BROAD / max(1, reader.doc_count_all())
+    leaves = searcher.subsearchers or [(searcher, 0)]
+    starts: dict[int, int] = {}
+    since: datetime | None = None
+    for leaf, _offset in leaves:
+        size = leaf.doc_count_all()
+        if size <= SMALL_SEGMENT:
+            continue
+        start = size - max(SMALL_SEGMENT, int(size * share), 1)
+        if start <= 0:
+            continue
+        dated = _first_dated(leaf, start, size)
+        if dated is None:  # nothing dated to say "since" with: search it whole
+            continue
+        start, created = min(start, dated[0]), dated[1]
+        starts[id(leaf.reader())] = start
+        since = created if since is None else min(since, created)
+    if not starts or since is None:
+        return q, None
+    return _Tail(q, starts), since
+
+
+def _first_dated(leaf: Searcher, start: int, size: int) -> tuple[int, datetime] | None:
+    """The first dated document from `start` on, or failing that the nearest before it (the
+    change-log cursor's document has no date), and its creation time; looking at a few only."""
+    reader = leaf.reader()
+    for docnum in chain(range(start, min(size, start + 20)), range(start - 1, start - 21, -1)):
+        if docnum < 0 or reader.is_deleted(docnum):
+            continue
+        created = reader.stored_fields(docnum).get("created")
+        if isinstance(created, datetime):
+            return docnum, created.replace(tzinfo=UTC) if created.tzinfo is None else created
+    return None
+
+
+@dataclass(slots=True)
+class _Segment:
+    """What one segment's documents need, read once: segments never change (deletions are
+    kept apart), so a new commit reads only its own new segment, not the whole index."""
+
+    threads: array[int]  # thread id of each document
+    ranks: array[int]  # 0 for a summary, 1 for a post
+    # per set of readable networks: the documents they may see, and how many
+    permitted: dict[tuple[int, ...], tuple[BitSet, int]] = field(default_factory=dict)
+
+
+_SEGMENTS: OrderedDict[str, _Segment] = OrderedDict()  # by segment id, least recent first
+_SEGMENTS_KEPT = 64
+_SEGMENTS_LOCK = threading.Lock()
+
+
+def _segment(reader: Any) -> _Segment:
+    def read() -> _Segment:
+        count = reader.doc_count_all()
+        return _Segment(
+            array("q", _leaf_column(reader, "thread_id", count, 0)),
+            array("q", _leaf_column(reader, "rank", count, 1)),
+        )
+
+    segment = getattr(reader, "segment", lambda: None)()
+    if segment is None:  # not a segment's reader (an empty index): nothing to keep
+        return read()
+    key = segment.segment_id()
+    with _SEGMENTS_LOCK:
+        found = _SEGMENTS.get(key)
+        if found is not None:
+            _SEGMENTS.move_to_end(key)
+            return found
+    found = read()
+    with _SEGMENTS_LOCK:
+        _SEGMENTS[key] = found
+        while len(_SEGMENTS) > _SEGMENTS_KEPT:
+            _SEGMENTS.popitem(last=False)
+    return found
+
+
+class _Permitted(DocIdSet):
+    """The documents a set of networks may see, as Whoosh's filter: one bit set per segment."""
+
+    def __init__(self, parts: list[tuple[Searcher, int, BitSet]], share: float) -> None:
+        self._share = share
+        self._leaves = [leaf for leaf, _, _ in parts]
+        self._offsets = [offset for _, offset, _ in parts]
+        self._sets = [bits for _, _, bits in parts]
+
+    def matching(self, q: wq.Query, searcher: Searcher) -> Iterator[int]:
+        """The documents matching `q` that are in this set: `searcher.docs_for_query(q)`
+        filtered, segment by segment (no lookup of the segment for every document)."""
+        if not searcher.subsearchers:
+            bits = self._sets[0]
+            yield from (d for d in q.docs(searcher) if d in bits)
+            return
+        for leaf, offset, bits in zip(self._leaves, self._offsets, self._sets, strict=True):
+            yield from (offset + d for d in q.docs(leaf) if d in bits)
+
+    def __bool__(self) -> bool:
+        return any(self._sets)
+
+    @property
+    def share(self) -> float:
+        """The share of all documents in the set."""
+        return self._share
+
+    def __len__(self) -> int:
+        return sum(len(bits) for bits in self._sets)
+
+    def __iter__(self) -> Iterator[int]:
+        for offset, bits in zip(self._offsets, self._sets, strict=True):
+            for docnum in bits:
+                yield offset + docnum
+
+    def __contains__(self, docnum: object) -> bool:
+        if not isinstance(docnum, int):
+            return False
+        i = bisect_right(self._offsets, docnum) - 1
+        return i >= 0 and (docnum - self._offsets[i]) in self._sets[i]
 
 
 class _Columns:
-    """Per-searcher lookups, built once per index generation: the thread and rank of every
-    document as plain lists, and the documents each set of readable networks may see."""
+    """Per-searcher lookups: the thread and rank of every document, and the documents each
+    set of readable networks may see, put together from each segment's (see _Segment)."""
 
     def __init__(self, searcher: Searcher) -> None:
-        reader = searcher.reader()
-        size = reader.doc_count_all()
-        # Segment by segment: Whoosh's multi-segment column reader can map a document to the
-        # wrong segment while a commit lands (seen as document -1), and reading each leaf
-        # whole is faster than asking for every document in turn.
-        self.threads: list[int] = []
-        self.ranks: list[int] = []
-        for leaf, _offset in reader.leaf_readers():
-            count = leaf.doc_count_all()
-            self.threads += _leaf_column(leaf, "thread_id", count, 0)
-            self.ranks += _leaf_column(leaf, "rank", count, 1)
+        self._leaves = searcher.subsearchers or [(searcher, 0)]
+        self._segments = [_segment(leaf.reader()) for leaf, _offset in self._leaves]
+        size = searcher.reader().doc_count_all()
+        self.threads: array[int] = array("q")
+        self.ranks: array[int] = array("q")
+        for segment in self._segments:
+            self.threads += segment.threads
+            self.ranks += segment.ranks
         if len(self.threads) != size:  # a reader of another shape: pad, never misalign
-            self.threads = (self.threads + [0] * size)[:size]
-            self.ranks = (self.ranks + [1] * size)[:size]
-        self._size = size
-        self._permitted: dict[tuple[int, ...], BitSet] = {}
+            self.threads = (self.threads + array("q", [0] * size))[:size]
+            self.ranks = (self.ranks + array("q", [1] * size))[:size]
         self._lock = threading.Lock()
 
-    def permitted(self, searcher: Searcher, network_ids: list[int]) -> BitSet:
+    def permitted(self, searcher: Searcher, network_ids: list[int]) -> _Permitted:
         key = tuple(sorted(network_ids))
+        parts = []
+        readable = 0
         with self._lock:
-            found = self._permitted.get(key)
-            if found is None:
-                docs = searcher.docs_for_query(permission_filter(network_ids))
-                found = BitSet(docs, size=self._size)
-                if len(self._permitted) > 256:  # many distinct viewers: start again
-                    self._permitted.clear()
-                self._permitted[key] = found
-            return found
+            for (leaf, offset), segment in zip(self._leaves, self._segments, strict=True):
+                found = segment.permitted.get(key)
+                if found is None:
+                    docs = list(permission_filter(network_ids).docs(leaf))
+                    found = (BitSet(docs, size=leaf.doc_count_all()), len(docs))
+                    if len(segment.permitted) > 256:  # many distinct viewers: start again
+                        segment.permitted.clear()
+                    segment.permitted[key] = found
+                parts.append((leaf, offset, found[0]))
+                readable += found[1]
+        return _Permitted(parts, readable / max(1, len(self.threads)))
 
 
 def _leaf_column(leaf: Any, name: str, count: int, default: int) -> list[int]:
@@ -499,5 +668,8 @@ def _suggest(
     if q is wq.NullQuery:
         return None
     permitted = _columns(searcher).permitted(searcher, network_ids)
-    found = sum(1 for d in searcher.docs_for_query(q) if d in permitted)
-    return corrected if found > total else None
+    newest = _newest_part(searcher, q, permitted.share)[0]
+    for found, _docnum in enumerate(permitted.matching(newest, searcher)):
+        if found >= total:  # found + 1 > total
+            return corrected
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from forum.search import query
@@ -27,6 +28,7 @@ class SearchPage:
     suggestion: str | None
     notes: list[str]
     unavailable: bool = False
+    since: datetime | None = None  # a broad query searched only documents from then on
 
 
 class SearchService:
@@ -77,6 +79,7 @@ class SearchService:
             any_word=outcome.any_word,
             suggestion=outcome.suggestion,
             notes=outcome.notes,
+            since=outcome.since,
         )
 
     async def similar_threads(

@@ -156,6 +156,8 @@ async def api(request: Request) -> Response:
             "pages": result.pages,
             "suggestion": result.suggestion,
             "any_word": result.any_word,
+            # A query this broad searched only the newest posts, from about this time on.
+            "searched_since": iso(result.since) if result.since else None,
             "notes": search.notes,
             "results": [_json_result(r) for r in search.results],
         }
