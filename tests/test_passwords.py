@@ -71,3 +71,30 @@ async def test_setting_a_password_asks_the_same_rules(db: str) -> None:
         with pytest.raises(ValidationError):
             await services.set_password(user=user, password=weak)
     assert await services.authenticate(login="alice", password=PASSWORD)
+
+
+async def test_at_most_two_argon2_computations_run_at_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each holds 64 MiB: sixteen logins at once must not take sixteen (or six) of them."""
+    import asyncio
+    import threading
+    import time
+
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return False
+
+    monkeypatch.setattr(passwords, "verify", slow_verify)
+    results = await asyncio.gather(*(passwords.verified("", "x") for _ in range(16)))
+    assert results == [False] * 16
+    assert peak == passwords.MAX_AT_ONCE == 2

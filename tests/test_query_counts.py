@@ -87,6 +87,22 @@ async def test_home_page_queries_do_not_grow_with_networks(
     assert count_queries.count == few
 
 
+async def test_home_page_counts_threads_again_only_after_a_write(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl", name="Data Leaders")
+    alice = await make_member(network)
+    await make_thread(network, alice)
+    assert "1 thread" in (await client.get("/")).text
+    count_queries.statements.clear()
+    assert "1 thread" in (await client.get("/")).text
+    assert not any("GROUP BY" in s for s in count_queries.statements)
+    await make_thread(network, alice)
+    count_queries.statements.clear()
+    assert "2 threads" in (await client.get("/")).text
+    assert any("GROUP BY" in s for s in count_queries.statements)
+
+
 async def test_a_thread_of_two_thousand_posts_renders_in_one_page(
     client: httpx.AsyncClient, count_queries: QueryCounter
 ) -> None:

@@ -8,7 +8,6 @@ used to find out who is registered.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -112,7 +111,7 @@ async def register(
     if existing is not None:
         await _mail_already_registered(existing, site)
         # Hash anyway, so that the answer takes as long as a real sign-up.
-        await asyncio.to_thread(passwords.hash_password, password)
+        await passwords.hashed(password)
         return None
     async with in_transaction() as conn:
         user = await services.create_user(
@@ -261,7 +260,7 @@ async def reset_password(*, key: str, password: str) -> User:
     weak = passwords.problem(password, username=token.user.username, email=token.user.email)
     if weak:
         raise ValidationError({"password": weak})
-    password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    password_hash = await passwords.hashed(password)
     async with in_transaction() as conn:
         token = await _use_token(key, TokenPurpose.RESET_PASSWORD, conn)
         user = token.user
@@ -284,7 +283,7 @@ async def change_email(*, user: User, new_email: str, password: str, site: SiteS
         errors["email"] = "Enter an email address like name@example.org."
     elif new_email.lower() == user.email.lower():
         errors["email"] = "That is already your address."
-    ok = await asyncio.to_thread(passwords.verify, user.password_hash, password)
+    ok = await passwords.verified(user.password_hash, password)
     if not ok:
         errors["current_password"] = WRONG_PASSWORD
     if errors:

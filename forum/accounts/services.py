@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
@@ -99,7 +98,7 @@ async def create_user(
         raise Conflict(f"username {username!r} is taken")
     if await User.filter(email__iexact=email).using_db(using).exists():
         raise Conflict(f"email {email!r} is already registered")
-    password_hash = await asyncio.to_thread(passwords.hash_password, password) if password else ""
+    password_hash = await passwords.hashed(password) if password else ""
     try:
         return await User.create(
             username=username,
@@ -126,7 +125,7 @@ async def set_password(*, user: User, password: str, keep_session_key: str | Non
     weak = passwords.problem(password, username=user.username, email=user.email)
     if weak:
         raise ValidationError({"password": weak})
-    user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    user.password_hash = await passwords.hashed(password)
     await user.save(update_fields=["password_hash"])
     ended = Session.filter(user_id=user.id)
     if keep_session_key:
@@ -143,18 +142,18 @@ async def authenticate(*, login: str, password: str) -> User | None:
             user = await User.filter(email__iexact=login).first()
     elif USERNAME_RE.match(normalise_username(login)):
         user = await User.filter(username=normalise_username(login)).first()
-    ok = await asyncio.to_thread(passwords.verify, user.password_hash if user else "", password)
+    ok = await passwords.verified(user.password_hash if user else "", password)
     if not ok or user is None or not user.is_active:
         return None
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        user.password_hash = await passwords.hashed(password)
         await user.save(update_fields=["password_hash"])
     return user
 
 
 async def check_password(user: User, password: str) -> bool:
     """Whether `password` is the user's current one (to confirm a sensitive change)."""
-    return await asyncio.to_thread(passwords.verify, user.password_hash, password)
+    return await passwords.verified(user.password_hash, password)
 
 
 def _hash_key(key: str) -> str:
