@@ -248,6 +248,24 @@ async def test_digest_is_drafted_from_the_period_and_sent_once(
     assert await emails.send_digests(site_name="Forum", now=now + timedelta(hours=1)) == 0
 
 
+async def test_a_digest_sent_by_another_process_meanwhile_is_not_sent_again(db: str) -> None:
+    """Two digest runs can overlap when one outlives its lease: each person's digest is
+    claimed in its own transaction, so the second run skips those the first has sent."""
+    from forum.mail.models import OutboundEmail
+    from forum.notifications.models import Preferences
+
+    dl = await make_network("dl", name="Data Leaders")
+    reader = await make_member(dl, await make_user("reader"))
+    await make_thread(dl, await make_member(dl, await make_user("writer")), title="Cloud")
+    now = datetime.now(UTC)
+    period = timedelta(days=7)
+    # The other run sent it after this one read everyone's preferences.
+    await Preferences.create(user_id=reader.id, digest_sent_at=now)
+    sent = await emails._send_digest(reader, "weekly", period, now - period, now, "Forum")
+    assert sent == 0
+    assert await OutboundEmail.filter(kind="digest").count() == 0
+
+
 async def test_weeknote_drafting_is_deterministic(db: str) -> None:
     org = await make_org("Hackney Council")
     dl = await make_network("dl", name="Data Leaders")
