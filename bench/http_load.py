@@ -191,16 +191,20 @@ def fresh_copy(loaded: Loaded, args: argparse.Namespace) -> Copy:
     return Copy(url, folder)
 
 
-async def settle_digests(copy: Copy) -> None:
-    """Mark everyone's weekly digest as sent just now in the copy: the pages are measured in
-    a forum's steady state, not during the once-a-week digest run that a fresh copy of a
-    corpus (where no one has had one yet) would start at once (paced to half a core, but
-    5,000 people's worth at large scale)."""
+async def settle(copy: Copy) -> None:
+    """Put the copy in a forum's steady state before the server starts, so that the pages
+    are not measured during work a running forum does once: everyone's weekly digest marked
+    as sent just now (a fresh copy of a corpus, where no one has had one yet, would start
+    the week's digests at once: 5,000 people's worth at large scale), and the change log the
+    index has applied pruned (the import wrote a row per post; a running forum prunes every
+    hour)."""
     from forum.accounts.models import User
     from forum.notifications.models import Preferences
+    from forum.search.indexer import prune
     from forum.timeutil import utcnow
 
     async with db.opened(settings_for(copy.url, copy.folder)):
+        await prune()
         have = set(await Preferences.all().values_list("user_id", flat=True))
         missing = [u for u in await User.all().values_list("id", flat=True) if u not in have]
         await Preferences.bulk_create([Preferences(user_id=u) for u in missing], batch_size=500)
@@ -420,10 +424,12 @@ class Run:
 
 
 def _clients(base: str, n: int) -> list[httpx.AsyncClient]:
-    return [
-        httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=1))
-        for _ in range(n)
-    ]
+    """One client per simulated visitor, each with a new connection for every request, as
+    nginx (deploy/nginx.conf) connects to uvicorn: with kept-alive connections the kernel
+    hands each one to a single worker for good, and whichever worker accepted first served
+    every logged-out client while the other idled."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
+    return [httpx.AsyncClient(base_url=base, timeout=120, limits=limits) for _ in range(n)]
 
 
 def _normalised(html: str) -> str:
@@ -505,7 +511,7 @@ def serve_and_measure(
     label = f"{loaded.scale}, {loaded.database}, {workers} worker{'s' if workers > 1 else ''}"
     print(f"\nrun          {label}", flush=True)
     copy = fresh_copy(loaded, args)
-    asyncio.run(settle_digests(copy))
+    asyncio.run(settle(copy))
     logs = args.data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_name = f"server-{loaded.scale}-{loaded.database}-{workers}.log"

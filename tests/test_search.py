@@ -371,6 +371,27 @@ async def test_pruned_log_and_a_lagging_index_rebuilds_itself(
     assert await check(index_dir) == []
 
 
+async def test_pruning_deletes_in_batches_exactly_what_every_index_applied(
+    db: str, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.changes import Change, SearchCursor
+    from forum.search import indexer
+
+    monkeypatch.setattr(indexer, "PRUNE_BATCH", 2)
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    for i in range(4):
+        await make_thread(dl, alice, title=f"Thread {i}")
+    await catch_up(index_dir)
+    applied = await Change.all().count()
+    await make_thread(dl, alice, title="Not yet indexed")
+    waiting = await Change.all().count() - applied
+    assert await indexer.prune() == applied
+    assert await Change.all().count() == waiting
+    cursor = (await SearchCursor.exclude(name=indexer.PRUNED_MARK).first()).cursor
+    assert await Change.filter(id__lte=cursor).count() == 0
+
+
 def test_only_one_indexer_holds_a_folder(index_dir: Path) -> None:
     from forum.search.index import indexer_lock
 

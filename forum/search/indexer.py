@@ -48,6 +48,7 @@ GAP_WAIT = timedelta(seconds=3)
 # behind rebuilds itself.
 RETENTION = timedelta(days=7)
 PRUNED_MARK = "__pruned__"
+PRUNE_BATCH = 5_000  # change-log rows deleted per statement
 
 
 @dataclass
@@ -184,17 +185,31 @@ async def prune() -> int:
     cutoff = utcnow() - RETENTION
     live = await SearchCursor.filter(updated_at__gte=cutoff).exclude(name=PRUNED_MARK)
     floor = min((c.cursor for c in live), default=0)
-    old_rows: list[Any] = await Change.filter(created_at__lt=cutoff).values_list("id", flat=True)
-    old_max = max((int(i) for i in old_rows), default=0)
+    oldest_kept: list[Any] = (
+        await Change.filter(created_at__lt=cutoff)
+        .order_by("-id")
+        .limit(1)
+        .values_list("id", flat=True)
+    )
+    old_max = int(oldest_kept[0]) if oldest_kept else 0
     through = max(floor, old_max)
     if through <= 0:
         return 0
-    deleted = await Change.filter(id__lte=through).delete()
+    # In batches, each its own short statement: after an import of millions of posts one
+    # DELETE would hold the database (and this process's connection) for a long while.
+    deleted = 0
+    first: list[Any] = await Change.all().order_by("id").limit(1).values_list("id", flat=True)
+    start = int(first[0]) if first else through + 1
+    while start <= through:
+        end = min(through, start + PRUNE_BATCH - 1)
+        deleted += int(await Change.filter(id__gte=start, id__lte=end).delete())
+        start = end + 1
+        await asyncio.sleep(0)
     if old_max > floor:
         await SearchCursor.update_or_create(
             name=PRUNED_MARK, defaults={"cursor": old_max, "updated_at": utcnow()}
         )
-    return int(deleted)
+    return deleted
 
 
 async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = None) -> Path:
