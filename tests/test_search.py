@@ -445,6 +445,29 @@ async def test_the_running_indexer_picks_up_new_posts_and_stops(
         await asyncio.wait_for(task, timeout=30)
 
 
+def test_files_inside_a_segment_are_read_in_place_not_copied() -> None:
+    """Whoosh's BufferFile copied the whole mapped file into a BytesIO (gigabytes for a large
+    index, at every reader opened); patched, it reads the buffer in place."""
+    from whoosh.filedb.structfile import BufferFile
+
+    import forum.search  # noqa: F401 - applies the patches
+
+    data = bytearray(b"abcdefghij" * 1000)
+    f = BufferFile(memoryview(data), name="t")
+    data[0:3] = b"XYZ"  # a copy would not see this
+    assert f.read(5) == b"XYZde"
+    f.seek(9995)
+    assert f.read() == b"fghij" and f.tell() == 10000
+    f.seek(-2, 2)
+    assert f.read(10) == b"ij"
+    assert f.get(3, 4) == b"defg"
+    f.seek(0)
+    assert f.read_byte() == ord("X")
+    lines = BufferFile(memoryview(b"one\ntwo\n" + b"x" * 10000), name="l")
+    assert lines.file.readline() == b"one\n" and lines.file.readline() == b"two\n"
+    assert lines.file.readline() == b"x" * 10000 and lines.file.readline() == b""
+
+
 def test_segments_remember_that_a_field_has_no_lengths(tmp_path: Path) -> None:
     # forum.search.patches: without it, every posting of an id field written to a segment
     # asks the filesystem whether a lengths column exists.

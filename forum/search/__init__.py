@@ -4,7 +4,7 @@
 - `index`: opening the index folder, and the one writer (with its cursor into the change log).
 - `indexer`: follows the change log from the database into the index; rebuild and check.
 - `query`: turns what a person typed into a Whoosh query, filtered by what they may read.
-- `patches`: one fix to Whoosh itself (see there).
+- `patches`: two fixes to Whoosh itself (see there).
 """
 
 from forum.search import patches
