@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if indexer is not None:
                 await indexer
             if mailer is not None:
-                await mailer
+                await background.finish(mailer)
             app.state.search.close()
             if manage_db:
                 await db.close()

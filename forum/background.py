@@ -43,3 +43,12 @@ async def run(settings: Settings, stop: asyncio.Event, *, interval: float = 1.0)
             log.exception("background round failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def finish(task: asyncio.Task[None], *, within: float = 10.0) -> None:
+    """Wait for the loop to notice `stop`, or cancel it after `within` seconds: a round may
+    be in the middle of a week's digests for thousands of people, paced to half a core, and
+    a server told to stop must not wait minutes for it. Cancelled work was in a transaction
+    (rolled back) or not yet begun; the next round does it."""
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=within)

@@ -79,3 +79,27 @@ async def test_sigterm_during_a_burst_of_posts_loses_nothing_accepted(tmp_path: 
         stored = set(await Thread.filter(title__startswith="Burst").values_list("title", flat=True))
     assert accepted, "no post was accepted before the signal: the test proved nothing"
     assert set(accepted) <= stored
+
+
+async def test_a_long_background_round_does_not_hold_up_shutdown() -> None:
+    """A round in the middle of a week's digests (paced, minutes long) is cancelled when the
+    server stops, rather than waited for; a round that ends in time is waited for."""
+    import asyncio
+    import time
+
+    from forum import background
+
+    async def endless() -> None:
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(endless())
+    started = time.monotonic()
+    await background.finish(task, within=0.2)
+    assert task.cancelled() and time.monotonic() - started < 5
+
+    async def short() -> None:
+        await asyncio.sleep(0.05)
+
+    quick = asyncio.create_task(short())
+    await background.finish(quick, within=5)
+    assert quick.done() and not quick.cancelled()
