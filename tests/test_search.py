@@ -463,6 +463,11 @@ def test_files_inside_a_segment_are_read_in_place_not_copied() -> None:
     assert f.get(3, 4) == b"defg"
     f.seek(0)
     assert f.read_byte() == ord("X")
+    import pickle
+
+    values = [{"block": i, "ids": list(range(i))} for i in (1, 5, 3000)]
+    pickles = BufferFile(memoryview(b"".join(pickle.dumps(v) for v in values)), name="p")
+    assert [pickles.read_pickle() for _ in values] == values  # the last > 1 KB: read again
     lines = BufferFile(memoryview(b"one\ntwo\n" + b"x" * 10000), name="l")
     assert lines.file.readline() == b"one\n" and lines.file.readline() == b"two\n"
     assert lines.file.readline() == b"x" * 10000 and lines.file.readline() == b""

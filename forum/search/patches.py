@@ -4,7 +4,9 @@
    `BufferFile`, which wrapped the mapped bytes in `io.BytesIO`: a copy of the whole file.
    Opening a reader on an index of two million posts copied gigabytes (the server's memory
    went from 70 MB to over 8 GB for a few seconds at start, and again each time a reader was
-   opened). `_ViewFile` reads the mapped bytes in place.
+   opened). `_ViewFile` reads the mapped bytes in place, and the pickle at the head of every
+   block of postings is loaded from a small copy of what follows it (`pickle.load` on a
+   Python file would make a call for every few bytes).
 
 2. Whoosh's segment reader caches the column of field lengths it finds, but not the absence of
 one: every posting of a field without lengths (ids, tags, dates) asks the filesystem again
@@ -15,6 +17,8 @@ column" is safe.
 
 from __future__ import annotations
 
+import io
+import pickle
 from typing import Any
 
 from whoosh.codec import whoosh3
@@ -64,6 +68,28 @@ class _ViewFile:
         pass
 
 
+def _read_pickle(self: Any) -> Any:
+    """StructFile.read_pickle for a `_ViewFile`: Whoosh keeps a pickle at the head of every
+    block of postings, and `pickle.load` on a Python file makes a call per few bytes; load
+    from a small in-memory copy of what follows instead, and move on by what it used."""
+    f = self.file
+    if not isinstance(f, _ViewFile):
+        return pickle.load(f)  # noqa: S301 - the index's own files, as Whoosh reads them
+    size = 1024
+    while True:
+        start = f._pos
+        chunk = io.BytesIO(f._view[start : start + size])
+        try:
+            found = pickle.load(chunk)  # noqa: S301 - as above
+        except (EOFError, pickle.UnpicklingError):
+            if start + size >= len(f._view):
+                raise
+            size *= 16
+            continue
+        f._pos = start + chunk.tell()
+        return found
+
+
 def _buffer_file_init(self: Any, buf: Any, name: str | None = None, onclose: Any = None) -> None:
     self._buf = buf
     self._name = name
@@ -84,4 +110,5 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
 
 def apply() -> None:
     structfile.BufferFile.__init__ = _buffer_file_init
+    structfile.BufferFile.read_pickle = _read_pickle
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
