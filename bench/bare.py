@@ -4,11 +4,12 @@
 
 Reads the forum's settings from the environment as `forum serve` does (FORUM_DATABASE_URL
 and the rest). At start it loads once, for an anonymous visitor, what the forum's thread page
-loads for each thread PATH (`/n/<network>/t/<id>-<slug>`), with the same queries as
-`forum.web.threads.show`, and closes the database. Then it serves those PATHs: Starlette,
-one route, no middleware, no database, `templates/threads/thread.html` rendered by the
-forum's Jinja2 environment from the objects in memory. `bench/http.py` runs it beside the
-forum and reports the forum's thread page as a share of this one's throughput.
+loads for each thread PATH (`/n/<network>/t/<id>-<slug>`), with the function that
+`forum.web.threads.show` uses (`threads.page_context`), and closes the database. Then it
+serves those PATHs: Starlette, one route, no middleware, no database,
+`templates/threads/thread.html` rendered by the forum's Jinja2 environment from the objects
+in memory. `bench/http_load.py` runs it beside the forum and reports the forum's thread page
+as a share of this one's throughput.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from starlette.routing import Route
 
 from forum import db, permissions
 from forum.config import Settings, load_settings
-from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
 from forum.threads import queries
-from forum.web import notifications
+from forum.web import threads
 from forum.web.security import csrf_token
 from forum.web.templating import make_templates
 from forum.web.urls import parse_thread_path
@@ -37,7 +37,7 @@ from forum.web.urls import parse_thread_path
 
 async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
     """What `forum.web.threads.show` and `templating.render` put in the template's context,
-    for an anonymous visitor, loaded with the same queries."""
+    for an anonymous visitor, loaded by the same function."""
     _, n, slug, t, rest = path.split("/")
     if (n, t) != ("n", "t"):
         raise ValueError(f"{path}: expected /n/<network>/t/<id>-<slug>")
@@ -45,10 +45,6 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
     network = await network_queries.get_network(slug, viewer)
     thread_id, _ = parse_thread_path(rest)
     thread = await queries.locate_thread(network, thread_id, viewer)
-    nodes = await queries.thread_posts(thread)
-    article = await kb_queries.article(thread, [node.post for node in nodes])
-    last_post_id = max((node.post.id for node in nodes), default=0)
-    state = await notifications.thread_state(viewer, thread, last_post_id, 0)
     return {
         # templating.render's part
         "viewer": viewer,
@@ -57,17 +53,7 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
         "limits": settings.limits,
         "unread_notifications": 0,
         # threads.show's part
-        **state,
-        "first_unread": None,
-        "network": network,
-        "thread": thread,
-        "nodes": nodes,
-        "article": article,
-        "can_reply": permissions.can_reply(viewer, thread, network),
-        "can_moderate": permissions.can_moderate(viewer, network),
-        "can_flag": permissions.can_post(viewer, network),
-        "body": "",
-        "errors": {},
+        **await threads.page_context(viewer, network, thread, 0),
     }
 
 

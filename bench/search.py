@@ -52,6 +52,7 @@ from forum.search.query import TEXT_FIELDS, Filters, run
 from forum.text import slugify
 from forum.threads.models import Post, Summary, Tag, Thread
 
+from corpus import NETWORKS as CORPUS_NETWORKS
 from serving import cpu_model, free_port, percentile, start_server, stop_server, wait_until_up
 
 # Targets from the issue.
@@ -86,17 +87,9 @@ ORGANISATIONS = [
     ("greenwich", "Royal Borough of Greenwich"),
     ("haringey", "London Borough of Haringey"),
 ]
+# The HTTP benchmark's ten networks (bench/corpus.py), and two more.
 NETWORKS = [
-    ("data-leaders", "Data Leaders Network", Visibility.PUBLIC),
-    ("data-science", "Data Science Network", Visibility.PUBLIC),
-    ("digital-inclusion", "Digital Inclusion", Visibility.PUBLIC),
-    ("info-governance", "Information Governance", Visibility.MEMBERS),
-    ("smart-streets", "Smart Streets and IoT", Visibility.PUBLIC),
-    ("digital-procurement", "Digital Procurement", Visibility.MEMBERS),
-    ("ai-ethics", "AI and Data Ethics", Visibility.PUBLIC),
-    ("open-data", "Open Data", Visibility.PUBLIC),
-    ("cyber-security", "Cyber Security", Visibility.MEMBERS),
-    ("geospatial", "Geospatial and Mapping", Visibility.PUBLIC),
+    *CORPUS_NETWORKS,
     ("service-design", "Service Design", Visibility.PUBLIC),
     ("data-engineering", "Data Engineering", Visibility.PUBLIC),
 ]

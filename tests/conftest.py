@@ -26,6 +26,7 @@ from forum.accounts import passwords
 from forum.app import create_app
 from forum.config import SecuritySettings, Settings, load_settings
 from forum.db import MODEL_MODULES
+from tests.mailbox import SmtpServer
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 PG_SKIP = "PostgreSQL half skipped: FORUM_TEST_DATABASE_URL is not set (.ci/run sets it)"
@@ -69,6 +70,17 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback, for the tests that send mail."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ facilitator; an outsider can do none of what they should not. On SQLite and Post
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -23,16 +21,6 @@ from tests.factories import csrf, login, make_member, make_network
 from tests.mailbox import SmtpServer, body, deliver, link_in, smtp_settings
 
 PASSWORD = "a quiet orange lighthouse"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

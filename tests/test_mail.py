@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,16 +16,6 @@ from forum.mail import sender
 from forum.mail import services as mail
 from forum.mail.models import MailStatus, OutboundEmail
 from tests.mailbox import SmtpServer, body, deliver, free_port, smtp_settings
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:

@@ -3,7 +3,6 @@ going through a real SMTP server on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -37,16 +36,6 @@ from tests.factories import (
 from tests.mailbox import SmtpServer, body, deliver, smtp_settings
 
 QUIET = timedelta(minutes=60)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ end through the pages, with the mail going through a real SMTP server on loopbac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -28,16 +27,6 @@ from tests.factories import (
 from tests.mailbox import SmtpServer, body, deliver, link_in, smtp_settings
 
 NEW_PASSWORD = "a quiet orange lighthouse"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -33,36 +33,40 @@ async def show(request: Request) -> Response:
     thread = await queries.locate_thread(network, thread_id, request.state.viewer)
     if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
+    context = await page_context(
+        request.state.viewer, network, thread, request.state.unread_notifications
+    )
+    return render(request, "threads/thread.html", context)
+
+
+async def page_context(
+    viewer: permissions.Viewer, network: Network, thread: Thread, unread_notifications: int
+) -> dict[str, Any]:
+    """What the thread page's template is given (besides what `render` adds). Also what
+    `bench/bare.py` renders from memory, so that the two pages are the same."""
     nodes = await queries.thread_posts(thread)
     article = await kb_queries.article(thread, [node.post for node in nodes])
-    viewer = request.state.viewer
     last_post_id = max((node.post.id for node in nodes), default=0)
-    state = await notifications.thread_state(
-        viewer, thread, last_post_id, request.state.unread_notifications
-    )
+    state = await notifications.thread_state(viewer, thread, last_post_id, unread_notifications)
     seen = state["seen_up_to"]
     first_unread = (
         next((n.post.id for n in nodes if n.post.id > seen and not n.post.deleted), None)
         if isinstance(seen, int)
         else None
     )
-    return render(
-        request,
-        "threads/thread.html",
-        {
-            **state,
-            "first_unread": first_unread,
-            "network": network,
-            "thread": thread,
-            "nodes": nodes,
-            "article": article,
-            "can_reply": permissions.can_reply(viewer, thread, network),
-            "can_moderate": permissions.can_moderate(viewer, network),
-            "can_flag": permissions.can_post(viewer, network),
-            "body": "",
-            "errors": {},
-        },
-    )
+    return {
+        **state,
+        "first_unread": first_unread,
+        "network": network,
+        "thread": thread,
+        "nodes": nodes,
+        "article": article,
+        "can_reply": permissions.can_reply(viewer, thread, network),
+        "can_moderate": permissions.can_moderate(viewer, network),
+        "can_flag": permissions.can_post(viewer, network),
+        "body": "",
+        "errors": {},
+    }
 
 
 def _require_login(request: Request) -> None:

@@ -47,8 +47,21 @@ async def _weeknote(request: Request, network: Network | None) -> Weeknote:
 
 async def index(request: Request) -> Response:
     network = await _network(request)
-    viewer = request.state.viewer
     start, end = weeknotes.week_before(utcnow())
+    last = (end - timedelta(days=1)).date().isoformat()
+    return await _index_page(request, network, start.date().isoformat(), last, {})
+
+
+async def _index_page(
+    request: Request,
+    network: Network | None,
+    start: str,
+    end: str,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The weeknotes page with its drafting form filled with `start` and `end`."""
+    viewer = request.state.viewer
     return render(
         request,
         "weeknotes/index.html",
@@ -57,10 +70,11 @@ async def index(request: Request) -> Response:
             "base": _base(network),
             "notes": await weeknotes.listing(viewer, network),
             "can_write": _may_write(viewer, network),
-            "start": start.date().isoformat(),
-            "end": (end - timedelta(days=1)).date().isoformat(),
-            "errors": {},
+            "start": start,
+            "end": end,
+            "errors": errors,
         },
+        status_code=status_code,
     )
 
 
@@ -97,20 +111,8 @@ async def draft(request: Request) -> Response:
         else:
             note.network = network
             return RedirectResponse(f"{_base(network)}/{note.id}/edit", status_code=303)
-    return render(
-        request,
-        "weeknotes/index.html",
-        {
-            "network": network,
-            "base": _base(network),
-            "notes": await weeknotes.listing(viewer, network),
-            "can_write": True,
-            "start": form.get("start", "")[:20],
-            "end": form.get("end", "")[:20],
-            "errors": errors,
-        },
-        status_code=400,
-    )
+    form_start, form_end = form.get("start", "")[:20], form.get("end", "")[:20]
+    return await _index_page(request, network, form_start, form_end, errors, 400)
 
 
 async def show(request: Request) -> Response:
