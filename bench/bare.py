@@ -44,7 +44,7 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
     viewer = await permissions.viewer_for(None)
     network = await network_queries.get_network(slug, viewer)
     thread_id, _ = parse_thread_path(rest)
-    thread = await queries.locate_thread(network, thread_id, viewer)
+    thread = await queries.locate_thread(network, thread_id, viewer, with_tags=False)
     return {
         # templating.render's part
         "viewer": viewer,

@@ -14,7 +14,7 @@ from forum.changes import Change
 from forum.demo import DEMO_PASSWORD, content, is_empty, load_demo
 from forum.demo.loader import OPENED_DAYS_AGO
 from forum.networks.models import Membership, Network, Role, Visibility
-from forum.threads import queries
+from forum.threads import reading
 from forum.threads.models import Post, PostRevision, Summary, Tag, Thread
 from forum.timeutil import utcnow
 
@@ -125,7 +125,7 @@ async def test_named_threads_have_nested_replies_and_summaries(db: str) -> None:
         ("data-science", content.PACKAGES_THREAD),
     ]:
         thread = await Thread.get(title=title, network__slug=network)
-        nodes = await queries.thread_posts(thread)
+        nodes = await reading.thread_posts(thread.id)
         assert max(node.depth for node in nodes) >= 2, title
         summary = await Summary.get(thread_id=thread.id)
         assert summary.body_html.strip()

@@ -236,16 +236,29 @@ async def test_the_thread_page_reads_the_summary_panel_from_its_posts_as_the_kb_
     await make_reply(thread, alice, "And another from Hackney.")
     await Post.filter(id=gone.id).update(deleted=True)
     await Post.filter(id=hidden.id).update(hidden=True)
-    from forum.threads.queries import get_thread, thread_posts
+    from forum.threads import reading
+    from forum.threads.queries import get_thread
 
     thread = await get_thread(network, thread.id)
-    posts = [node.post for node in await thread_posts(thread)]
+    posts = [node.post for node in await reading.thread_posts(thread.id)]
     from_db = await kb_queries.article(thread)
-    from_posts = await kb_queries.article(thread, posts)
+    summary = await reading.thread_summary(thread, posts)
+    assert summary is not None
+    from_posts = kb_queries.page_article(summary, await reading.thread_tags(thread.id), posts)
     assert from_db is not None and from_posts is not None
     assert from_posts.contributors == from_db.contributors == ["Brent", "Hackney"]  # a tie: by name
     assert from_posts.replies_since == from_db.replies_since == 2
     assert from_posts.tags == from_db.tags == ["teams"]
+    # The page's summary row says what the model does.
+    model = from_db.summary
+    assert isinstance(model, Summary)
+    assert summary.last_reviewed == model.last_reviewed
+    assert summary.created_at == model.created_at and summary.created_at.tzinfo is not None
+    assert (summary.body_html, summary.body_text) == (model.body_html, model.body_text)
+    assert (summary.author.username, summary.author.display_name) == (
+        model.author.username,
+        model.author.display_name,
+    )
 
 
 async def test_only_facilitators_and_admins_write_summaries(db: str) -> None:

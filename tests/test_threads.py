@@ -9,7 +9,7 @@ from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks.models import Role, Visibility
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
-from forum.threads import queries, services
+from forum.threads import queries, reading, services
 from forum.threads.models import Post, PostRevision, Thread
 from tests.factories import make_member, make_network, make_reply, make_thread, make_user
 
@@ -23,9 +23,12 @@ async def test_reply_to_reply_is_nested_under_its_parent(db: str) -> None:
     a1 = await make_reply(thread, alice, "A1", parent=a)
     a1x = await make_reply(thread, alice, "A1x", parent=a1)
     a2 = await make_reply(thread, alice, "A2", parent=a)
-    nodes = await queries.thread_posts(thread)
-    order = [n.post.body for n in nodes]
-    assert order == ["Hub and spoke, or centralised?", "A", "A1", "A1x", "A2", "B"]
+    nodes = await reading.thread_posts(thread.id)
+    order = [n.post.body_html for n in nodes]
+    assert order == [
+        f"<p>{text}</p>\n"
+        for text in ("Hub and spoke, or centralised?", "A", "A1", "A1x", "A2", "B")
+    ]
     depths = {n.post.id: n.depth for n in nodes}
     assert (depths[a.id], depths[a1.id], depths[a1x.id], depths[a2.id], depths[b.id]) == (
         0,
@@ -43,12 +46,12 @@ async def test_replies_deeper_than_four_levels_sit_at_the_fourth_with_their_pare
     parent = None
     for i in range(7):
         parent = await make_reply(thread, alice, f"level {i}", parent=parent)
-    nodes = await queries.thread_posts(thread)
+    nodes = await reading.thread_posts(thread.id)
     deepest = nodes[-1]
     assert deepest.depth == 6
-    assert deepest.shown_depth == queries.MAX_DEPTH
+    assert deepest.shown_depth == reading.MAX_DEPTH
     assert deepest.flattened
-    assert deepest.parent is not None and deepest.parent.body == "level 5"
+    assert deepest.parent is not None and deepest.parent.body_html == "<p>level 5</p>\n"
 
 
 def test_conversation_handles_a_chain_of_thousands_without_recursion() -> None:
@@ -56,7 +59,7 @@ def test_conversation_handles_a_chain_of_thousands_without_recursion() -> None:
     for i in range(5000):
         p = Post(id=i + 1, parent_id=i if i else None, body=str(i))
         posts.append(p)
-    nodes = queries.conversation(posts)
+    nodes = reading.conversation(posts)
     assert len(nodes) == 5000
     assert nodes[-1].depth == 4999
 
@@ -114,7 +117,7 @@ async def test_soft_delete_keeps_replies_in_place(db: str) -> None:
     parent = await make_reply(thread, alice, "to be deleted")
     child = await make_reply(thread, bob, "answer", parent=parent)
     await services.delete_post(viewer=await viewer_for(alice), post=parent, network=network)
-    nodes = await queries.thread_posts(thread)
+    nodes = await reading.thread_posts(thread.id)
     by_id = {n.post.id: n for n in nodes}
     assert by_id[parent.id].post.deleted
     assert by_id[child.id].depth == 1
@@ -211,3 +214,60 @@ async def test_markdown_is_stored_rendered(db: str) -> None:
     assert "<strong>bold</strong>" in post.body_html
     assert "<script>" not in post.body_html
     assert "&lt;script&gt;" in post.body_html
+
+
+async def test_the_pages_post_rows_say_what_the_models_do(db: str) -> None:
+    """`reading.thread_posts` reads plain rows; every field the page shows matches the model,
+    times included (aware, equal), on both databases."""
+    from forum.timeutil import utcnow
+    from tests.factories import make_org
+
+    network = await make_network()
+    alice = await make_member(network, await make_user("alice", organisation=await make_org()))
+    bob = await make_member(network, await make_user("bob"))
+    fac = await make_member(network, await make_user("fac"), role=Role.FACILITATOR)
+    thread = await make_thread(network, alice)
+    hidden = await make_reply(thread, bob, "hidden one")
+    redacted = await make_reply(thread, alice, "redacted one", parent=hidden)
+    edited = await make_reply(thread, bob, "edited one")
+    now = utcnow()
+    await Post.filter(id=hidden.id).update(
+        hidden=True, hidden_at=now, hidden_by_id=fac.id, hidden_note="off topic"
+    )
+    await Post.filter(id=redacted.id).update(redacted_at=now, redacted_by_id=fac.id)
+    await Post.filter(id=edited.id).update(edited_at=now, deleted=True, deleted_at=now)
+    rows = {n.post.id: n.post for n in await reading.thread_posts(thread.id)}
+    models = await Post.filter(thread_id=thread.id).select_related(
+        "author__organisation", "hidden_by", "redacted_by"
+    )
+    assert sorted(rows) == sorted(m.id for m in models)
+    for model in models:
+        row = rows[model.id]
+        for name in (
+            "thread_id",
+            "parent_id",
+            "author_id",
+            "body_html",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "hidden",
+            "hidden_note",
+            "hidden_at",
+            "hidden_by_id",
+            "redacted_at",
+            "redacted_by_id",
+            "withdrawn",
+        ):
+            assert getattr(row, name) == getattr(model, name), name
+        assert row.created_at.tzinfo is not None
+        assert (row.author.username, row.author.display_name) == (
+            model.author.username,
+            model.author.display_name,
+        )
+        org = model.author.organisation
+        assert (row.author.organisation and row.author.organisation.name) == (org and org.name)
+        for who in ("hidden_by", "redacted_by"):
+            person, user = getattr(row, who), getattr(model, who)
+            assert (person and person.display_name) == (user and user.display_name)
+    assert rows[hidden.id].hidden_by is not None and rows[hidden.id].withdrawn

@@ -6,6 +6,7 @@ Each function runs a fixed number of queries whatever the number of summaries it
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from forum import db
 from forum.accounts.models import User
 from forum.networks.models import Network
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
+from forum.threads.reading import PostRow, SummaryRow
 from forum.timeutil import utcnow
 
 # A thread counts as active (and so belongs in the facilitator's queue) while it has had
@@ -69,7 +71,9 @@ async def summary_versions(summary: Summary) -> list[Version]:
 class Article:
     """A summary as the knowledge base shows it."""
 
-    summary: Summary  # with thread (and its network and tags), author, reviewer, source
+    # With its thread (and the thread's network and tags), author, reviewer and source; on
+    # the thread page, the row it reads (`reading.SummaryRow`).
+    summary: Summary | SummaryRow
     contributors: list[str] = field(default_factory=list)  # organisation names
     replies_since: int = 0  # live posts after the last review
     tags: list[str] = field(default_factory=list)
@@ -141,10 +145,9 @@ async def _articles(summaries: list[Summary]) -> list[Article]:
     ]
 
 
-async def article(thread: Thread, posts: list[Post] | None = None) -> Article | None:
-    """The thread's summary with what its page shows, or None. Five queries; one when the
-    caller has already loaded the thread's `posts` (in creation order, with authors and
-    their organisations) and its tags, as the thread page has."""
+async def article(thread: Thread) -> Article | None:
+    """The thread's summary with what its knowledge base article shows, or None. Five
+    queries. (The thread page builds its panel from the posts it has: `page_article`.)"""
     summary = (
         await Summary.filter(thread_id=thread.id)
         .select_related("author", "edited_by", "reviewed_by", "source_post__author")
@@ -153,13 +156,12 @@ async def article(thread: Thread, posts: list[Post] | None = None) -> Article | 
     if summary is None:
         return None
     summary.thread = thread
-    if posts is None:
-        return (await _articles([summary]))[0]
-    return _article_from_posts(summary, thread, posts)
+    return (await _articles([summary]))[0]
 
 
-def _article_from_posts(summary: Summary, thread: Thread, posts: list[Post]) -> Article:
-    """What `_articles` reads with three queries, from the posts in memory."""
+def page_article(summary: SummaryRow, tags: list[str], posts: Sequence[PostRow]) -> Article:
+    """What `_articles` reads with three queries, from the thread page's posts and tags (the
+    posts in creation order, with their authors' organisations)."""
     live = [p for p in posts if not p.deleted and not p.hidden]
     joined: dict[str, datetime] = {}
     for post in live:
@@ -169,7 +171,7 @@ def _article_from_posts(summary: Summary, thread: Thread, posts: list[Post]) -> 
     orgs = [name for name, _ in sorted(joined.items(), key=lambda item: (item[1], item[0]))]
     reviewed = summary.last_reviewed
     since = sum(1 for p in live if p.created_at > reviewed)
-    return Article(summary, orgs, since, sorted(t.slug for t in thread.tags))
+    return Article(summary, orgs, since, tags)
 
 
 @dataclass(slots=True)

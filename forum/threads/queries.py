@@ -11,39 +11,20 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Min
 
 from forum import permissions
-from forum.accounts.models import User
 from forum.changes import Change
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
 from forum.threads.models import Post, PostRevision, Summary, Thread, ThreadRedirect
 
-# Replies nest visibly up to this depth; deeper ones sit at this depth with an
-# "in reply to" link, so a long back-and-forth does not march off the screen.
-MAX_DEPTH = 4
 
-
-@dataclass(frozen=True, slots=True)
-class PostNode:
-    post: Post
-    depth: int  # 0 for the opening post and replies to the thread
-    shown_depth: int  # capped at MAX_DEPTH
-    parent: Post | None
-
-    @property
-    def flattened(self) -> bool:
-        """True when the post sits deeper than it is drawn: show an 'in reply to' link."""
-        return self.depth > self.shown_depth
-
-
-async def get_thread(network: Network, thread_id: int) -> Thread:
-    """A thread of `network` with its author, organisation and tags. Raises NotFound."""
-    thread = (
-        await Thread.filter(id=thread_id, network_id=network.id)
-        .select_related("author__organisation")
-        .prefetch_related("tags")
-        .first()
+async def get_thread(network: Network, thread_id: int, *, with_tags: bool = True) -> Thread:
+    """A thread of `network` with its author, organisation and (unless `with_tags` is false:
+    the thread page reads them as `reading.thread_tags`) tags. Raises NotFound."""
+    found = Thread.filter(id=thread_id, network_id=network.id).select_related(
+        "author__organisation"
     )
+    thread = await (found.prefetch_related("tags") if with_tags else found).first()
     if thread is None:
         raise NotFound("no such thread")
     thread.network = network
@@ -62,59 +43,19 @@ async def moved_thread(thread_id: int, viewer: Viewer) -> Thread | None:
     return thread
 
 
-async def locate_thread(network: Network, thread_id: int, viewer: Viewer) -> Thread:
+async def locate_thread(
+    network: Network, thread_id: int, viewer: Viewer, *, with_tags: bool = True
+) -> Thread:
     """The thread a link `/n/{network}/…/{thread_id}` means: that thread of `network`, or
     where it has since moved or been merged (its id or network then differ: redirect).
     Raises NotFound when there is none the viewer may read."""
     try:
-        return await get_thread(network, thread_id)
+        return await get_thread(network, thread_id, with_tags=with_tags)
     except NotFound:
         moved = await moved_thread(thread_id, viewer)
         if moved is None:
             raise
         return moved
-
-
-def conversation(posts: list[Post]) -> list[PostNode]:
-    """Order posts as a conversation tree: each reply under the post it answers.
-
-    `posts` is in creation order. Siblings stay in creation order. Iterative, so a chain of
-    thousands of replies to replies does not hit the recursion limit.
-    """
-    by_id = {p.id: p for p in posts}
-    children: dict[int | None, list[Post]] = {}
-    for post in posts:
-        parent = post.parent_id if post.parent_id in by_id else None
-        children.setdefault(parent, []).append(post)
-    out: list[PostNode] = []
-    stack: list[tuple[Post, int]] = [(p, 0) for p in reversed(children.get(None, []))]
-    while stack:
-        post, depth = stack.pop()
-        parent_post = by_id.get(post.parent_id) if post.parent_id else None
-        out.append(PostNode(post, depth, min(depth, MAX_DEPTH), parent_post))
-        stack.extend((c, depth + 1) for c in reversed(children.get(post.id, [])))
-    return out
-
-
-async def thread_posts(thread: Thread) -> list[PostNode]:
-    """Every post of a thread, as a conversation tree, in two queries: the posts, then the
-    people they name (authors, and who hid or redacted a post) with their organisations,
-    each person once. A join would build an author and an organisation for every post: a
-    few people write most of a long thread."""
-    posts = list(await Post.filter(thread_id=thread.id).order_by("created_at", "id"))
-    ids = {p.author_id for p in posts}
-    ids.update(p.hidden_by_id for p in posts if p.hidden_by_id is not None)
-    ids.update(p.redacted_by_id for p in posts if p.redacted_by_id is not None)
-    people = (
-        {u.id: u for u in await User.filter(id__in=ids).select_related("organisation")}
-        if ids
-        else {}
-    )
-    for post in posts:
-        post.author = people[post.author_id]
-        post.hidden_by = people.get(post.hidden_by_id) if post.hidden_by_id else None
-        post.redacted_by = people.get(post.redacted_by_id) if post.redacted_by_id else None
-    return conversation(posts)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

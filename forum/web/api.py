@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 from forum import markdown
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
-from forum.threads import queries
-from forum.threads.models import Post, Thread
+from forum.threads import queries, reading
+from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import read_form
 from forum.web.urls import thread_url
@@ -36,7 +36,7 @@ def _thread(t: Thread) -> dict[str, Any]:
     }
 
 
-def _post(p: Post, depth: int) -> dict[str, Any]:
+def _post(p: reading.PostRow, depth: int) -> dict[str, Any]:
     return {
         "id": p.id,
         "parent": p.parent_id,
@@ -83,7 +83,7 @@ async def thread(request: Request) -> Response:
         request.path_params["network"], request.state.viewer
     )
     t = await queries.get_thread(network, request.path_params["thread_id"])
-    nodes = await queries.thread_posts(t)
+    nodes = await reading.thread_posts(t.id)
     return JSONResponse({"thread": _thread(t), "posts": [_post(n.post, n.depth) for n in nodes]})
 
 

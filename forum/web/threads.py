@@ -13,7 +13,7 @@ from forum.errors import PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
-from forum.threads import queries, services
+from forum.threads import queries, reading, services
 from forum.threads.models import Post, Thread
 from forum.web import notifications
 from forum.web.forms import int_or_none, read_form
@@ -30,7 +30,7 @@ async def _network(request: Request) -> Network:
 async def show(request: Request) -> Response:
     network = await _network(request)
     thread_id, slug = parse_thread_path(request.path_params["thread"])
-    thread = await queries.locate_thread(network, thread_id, request.state.viewer)
+    thread = await queries.locate_thread(network, thread_id, request.state.viewer, with_tags=False)
     if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
         return RedirectResponse(thread_url(thread), status_code=301)
     context = await page_context(
@@ -44,8 +44,11 @@ async def page_context(
 ) -> dict[str, Any]:
     """What the thread page's template is given (besides what `render` adds). Also what
     `bench/bare.py` renders from memory, so that the two pages are the same."""
-    nodes = await queries.thread_posts(thread)
-    article = await kb_queries.article(thread, [node.post for node in nodes])
+    nodes = await reading.thread_posts(thread.id)
+    posts = [node.post for node in nodes]
+    tags = await reading.thread_tags(thread.id)
+    summary = await reading.thread_summary(thread, posts)
+    article = kb_queries.page_article(summary, tags, posts) if summary else None
     last_post_id = max((node.post.id for node in nodes), default=0)
     state = await notifications.thread_state(viewer, thread, last_post_id, unread_notifications)
     seen = state["seen_up_to"]
@@ -60,6 +63,7 @@ async def page_context(
         "network": network,
         "thread": thread,
         "nodes": nodes,
+        "tags": tags,
         "article": article,
         "can_reply": permissions.can_reply(viewer, thread, network),
         "can_moderate": permissions.can_moderate(viewer, network),

@@ -1,0 +1,282 @@
+"""A thread's posts as the thread page and the API read them: plain rows, one query.
+
+The thread page is the forum's most read page. Tortoise builds a model instance, field by
+field, for every post and every person it names; for a thread of 500 posts that cost more
+than rendering the page. Here the posts, their authors (with organisations) and whoever
+hid or redacted one come back in one SQL query of the columns the page shows (not the
+Markdown source or the plain text), as small read-only objects with the same attribute
+names as the models. Nothing here is saved: writes go through `services` with the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from forum import db
+from forum.threads.models import Post, Thread
+
+# Replies nest visibly up to this depth; deeper ones sit at this depth with an
+# "in reply to" link, so a long back-and-forth does not march off the screen.
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A post's author, or who hid or redacted it: what a byline shows."""
+
+    id: int
+    username: str
+    display_name: str
+    organisation: Organisation | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    id: int
+    thread_id: int
+    parent_id: int | None
+    author_id: int
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    hidden: bool
+    hidden_note: str
+    hidden_at: datetime | None
+    hidden_by_id: int | None
+    redacted_at: datetime | None
+    redacted_by_id: int | None
+    author: Person
+    hidden_by: Person | None
+    redacted_by: Person | None
+
+    @property
+    def withdrawn(self) -> bool:
+        """Its text is not shown to readers: deleted, hidden by a facilitator, or redacted."""
+        return self.deleted or self.hidden or self.redacted_at is not None
+
+
+class _Linked(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+P = TypeVar("P", bound=_Linked)
+
+
+@dataclass(frozen=True, slots=True)
+class PostNode(Generic[P]):
+    post: P
+    depth: int  # 0 for the opening post and replies to the thread
+    shown_depth: int  # capped at MAX_DEPTH
+    parent: P | None
+
+    @property
+    def flattened(self) -> bool:
+        """True when the post sits deeper than it is drawn: show an 'in reply to' link."""
+        return self.depth > self.shown_depth
+
+
+def conversation(posts: Sequence[P]) -> list[PostNode[P]]:
+    """Order posts as a conversation tree: each reply under the post it answers.
+
+    `posts` is in creation order. Siblings stay in creation order. Iterative, so a chain of
+    thousands of replies to replies does not hit the recursion limit.
+    """
+    by_id = {p.id: p for p in posts}
+    children: dict[int | None, list[P]] = {}
+    for post in posts:
+        parent = post.parent_id if post.parent_id in by_id else None
+        children.setdefault(parent, []).append(post)
+    out: list[PostNode[P]] = []
+    stack: list[tuple[P, int]] = [(p, 0) for p in reversed(children.get(None, []))]
+    while stack:
+        post, depth = stack.pop()
+        parent_post = by_id.get(post.parent_id) if post.parent_id else None
+        out.append(PostNode(post, depth, min(depth, MAX_DEPTH), parent_post))
+        stack.extend((c, depth + 1) for c in reversed(children.get(post.id, [])))
+    return out
+
+
+# The author with their organisation; who hid or redacted a post by name only (the LEFT
+# JOINs cost nothing where those ids are NULL, as they almost always are).
+_POSTS = (
+    "SELECT p.id, p.parent_id, p.author_id, p.body_html, p.created_at, p.edited_at,"
+    " p.deleted, p.hidden, p.hidden_note, p.hidden_at, p.hidden_by_id, p.redacted_at,"
+    " p.redacted_by_id, a.username AS a_username, a.display_name AS a_name,"
+    " a.organisation_id AS a_org, o.slug AS o_slug, o.name AS o_name,"
+    " h.username AS h_username, h.display_name AS h_name,"
+    " r.username AS r_username, r.display_name AS r_name"
+    " FROM posts p JOIN users a ON a.id = p.author_id"
+    " LEFT JOIN organisations o ON o.id = a.organisation_id"
+    " LEFT JOIN users h ON h.id = p.hidden_by_id"
+    " LEFT JOIN users r ON r.id = p.redacted_by_id"
+    " WHERE p.thread_id = {thread_id} ORDER BY p.created_at, p.id"
+)
+
+_when = Post._meta.fields_map["created_at"].to_python_value
+
+
+def _time(value: Any) -> datetime | None:
+    result: datetime | None = _when(value)
+    return result
+
+
+class _People:
+    """Each person once, however many posts they wrote."""
+
+    def __init__(self) -> None:
+        self.people: dict[int, Person] = {}
+        self.orgs: dict[int, Organisation] = {}
+
+    def author(self, row: dict[str, Any]) -> Person:
+        person = self.people.get(row["author_id"])
+        if person is None:
+            org_id = row["a_org"]
+            org = None
+            if org_id is not None:
+                org = self.orgs.setdefault(
+                    org_id, Organisation(org_id, row["o_slug"], row["o_name"])
+                )
+            person = Person(row["author_id"], row["a_username"], row["a_name"], org)
+            self.people[person.id] = person
+        return person
+
+    def other(self, row: dict[str, Any], prefix: str, person_id: int | None) -> Person | None:
+        """Who hid or redacted a post: the page names them, without their organisation."""
+        if person_id is None:
+            return None
+        known = self.people.get(person_id)
+        if known is not None:
+            return known
+        return Person(person_id, row[f"{prefix}_username"], row[f"{prefix}_name"], None)
+
+
+async def thread_posts(thread_id: int) -> list[PostNode[PostRow]]:
+    """Every post of a thread, as a conversation tree, in one query."""
+    sql = _POSTS.replace("{thread_id}", str(int(thread_id)))
+    rows = await db.connection().execute_query_dict(sql)
+    people = _People()
+    posts = []
+    for row in rows:
+        hidden_by_id, redacted_by_id = row["hidden_by_id"], row["redacted_by_id"]
+        posts.append(
+            PostRow(
+                id=row["id"],
+                thread_id=thread_id,
+                parent_id=row["parent_id"],
+                author_id=row["author_id"],
+                body_html=row["body_html"],
+                created_at=_when(row["created_at"]),
+                edited_at=_time(row["edited_at"]),
+                deleted=bool(row["deleted"]),
+                hidden=bool(row["hidden"]),
+                hidden_note=row["hidden_note"],
+                hidden_at=_time(row["hidden_at"]),
+                hidden_by_id=hidden_by_id,
+                redacted_at=_time(row["redacted_at"]),
+                redacted_by_id=redacted_by_id,
+                author=people.author(row),
+                hidden_by=people.other(row, "h", hidden_by_id),
+                redacted_by=people.other(row, "r", redacted_by_id),
+            )
+        )
+    return conversation(posts)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """A thread's summary as its page shows it (the knowledge base reads `Summary`)."""
+
+    id: int
+    thread: Thread
+    thread_id: int
+    author_id: int
+    edited_by_id: int | None
+    reviewed_by_id: int | None
+    source_post_id: int | None
+    body_html: str
+    body_text: str
+    created_at: datetime
+    updated_at: datetime | None
+    reviewed_at: datetime | None
+    author: Person
+    edited_by: Person | None
+    reviewed_by: Person | None
+    source_post: PostRow | None  # the reply it was promoted from, when still in the thread
+
+    @property
+    def last_reviewed(self) -> datetime:
+        return self.reviewed_at or self.updated_at or self.created_at
+
+
+_SUMMARY = (
+    "SELECT s.id, s.author_id, s.edited_by_id, s.reviewed_by_id, s.source_post_id,"
+    " s.body_html, s.body_text, s.created_at, s.updated_at, s.reviewed_at,"
+    " a.username AS a_username, a.display_name AS a_name,"
+    " e.username AS e_username, e.display_name AS e_name,"
+    " r.username AS r_username, r.display_name AS r_name"
+    " FROM summaries s JOIN users a ON a.id = s.author_id"
+    " LEFT JOIN users e ON e.id = s.edited_by_id"
+    " LEFT JOIN users r ON r.id = s.reviewed_by_id"
+    " WHERE s.thread_id = {thread_id}"
+)
+
+
+def _named(row: dict[str, Any], prefix: str, person_id: int | None) -> Person | None:
+    if person_id is None:
+        return None
+    return Person(person_id, row[f"{prefix}_username"], row[f"{prefix}_name"], None)
+
+
+async def thread_summary(thread: Thread, posts: Sequence[PostRow]) -> SummaryRow | None:
+    """The thread's summary, or None: one query (the reply it came from is among `posts`)."""
+    sql = _SUMMARY.replace("{thread_id}", str(int(thread.id)))
+    rows = await db.connection().execute_query_dict(sql)
+    if not rows:
+        return None
+    row = rows[0]
+    source_id = row["source_post_id"]
+    return SummaryRow(
+        id=row["id"],
+        thread=thread,
+        thread_id=thread.id,
+        author_id=row["author_id"],
+        edited_by_id=row["edited_by_id"],
+        reviewed_by_id=row["reviewed_by_id"],
+        source_post_id=source_id,
+        body_html=row["body_html"],
+        body_text=row["body_text"],
+        created_at=_when(row["created_at"]),
+        updated_at=_time(row["updated_at"]),
+        reviewed_at=_time(row["reviewed_at"]),
+        author=Person(row["author_id"], row["a_username"], row["a_name"], None),
+        edited_by=_named(row, "e", row["edited_by_id"]),
+        reviewed_by=_named(row, "r", row["reviewed_by_id"]),
+        source_post=next((p for p in posts if p.id == source_id), None) if source_id else None,
+    )
+
+
+_TAGS = (
+    "SELECT t.slug FROM thread_tags tt JOIN tags t ON t.id = tt.tag_id"
+    " WHERE tt.threads_id = {thread_id} ORDER BY t.slug"
+)
+
+
+async def thread_tags(thread_id: int) -> list[str]:
+    """The slugs of a thread's tags, by name: one query."""
+    sql = _TAGS.replace("{thread_id}", str(int(thread_id)))
+    return [row["slug"] for row in await db.connection().execute_query_dict(sql)]
