@@ -46,7 +46,7 @@ async def run(args: argparse.Namespace) -> None:
     manifest = json.loads((args.data / "manifest.json").read_text())
     settings_env(manifest, args.data)
     from forum import db
-    from forum.app import create_app
+    from forum.app import create_app, settle_gc
     from forum.config import load_settings
 
     settings = load_settings()
@@ -55,6 +55,8 @@ async def run(args: argparse.Namespace) -> None:
         path += "?q=dashboard"
     await db.init(settings)
     app = create_app(settings, manage_db=False)
+    if not args.default_gc:
+        settle_gc()  # as `forum serve` does once started
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         if args.login:
@@ -98,6 +100,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--login", action="store_true", help="as bench00")
+    parser.add_argument("--default-gc", action="store_true", help="not as `forum serve` tunes it")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
     asyncio.run(run(parser.parse_args()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from forum import permissions
+from forum import db, permissions
 from forum.accounts.services import SLUG_RE
 from forum.errors import NotFound
 from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
@@ -18,9 +18,13 @@ async def visible_networks(viewer: Viewer) -> list[Network]:
 
 
 async def get_network(slug: str, viewer: Viewer) -> Network:
-    """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403)."""
+    """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403).
+    Every network page starts here, hence a hand-written query (`db.fetch`)."""
     # Only a well-formed slug reaches the database (no NUL bytes, nothing over-long).
-    network = await Network.filter(slug=slug).first() if SLUG_RE.match(slug) else None
+    rows = (
+        await db.fetch("SELECT * FROM networks WHERE slug = ?", slug) if SLUG_RE.match(slug) else []
+    )
+    network = db.from_row(Network, rows[0]) if rows else None
     if network is None or not permissions.can_read(viewer, network):
         raise NotFound("no such network")
     return network

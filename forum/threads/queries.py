@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Min
 
-from forum import permissions
+from forum import db, permissions
+from forum.accounts.models import Organisation, User
 from forum.changes import Change
 from forum.errors import NotFound
 from forum.networks.models import Network
@@ -18,16 +20,35 @@ from forum.permissions import Viewer
 from forum.threads.models import Post, PostRevision, Summary, Thread, ThreadRedirect
 
 
+@cache
+def _thread_sql() -> str:
+    """Written once Tortoise knows every column (foreign keys are added at its start)."""
+    tables = f"{db.columns(Thread, 't')}, {db.columns(User, 'u')}, {db.columns(Organisation, 'o')}"
+    return (
+        f"SELECT {tables} FROM threads t JOIN users u ON u.id = t.author_id"  # noqa: S608 (column names only)
+        " LEFT JOIN organisations o ON o.id = u.organisation_id"
+        " WHERE t.id = ? AND t.network_id = ?"
+    )
+
+
 async def get_thread(network: Network, thread_id: int, *, with_tags: bool = True) -> Thread:
     """A thread of `network` with its author, organisation and (unless `with_tags` is false:
-    the thread page reads them as `reading.thread_tags`) tags. Raises NotFound."""
-    found = Thread.filter(id=thread_id, network_id=network.id).select_related(
-        "author__organisation"
-    )
-    thread = await (found.prefetch_related("tags") if with_tags else found).first()
-    if thread is None:
+    the thread page reads them as `reading.thread_tags`) tags. Raises NotFound.
+
+    The thread page's first read, so written by hand (`db.fetch`): one query, three models.
+    """
+    rows = await db.fetch(_thread_sql(), thread_id, network.id)
+    if not rows:
         raise NotFound("no such thread")
+    row = rows[0]
+    thread = db.from_row(Thread, row, "t")
+    author = db.from_row(User, row, "u")
+    if row["o_id"] is not None:
+        author.organisation = db.from_row(Organisation, row, "o")
+    thread.author = author
     thread.network = network
+    if with_tags:
+        await thread.fetch_related("tags")
     return thread
 
 
