@@ -217,6 +217,10 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
 
     Searches keep using the old generation until the swap. progress(done, total) is called
     as posts are indexed.
+
+    The summaries are written first, then the posts newest first: a very broad query reads
+    only the newest part of each segment (`query._newest_part`), which is then its start,
+    reached without reading the postings of the rest.
     """
     latest = await Change.all().order_by("-id").first()
     cursor = latest.id if latest else 0
@@ -228,17 +232,6 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
         lambda: ix.writer(procs=max(1, min(4, os.cpu_count() or 1)), limitmb=128, multisegment=True)
     )
     try:
-        post_ids: list[Any] = (
-            await documents.searchable_posts().order_by("id").values_list("id", flat=True)
-        )
-        total = len(post_ids)
-        for start in range(0, total, CHUNK):
-            docs, _ = await documents.post_documents(
-                [int(i) for i in post_ids[start : start + CHUNK]]
-            )
-            await asyncio.to_thread(_add_all, writer, docs)
-            if progress:
-                progress(min(start + CHUNK, total), total)
         thread_ids: list[Any] = (
             await Summary.all().order_by("thread_id").values_list("thread_id", flat=True)
         )
@@ -247,6 +240,20 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
                 [int(i) for i in thread_ids[start : start + CHUNK]]
             )
             await asyncio.to_thread(_add_all, writer, docs)
+        post_ids: list[Any] = (
+            await documents.searchable_posts()
+            .order_by("-created_at", "-id")
+            .values_list("id", flat=True)
+        )
+        total = len(post_ids)
+        for start in range(0, total, CHUNK):
+            docs, _ = await documents.post_documents(
+                [int(i) for i in post_ids[start : start + CHUNK]]
+            )
+            docs.sort(key=lambda doc: (doc["created"], doc["post_id"]), reverse=True)
+            await asyncio.to_thread(_add_all, writer, docs)
+            if progress:
+                progress(min(start + CHUNK, total), total)
         await asyncio.to_thread(_add_all, writer, [cursor_doc(cursor)])
         await asyncio.to_thread(writer.commit)
     except BaseException:

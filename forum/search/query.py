@@ -28,6 +28,7 @@ from whoosh import query as wq
 from whoosh import searching, sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.idsets import BitSet, DocIdSet
+from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.searching import Results, Searcher
 
 from forum.search.schema import TEXT_ANALYZER
@@ -436,24 +437,50 @@ def _execute(
     return Outcome(len(per_thread), hits, any_word, None, [], since)
 
 
-class _Tail(wq.WrappingQuery):
-    """The child query on the last documents of each segment only: in segment `s`, from
-    document `starts[id(s.reader())]` on. (Documents are appended: within a segment, later
-    is newer, as the rebuild writes posts in order and each commit appends.)"""
+class _Until(WrappingMatcher):
+    """The child matcher, over before document `end`: a window at the start of a segment
+    costs the postings up to its end, not the whole segment's."""
 
-    def __init__(self, child: wq.Query, starts: dict[int, int]) -> None:
+    def __init__(self, child: Any, end: int, boost: float = 1.0) -> None:
+        super().__init__(child, boost)
+        self.end = end
+
+    def copy(self) -> _Until:
+        return _Until(self.child.copy(), self.end, self.boost)
+
+    def _replacement(self, newchild: Any) -> _Until:
+        return _Until(newchild, self.end, self.boost)
+
+    def is_active(self) -> bool:
+        return bool(self.child.is_active()) and self.child.id() < self.end
+
+    def all_ids(self) -> Iterator[int]:
+        for docnum in self.child.all_ids():
+            if docnum >= self.end:
+                return
+            yield docnum
+
+
+class _Window(wq.WrappingQuery):
+    """The child query on a window of each segment only: documents `start` to `end` of the
+    segment whose reader is `windows[id(reader)]`; segments not named are searched whole."""
+
+    def __init__(self, child: wq.Query, windows: dict[int, tuple[int, int]]) -> None:
         super().__init__(child)
-        self.starts = starts
+        self.windows = windows
 
-    def _rewrap(self, child: wq.Query) -> _Tail:
-        return _Tail(child, self.starts)
+    def _rewrap(self, child: wq.Query) -> _Window:
+        return _Window(child, self.windows)
 
     def matcher(self, searcher: Searcher, context: Any = None) -> Any:
         m = self.child.matcher(searcher, context)
-        start = self.starts.get(id(searcher.reader()), 0)
+        window = self.windows.get(id(searcher.reader()))
+        if window is None:
+            return m
+        start, end = window
         if start and m.is_active() and m.id() < start:
             m.skip_to(start)
-        return m
+        return _Until(m, end) if end < searcher.doc_count_all() else m
 
 
 def _newest_part(
@@ -461,7 +488,12 @@ def _newest_part(
 ) -> tuple[wq.Query, datetime | None]:
     """`q`, or for a query broader than BROAD, `q` on the newest part of each segment (in
     all, about BROAD documents), with the date that part starts at. `readable` is the share
-    of the index the viewer may read (Whoosh's estimate counts every document)."""
+    of the index the viewer may read (Whoosh's estimate counts every document).
+
+    Where a segment's newest part lies depends on how it was written: a rebuild writes the
+    newest posts first (`indexer.rebuild`), so there it is the start of the segment, reached
+    without reading the rest; each commit of the indexer appends, so in the segments of new
+    writes (and their merges) it is the end."""
     reader = searcher.reader()
     if q.estimate_size(reader) * readable <= BROAD:
         return q, None
@@ -469,37 +501,61 @@ def _newest_part(
     # searching a forum of that size.
     share = BROAD / max(1, reader.doc_count_all())
     leaves = searcher.subsearchers or [(searcher, 0)]
-    starts: dict[int, int] = {}
+    windows: dict[int, tuple[int, int]] = {}
     since: datetime | None = None
     for leaf, _offset in leaves:
         size = leaf.doc_count_all()
         if size <= SMALL_SEGMENT:
             continue
-        start = size - max(SMALL_SEGMENT, int(size * share), 1)
-        if start <= 0:
+        part = max(SMALL_SEGMENT, int(size * share), 1)
+        if part >= size:
             continue
-        dated = _first_dated(leaf, start, size)
-        if dated is None:  # nothing dated to say "since" with: search it whole
-            continue
-        start, created = min(start, dated[0]), dated[1]
-        starts[id(leaf.reader())] = start
-        since = created if since is None else min(since, created)
-    if not starts or since is None:
+        leaf_reader = leaf.reader()
+        if _segment(leaf_reader).newest_first:
+            dated = _dated_near(leaf_reader, part - 1, size, backwards=True)
+            if dated is None:
+                continue
+            window = (0, max(part, dated[0] + 1))
+        else:
+            dated = _dated_near(leaf_reader, size - part, size)
+            if dated is None:  # nothing dated to say "since" with: search it whole
+                continue
+            window = (min(size - part, dated[0]), size)
+        windows[id(leaf_reader)] = window
+        since = dated[1] if since is None else min(since, dated[1])
+    if not windows or since is None:
         return q, None
-    return _Tail(q, starts), since
+    return _Window(q, windows), since
 
 
-def _first_dated(leaf: Searcher, start: int, size: int) -> tuple[int, datetime] | None:
-    """The first dated document from `start` on, or failing that the nearest before it (the
-    change-log cursor's document has no date), and its creation time; looking at a few only."""
-    reader = leaf.reader()
-    for docnum in chain(range(start, min(size, start + 20)), range(start - 1, start - 21, -1)):
-        if docnum < 0 or reader.is_deleted(docnum):
+def _dated_near(
+    reader: Any, docnum: int, size: int, *, backwards: bool = False
+) -> tuple[int, datetime] | None:
+    """The first dated document from `docnum` on (`backwards`: from it back), or failing that
+    the nearest the other way (summaries and the change-log cursor's document have no post
+    date), and its creation time; looking at a few only."""
+    ahead = range(docnum, min(size, docnum + 20))
+    behind = range(docnum - 1, max(-1, docnum - 21), -1)
+    if backwards:
+        ahead, behind = (
+            range(docnum, max(-1, docnum - 20), -1),
+            range(docnum + 1, min(size, docnum + 21)),
+        )
+    for candidate in chain(ahead, behind):
+        if reader.is_deleted(candidate):
             continue
-        created = reader.stored_fields(docnum).get("created")
+        created = reader.stored_fields(candidate).get("created")
         if isinstance(created, datetime):
-            return docnum, created.replace(tzinfo=UTC) if created.tzinfo is None else created
+            return candidate, created.replace(tzinfo=UTC) if created.tzinfo is None else created
     return None
+
+
+def _newest_first(reader: Any, count: int) -> bool:
+    """Whether a segment's documents run newest first, by the dates a quarter and three
+    quarters of the way in."""
+    early = _dated_near(reader, count // 4, count)
+    late = _dated_near(reader, (3 * count) // 4, count)
+    return early is not None and late is not None and early[1] > late[1]
 
 
 @dataclass(slots=True)
@@ -509,6 +565,7 @@ class _Segment:
 
     threads: array[int]  # thread id of each document
     ranks: array[int]  # 0 for a summary, 1 for a post
+    newest_first: bool  # written by a rebuild (newest posts first) rather than appended
     # per set of readable networks: the documents they may see, and how many
     permitted: dict[tuple[int, ...], tuple[BitSet, int]] = field(default_factory=dict)
 
@@ -524,6 +581,7 @@ def _segment(reader: Any) -> _Segment:
         return _Segment(
             array("q", _leaf_column(reader, "thread_id", count, 0)),
             array("q", _leaf_column(reader, "rank", count, 1)),
+            count > SMALL_SEGMENT and _newest_first(reader, count),
         )
 
     segment = getattr(reader, "segment", lambda: None)()
