@@ -516,12 +516,15 @@ async def test_results_come_best_first_not_in_index_order(
     assert [h.thread_id for h in page.hits] == [strong.id, weak.id]
 
 
+@pytest.mark.parametrize("built", ["rebuilt", "appended"])
 async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
-    db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch
+    db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch, built: str
 ) -> None:
     """Past query.BROAD estimated matches, a query runs on the newest part of each segment
-    only (its cost then does not grow with the forum) and the result says from when."""
+    only (its cost then does not grow with the forum) and the result says from when: the
+    start of a rebuilt segment (newest posts first), the end of one the indexer appended to."""
     from forum.search import query
+    from forum.search.index import Reader
 
     network = await make_network("dl")
     alice = await make_member(network)
@@ -534,7 +537,13 @@ async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
     other = await make_network("old")
     bob = await make_member(other)
     await make_thread(other, bob, title="Only here", body="Quokka in the other network.")
-    await rebuild(index_dir)
+    await (rebuild(index_dir) if built == "rebuilt" else catch_up(index_dir))
+    reader = Reader(index_dir)
+    with reader.use() as searcher:
+        leaves = [leaf for leaf, _ in searcher.subsearchers or [(searcher, 0)]]
+        directions = {query._segment(leaf.reader()).newest_first for leaf in leaves}
+    reader.close()
+    assert directions == {built == "rebuilt"}
     monkeypatch.setattr(query, "BROAD", 10)
     monkeypatch.setattr(query, "SMALL_SEGMENT", 0)
     page = await search.search("quokka", network_ids=[network.id], per_page=5)

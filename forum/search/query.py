@@ -581,7 +581,7 @@ def _segment(reader: Any) -> _Segment:
         return _Segment(
             array("q", _leaf_column(reader, "thread_id", count, 0)),
             array("q", _leaf_column(reader, "rank", count, 1)),
-            count > SMALL_SEGMENT and _newest_first(reader, count),
+            _newest_first(reader, count),
         )
 
     segment = getattr(reader, "segment", lambda: None)()
