@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from forum import db
-from forum.threads.models import Post, Thread
+from forum.threads.models import Thread
 
 # Replies nest visibly up to this depth; deeper ones sit at this depth with an
 # "in reply to" link, so a long back-and-forth does not march off the screen.
@@ -40,7 +40,7 @@ class Person:
     organisation: Organisation | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to make, and a page makes many
 class PostRow:
     id: int
     thread_id: int
@@ -127,71 +127,93 @@ _POSTS = (
     " WHERE p.thread_id = {thread_id} ORDER BY p.created_at, p.id"
 )
 
-_when = Post._meta.fields_map["created_at"].to_python_value
-
 
 def _time(value: Any) -> datetime | None:
-    result: datetime | None = _when(value)
-    return result
+    """A timestamp as the database gives it (SQLite: ISO text; PostgreSQL: a datetime), in
+    UTC, as Tortoise reads it into a model (a few microseconds less each, a page has many)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
 
 
-class _People:
-    """Each person once, however many posts they wrote."""
+def _when(value: Any) -> datetime:
+    """As `_time`, for a column that is never NULL."""
+    when = _time(value)
+    if when is None:
+        raise ValueError("a NOT NULL timestamp was NULL")
+    return when
 
-    def __init__(self) -> None:
-        self.people: dict[int, Person] = {}
-        self.orgs: dict[int, Organisation] = {}
 
-    def author(self, row: dict[str, Any]) -> Person:
-        person = self.people.get(row["author_id"])
-        if person is None:
-            org_id = row["a_org"]
-            org = None
-            if org_id is not None:
-                org = self.orgs.setdefault(
-                    org_id, Organisation(org_id, row["o_slug"], row["o_name"])
-                )
-            person = Person(row["author_id"], row["a_username"], row["a_name"], org)
-            self.people[person.id] = person
-        return person
-
-    def other(self, row: dict[str, Any], prefix: str, person_id: int | None) -> Person | None:
-        """Who hid or redacted a post: the page names them, without their organisation."""
-        if person_id is None:
-            return None
-        known = self.people.get(person_id)
-        if known is not None:
-            return known
-        return Person(person_id, row[f"{prefix}_username"], row[f"{prefix}_name"], None)
+_ZERO = timedelta(0)
 
 
 async def thread_posts(thread_id: int) -> list[PostNode[PostRow]]:
-    """Every post of a thread, as a conversation tree, in one query."""
+    """Every post of a thread, as a conversation tree, in one query. Its rows are read by
+    position (no dict for each), each person once however many posts they wrote."""
     sql = _POSTS.replace("{thread_id}", str(int(thread_id)))
-    rows = await db.connection().execute_query_dict(sql)
-    people = _People()
+    people: dict[int, Person] = {}
+    orgs: dict[int, Organisation] = {}
     posts = []
-    for row in rows:
-        hidden_by_id, redacted_by_id = row["hidden_by_id"], row["redacted_by_id"]
+    for (
+        post_id,
+        parent_id,
+        author_id,
+        body_html,
+        created_at,
+        edited_at,
+        deleted,
+        hidden,
+        hidden_note,
+        hidden_at,
+        hidden_by_id,
+        redacted_at,
+        redacted_by_id,
+        a_username,
+        a_name,
+        a_org,
+        o_slug,
+        o_name,
+        h_username,
+        h_name,
+        r_username,
+        r_name,
+    ) in await db.fetch_rows(sql):
+        author = people.get(author_id)
+        if author is None:
+            org = None
+            if a_org is not None:
+                org = orgs.get(a_org) or orgs.setdefault(a_org, Organisation(a_org, o_slug, o_name))
+            author = people[author_id] = Person(author_id, a_username, a_name, org)
+        hidden_by = redacted_by = None
+        if hidden_by_id is not None:  # named on the page, without their organisation
+            hidden_by = people.get(hidden_by_id) or Person(hidden_by_id, h_username, h_name, None)
+        if redacted_by_id is not None:
+            redacted_by = people.get(redacted_by_id) or Person(
+                redacted_by_id, r_username, r_name, None
+            )
         posts.append(
             PostRow(
-                id=row["id"],
-                thread_id=thread_id,
-                parent_id=row["parent_id"],
-                author_id=row["author_id"],
-                body_html=row["body_html"],
-                created_at=_when(row["created_at"]),
-                edited_at=_time(row["edited_at"]),
-                deleted=bool(row["deleted"]),
-                hidden=bool(row["hidden"]),
-                hidden_note=row["hidden_note"],
-                hidden_at=_time(row["hidden_at"]),
-                hidden_by_id=hidden_by_id,
-                redacted_at=_time(row["redacted_at"]),
-                redacted_by_id=redacted_by_id,
-                author=people.author(row),
-                hidden_by=people.other(row, "h", hidden_by_id),
-                redacted_by=people.other(row, "r", redacted_by_id),
+                post_id,
+                thread_id,
+                parent_id,
+                author_id,
+                body_html,
+                _when(created_at),
+                _time(edited_at),
+                bool(deleted),
+                bool(hidden),
+                hidden_note,
+                _time(hidden_at),
+                hidden_by_id,
+                _time(redacted_at),
+                redacted_by_id,
+                author,
+                hidden_by,
+                redacted_by,
             )
         )
     return conversation(posts)
