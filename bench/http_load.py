@@ -47,6 +47,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -227,30 +228,32 @@ async def count_replies(copy: Copy, thread_id: int, marker: str) -> int:
 
 @dataclass
 class Sample:
-    """One page measured: successful requests' latencies and what they cost."""
+    """One page measured: successful requests, their latency, and what they cost."""
 
     seconds: float
-    latencies: list[float] = field(default_factory=list)
+    requests: int = 0  # answered 200
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
     errors: Counter[str] = field(default_factory=Counter)
-    body_bytes: int = 0
-    client_cpu: float = 0.0  # CPU seconds of this process (the load generator)
+    body_bytes: int = 0  # (wrk: with the headers)
+    client_cpu: float = 0.0  # CPU seconds of the load generator
     server_cpu: float = 0.0  # CPU seconds of the server's processes
     server_peak_mb: float = 0.0  # their peak RSS so far, added up, when this page ended
 
     @property
     def rps(self) -> float:
-        return len(self.latencies) / self.seconds
+        return self.requests / self.seconds
 
-    def ms(self, q: float) -> float:
-        return percentile(self.latencies, q) * 1000 if self.latencies else float("nan")
+    def ms(self, q: int) -> float:
+        return {50: self.p50_ms, 99: self.p99_ms}[q]
 
     def cpu_ms(self) -> float:
         """Server CPU per successful request: what a page costs, whatever else the machine
         was doing (unlike req/s, which falls when other work takes the cores)."""
-        return self.server_cpu * 1000 / len(self.latencies) if self.latencies else float("nan")
+        return self.server_cpu * 1000 / self.requests if self.requests else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
-        n = len(self.latencies)
+        n = self.requests
         return {
             "requests": n,
             "seconds": round(self.seconds, 2),
@@ -295,6 +298,8 @@ async def hammer(
     started = time.perf_counter()
     deadline = started + seconds
 
+    latencies: list[float] = []
+
     async def run(i: int, client: httpx.AsyncClient) -> None:
         n = i
         while time.perf_counter() < deadline:
@@ -306,7 +311,7 @@ async def hammer(
                 await asyncio.sleep(0.05)  # a server that is down must not spin the loop
                 continue
             if response.status_code == 200:
-                sample.latencies.append(time.perf_counter() - sent)
+                latencies.append(time.perf_counter() - sent)
                 sample.body_bytes += len(response.content)
             else:
                 sample.errors[str(response.status_code)] += 1
@@ -316,8 +321,115 @@ async def hammer(
     sample.seconds = time.perf_counter() - started
     sample.client_cpu = time.process_time() - client_cpu
     sample.server_cpu = cpu_seconds(server_pids) - server_cpu
+    sample.requests = len(latencies)
+    if latencies:
+        sample.p50_ms, sample.p99_ms = (percentile(latencies, q) * 1000 for q in (50, 99))
     sample.server_peak_mb = sum(m.peak_mb for pid in server_pids for m in peak_rss(pid, tree=False))
     return sample
+
+
+# wrk (Debian's package `wrk`, C): the load generator when installed. The httpx clients cost
+# about 1.5 ms of CPU per request, on the same two cores as the server: with two workers the
+# client took the share a second worker needed. wrk costs a few microseconds a request.
+# Its Lua script takes the paths and each client's cookies in turn, asks for a new
+# connection for every request (as the httpx clients do, and nginx), and prints a summary.
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local cookies = {%(cookies)s}
+local n = 0
+request = function()
+  n = n + 1
+  local headers = {["Connection"] = "close"}
+  if #cookies > 0 then headers["Cookie"] = cookies[(n %% #cookies) + 1] end
+  return wrk.format("GET", paths[(n %% #paths) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %%d, "duration_us": %%d, "bytes": %%d, "connect": %%d, "read": %%d, ' ..
+    '"write": %%d, "status": %%d, "timeout": %%d, "p50_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write,
+    e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _lua(values: Sequence[str]) -> str:
+    return ", ".join(json.dumps(v) for v in values)  # a JSON string is a Lua string here
+
+
+def cookie_header(client: httpx.AsyncClient) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def run_wrk(
+    base: str, paths: Sequence[str], cookies: Sequence[str], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT % {"paths": _lua(paths), "cookies": _lua(cookies)})
+        script.flush()
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "60s",
+        ]
+        command += ["-s", script.name, base]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("WRK "))
+    summary: dict[str, Any] = json.loads(line.removeprefix("WRK "))
+    return summary
+
+
+def hammer_wrk(
+    base: str,
+    paths: Sequence[str],
+    cookies: Sequence[str],
+    seconds: float,
+    server_pids: Sequence[int],
+    concurrency: int,
+) -> Sample:
+    """As `hammer`, with wrk: `concurrency` connections, each a request at a time."""
+    run_wrk(base, paths, cookies, 1, concurrency)  # warm-up
+    server_cpu = cpu_seconds(server_pids)
+    children = os.times()
+    got = run_wrk(base, paths, cookies, seconds, concurrency)
+    after = os.times()
+    sample = Sample(got["duration_us"] / 1e6)
+    sample.server_cpu = cpu_seconds(server_pids) - server_cpu
+    sample.client_cpu = (after.children_user + after.children_system) - (
+        children.children_user + children.children_system
+    )
+    sample.requests = got["requests"] - got["status"]
+    sample.p50_ms, sample.p99_ms = got["p50_us"] / 1000, got["p99_us"] / 1000
+    sample.body_bytes = got["bytes"]
+    for kind in ("connect", "read", "write", "status", "timeout"):
+        if got[kind]:
+            sample.errors[kind] += got[kind]
+    sample.server_peak_mb = sum(m.peak_mb for pid in server_pids for m in peak_rss(pid, tree=False))
+    return sample
+
+
+async def measure_page(
+    clients: Sequence[httpx.AsyncClient],
+    base: str,
+    path_of: Callable[[int], str],
+    seconds: float,
+    server_pids: Sequence[int],
+    tool: str,
+) -> Sample:
+    """One page, by the clients (httpx), or by wrk with their cookies."""
+    if tool == "httpx":
+        return await hammer(clients, path_of, seconds, server_pids)
+    for client in clients:  # a first page: the CSRF cookie a browser would send back
+        (await get_retrying(client, path_of(0))).raise_for_status()
+    paths = [path_of(n) for n in range(len(QUERIES))]
+    cookies = [cookie_header(c) for c in clients]
+    return await asyncio.to_thread(
+        hammer_wrk, base, paths, cookies, seconds, server_pids, len(clients)
+    )
 
 
 def page_path(pages: dict[str, str], key: str) -> Callable[[int], str]:
@@ -477,13 +589,22 @@ async def measure(
         for state in states:
             clients = anonymous if state == "out" else members
             for key in pages:
-                sample = await hammer(clients, page_path(paths, key), args.seconds, server_pids)
+                sample = await measure_page(
+                    clients, base, page_path(paths, key), args.seconds, server_pids, args.client
+                )
                 run.pages.setdefault(state, {})[key] = sample
                 line = f"  {state:<3} {PAGES[key]:<18} {sample.rps:7.1f} req/s"
                 if bare and state == "out" and key in THREAD_PAGES:
                     # Right after the forum's, so that load elsewhere falls on both alike.
                     run.same_html[key] = await compare_html(base, bare[0], paths[key])
-                    limit = await hammer(bare_clients, page_path(paths, key), args.seconds, bare[1])
+                    limit = await measure_page(
+                        bare_clients,
+                        bare[0],
+                        page_path(paths, key),
+                        args.seconds,
+                        bare[1],
+                        args.client,
+                    )
                     run.bare[key] = limit
                     line += f"   bare {limit.rps:7.1f} req/s"
                 print(line, flush=True)
@@ -589,7 +710,7 @@ def report_run(run: Run) -> None:
             s = run.pages.get(state, {}).get(key)
             if s is None:
                 continue
-            n = len(s.latencies)
+            n = s.requests
             line = (
                 f"  {label:<18} {who:<4} {s.rps:7.1f} {s.ms(50):7.1f} {s.ms(99):7.1f} "
                 f"{s.body_bytes / max(n, 1) / 1024:8.1f} {s.cpu_ms():11.1f} "
@@ -729,6 +850,12 @@ def main() -> None:
         help="PostgreSQL server for --database postgres (databases bench_<scale>[_run])",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="the load generator for the pages (default: wrk when installed)",
+    )
     args = parser.parse_args()
     if not 1 <= args.replies <= MAX_REPLIES:
         parser.error(f"--replies: 1 to {MAX_REPLIES} (the forum's limit on replies per account)")
@@ -740,6 +867,7 @@ def main() -> None:
     print(f"date         {started:%Y-%m-%d %H:%M} UTC")
     print(f"machine      {machine()}")
     print(f"command      {' '.join(sys.argv)}")
+    print(f"client       {args.client} (the load generator, on the same machine)")
     results: dict[str, Any] = {"date": started.isoformat(timespec="seconds"), "runs": {}}
 
     if args.growth:
