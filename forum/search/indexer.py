@@ -21,6 +21,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
+from forum import db
 from forum.changes import Change, SearchCursor
 from forum.search import documents
 from forum.search.index import (
@@ -218,9 +219,10 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     Searches keep using the old generation until the swap. progress(done, total) is called
     as posts are indexed.
 
-    The summaries are written first, then the posts newest first: a very broad query reads
-    only the newest part of each segment (`query._newest_part`), which is then its start,
-    reached without reading the postings of the rest.
+    Documents are written newest first, posts and summaries together by their dates (a
+    summary's last edit): a very broad query reads only the newest part of each segment
+    (`query._newest_part`), which is then its start, reached without reading the postings
+    of the rest.
     """
     latest = await Change.all().order_by("-id").first()
     cursor = latest.id if latest else 0
@@ -232,25 +234,15 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
         lambda: ix.writer(procs=max(1, min(4, os.cpu_count() or 1)), limitmb=128, multisegment=True)
     )
     try:
-        thread_ids: list[Any] = (
-            await Summary.all().order_by("thread_id").values_list("thread_id", flat=True)
-        )
-        for start in range(0, len(thread_ids), CHUNK):
-            docs, _ = await documents.summary_documents(
-                [int(i) for i in thread_ids[start : start + CHUNK]]
-            )
-            await asyncio.to_thread(_add_all, writer, docs)
-        post_ids: list[Any] = (
-            await documents.searchable_posts()
-            .order_by("-created_at", "-id")
-            .values_list("id", flat=True)
-        )
-        total = len(post_ids)
+        # (kind, id): "p" and a post's id, or "s" and the thread id of a summary.
+        order = [(str(kind), int(i)) for kind, i, _ in await db.fetch_rows(_NEWEST_FIRST)]
+        total = len(order)
         for start in range(0, total, CHUNK):
-            docs, _ = await documents.post_documents(
-                [int(i) for i in post_ids[start : start + CHUNK]]
-            )
-            docs.sort(key=lambda doc: (doc["created"], doc["post_id"]), reverse=True)
+            chunk = order[start : start + CHUNK]
+            posts, _ = await documents.post_documents([i for k, i in chunk if k == "p"])
+            summaries, _ = await documents.summary_documents([i for k, i in chunk if k == "s"])
+            docs = posts + summaries
+            docs.sort(key=lambda doc: (doc["created"], -doc["rank"], doc["post_id"]), reverse=True)
             await asyncio.to_thread(_add_all, writer, docs)
             if progress:
                 progress(min(start + CHUNK, total), total)
@@ -262,6 +254,16 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     await asyncio.to_thread(swap_in, root, generation)
     await _note_cursor(root, cursor)
     return generation
+
+
+# Every searchable post (as `documents.searchable_posts`) and every summary, newest first
+# (timestamps compare as stored on both databases: `knowledge.queries.replies_since_review`).
+_NEWEST_FIRST = (
+    "SELECT 'p' AS kind, id, created_at AS at FROM posts"
+    " WHERE deleted = FALSE AND hidden = FALSE AND redacted_at IS NULL"
+    " UNION ALL SELECT 's' AS kind, thread_id AS id, COALESCE(updated_at, created_at) AS at"
+    " FROM summaries ORDER BY at DESC, kind, id DESC"
+)
 
 
 def _add_all(writer: Any, docs: list[dict[str, Any]]) -> None:
