@@ -1,6 +1,7 @@
 """Load a benchmark corpus into a forum database through the archive importer.
 
     .venv/bin/python bench/data.py --scale small --out DIR [--database-url URL]
+    .venv/bin/python bench/data.py --scale small --out DIR --reindex   # the index only, again
 
 Writes the archive of the scale (bench/corpus.py: deterministic, the same file every time)
 to DIR/archive.jsonl, migrates the database (default: a new SQLite file DIR/forum.sqlite3; a
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -142,8 +144,12 @@ def _progress(size: int, label: str) -> Callable[[int], None]:
     return report
 
 
-async def load(scale: str, database_url: str, folder: Path) -> dict[str, object]:
-    """Write, import and index the corpus of `scale`; return the manifest (also written)."""
+async def load(
+    scale: str, database_url: str, folder: Path, *, reindex: bool = False
+) -> dict[str, object]:
+    """Write, import and index the corpus of `scale`; return the manifest (also written).
+    With `reindex`, the database already holds the corpus (an earlier load, or one stopped
+    after its import): write the archive again (the same file), then only index it anew."""
     shape = SCALES[scale]
     timings: dict[str, float] = {}
     archive = folder / "archive.jsonl"
@@ -164,19 +170,23 @@ async def load(scale: str, database_url: str, folder: Path) -> dict[str, object]
     settings = settings_for(database_url, folder)
     await db.upgrade(settings)
     async with db.opened(settings):
-        if await User.exists():
+        if reindex:
+            if not await User.exists():
+                raise SystemExit(f"data.py --reindex: {database_url} holds no corpus")
+        elif await User.exists():
             raise SystemExit(f"data.py: {database_url} is not empty: load into a new database")
-        started = time.perf_counter()
-        size = archive.stat().st_size
-        report = await import_archive(archive, progress=_progress(size, "imported"))
-        timings["import"] = time.perf_counter() - started
-        created = report.created
-        print(
-            f"import       {created['post']:,} posts, {created['thread']:,} threads, "
-            f"{created['summary']:,} summaries in {timings['import']:.1f} s "
-            f"= {created['post'] / timings['import']:,.0f} posts/s",
-            flush=True,
-        )
+        else:
+            started = time.perf_counter()
+            size = archive.stat().st_size
+            report = await import_archive(archive, progress=_progress(size, "imported"))
+            timings["import"] = time.perf_counter() - started
+            created = report.created
+            print(
+                f"import       {created['post']:,} posts, {created['thread']:,} threads, "
+                f"{created['summary']:,} summaries in {timings['import']:.1f} s "
+                f"= {created['post'] / timings['import']:,.0f} posts/s",
+                flush=True,
+            )
 
         started = time.perf_counter()
         for name in written.bench_users:
@@ -185,6 +195,7 @@ async def load(scale: str, database_url: str, folder: Path) -> dict[str, object]
         timings["passwords"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
         await indexer.rebuild(settings.index_dir)
         timings["index"] = time.perf_counter() - started
         print(f"index        rebuilt in {timings['index']:.1f} s ({settings.index_dir})")
@@ -229,13 +240,19 @@ def main() -> None:
         help="an empty database (default: a new SQLite file in --out); a PostgreSQL "
         "database is created if it does not exist",
     )
+    parser.add_argument(
+        "--reindex",
+        action="store_true",
+        help="--out holds this scale's database already: build its search index again (after a "
+        "change to how the index is written) and write the manifest",
+    )
     args = parser.parse_args()
-    if args.out.exists() and any(args.out.iterdir()):
+    if not args.reindex and args.out.exists() and any(args.out.iterdir()):
         parser.error(f"--out {args.out}: the folder must be new or empty")
     args.out.mkdir(parents=True, exist_ok=True)
     folder = args.out.resolve()
     url = args.database_url or f"sqlite://{folder}/forum.sqlite3"
-    asyncio.run(load(args.scale, url, folder))
+    asyncio.run(load(args.scale, url, folder, reindex=args.reindex))
 
 
 # The guard matters: the importer renders in worker processes started with "spawn", which
