@@ -7,6 +7,10 @@ the search engine directly.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
@@ -16,7 +20,7 @@ from forum.timeutil import utcnow
 
 class Change(Model):
     id = fields.BigIntField(primary_key=True)
-    # "thread", "post", "summary", "network"
+    # "thread", "post", "summary", "network", "user"
     kind = fields.CharField(max_length=16)
     object_id = fields.IntField()
     created_at = fields.DatetimeField()
@@ -37,6 +41,43 @@ async def record_many(
     now = utcnow()
     rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]
     await Change.bulk_create(rows, using_db=using)
+
+
+Position = tuple[int, str]
+
+
+async def position() -> Position | None:
+    """Where the log has got to: its latest entry's id and time (the time too: a new
+    database, a restore or a test, starts its ids again). None when it is empty."""
+    latest = await Change.all().order_by("-id").limit(1).values("id", "created_at")
+    return (int(latest[0]["id"]), str(latest[0]["created_at"])) if latest else None
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class UntilChanged(Generic[K, V]):
+    """Aggregates computed from the database (counts over the whole forum, say), kept in
+    this process until the change log moves: every write a page's aggregates depend on
+    appends to it, in every process and on every host. The most recent `size` keys."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[K, tuple[Position, V]] = OrderedDict()
+
+    async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+        at = await position()
+        kept = self._kept.get(key)
+        if kept is not None and at is not None and kept[0] == at:
+            self._kept.move_to_end(key)
+            return kept[1]
+        value = await compute()
+        if at is not None:
+            self._kept[key] = (at, value)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return value
 
 
 class SearchCursor(Model):

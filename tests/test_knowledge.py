@@ -11,6 +11,7 @@ import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from forum import changes
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
@@ -334,6 +335,50 @@ async def test_a_tags_articles_are_paged_and_the_front_page_reads_only_the_newes
     headings = [" ".join(h.text().split()) for h in front.css("section.shelf h2")]
     assert headings == [f"common ({kb_queries.PER_PAGE + 4})"]
     assert "rare (1)" in front.css_first(".tag-index").text()
+
+
+async def test_the_knowledge_bases_counts_are_kept_until_a_write_changes_them(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """The front page's counts and order over every summary are computed once per change
+    of the change log: a new summary, a review and new tags show at once."""
+    network, fac, alice, _bob, thread, _ = await _setup()
+    await _summarise(thread, fac, "First answer.")
+    other = await make_thread(network, alice, title="Second question", tags="teams")
+    await _summarise(other, fac, "Second answer.")
+    # The first summary reviewed long ago: the second comes first on their shelf.
+    await Summary.filter(thread_id=thread.id).update(
+        created_at=utcnow() - timedelta(days=30), reviewed_at=utcnow() - timedelta(days=30)
+    )
+    await changes.record("summary", thread.id)
+
+    def titles(html: str) -> list[str]:
+        return [a.text().strip() for a in HTMLParser(html).css(".article-card h3 a")]
+
+    def tag_index(html: str) -> str:
+        return " ".join(HTMLParser(html).css_first(".tag-index").text().split())
+
+    front = (await client.get("/n/dl/kb")).text
+    assert titles(front) == ["Second question", thread.title]
+    assert (await client.get("/n/dl/kb")).text == front  # kept: nothing was written
+    # A review moves the first back to the top, at once.
+    await login(client, fac)
+    token = await csrf(client, f"/n/dl/t/{thread.id}-{thread.slug}")
+    reviewed = await client.post(
+        f"/n/dl/t/{thread.id}/summary/reviewed", data={"csrf_token": token}
+    )
+    assert reviewed.status_code == 303
+    assert titles((await client.get("/n/dl/kb")).text)[0] == thread.title
+    # New tags and a new summary are counted at once.
+    token = await csrf(client, f"/n/dl/t/{other.id}/tags")
+    retagged = await client.post(
+        f"/n/dl/t/{other.id}/tags", data={"csrf_token": token, "tags": "budgets, money"}
+    )
+    assert retagged.status_code == 303
+    third = await make_thread(network, alice, title="Third question", tags="money")
+    await _summarise(third, fac, "Third answer.")
+    index = tag_index((await client.get("/n/dl/kb")).text)
+    assert "money (2)" in index and "budgets (1)" in index and "teams (1)" in index
 
 
 async def test_article_page_and_atom_feed(db: str, client: httpx.AsyncClient) -> None:

@@ -16,6 +16,7 @@ from tortoise.functions import Count, Min
 
 from forum import db
 from forum.accounts.models import User
+from forum.changes import UntilChanged
 from forum.networks.models import Network
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
 from forum.threads.reading import PostRow, SummaryRow
@@ -239,16 +240,12 @@ async def knowledge_base(
     """
     if not network_ids:
         return KnowledgeBase([], 0, [])
-    in_networks = Summary.filter(thread__network_id__in=network_ids)
-    counted = (
-        await in_networks.annotate(n=Count("thread_id"))
-        .group_by("thread__tags__slug")
-        .values("thread__tags__slug", "n")
-    )
-    counts = {r["thread__tags__slug"]: int(r["n"]) for r in counted if r["thread__tags__slug"]}
-    untagged = sum(int(r["n"]) for r in counted if not r["thread__tags__slug"])
+    key = (tuple(sorted(network_ids)), FRONT_CANDIDATES)
+    shape = await _SHAPES.get(key, lambda: _shape(network_ids))
+    counts = shape.counts
     if tag is None and not stale_only:
-        return await _front_page(network_ids, counts, untagged)
+        return await _front_page(shape)
+    in_networks = Summary.filter(thread__network_id__in=network_ids)
     light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
     rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
     newest = _newest(rows)
@@ -260,15 +257,43 @@ async def knowledge_base(
     shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
     loaded = {a.thread.id: a for a in await _load_articles(shown)}
     shelf = Shelf(tag or "", len(newest), [loaded[t] for t in shown if t in loaded])
-    total = len(newest) if stale_only else await in_networks.count()
+    total = len(newest) if stale_only else shape.total
     return KnowledgeBase([shelf], total, sorted(counts.items()), page, pages)
 
 
-async def _front_page(
-    network_ids: list[int], counts: dict[str, int], untagged: int
-) -> KnowledgeBase:
-    total = await Summary.filter(thread__network_id__in=network_ids).count()
-    newest = await _newest_reviewed(network_ids, FRONT_CANDIDATES)
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a knowledge base's pages count over every summary of its networks."""
+
+    counts: dict[str, int]  # articles by tag
+    untagged: int
+    total: int
+    newest: list[int]  # thread ids of the FRONT_CANDIDATES most recently reviewed
+
+
+async def _shape(network_ids: list[int]) -> _Shape:
+    in_networks = Summary.filter(thread__network_id__in=network_ids)
+    counted = (
+        await in_networks.annotate(n=Count("thread_id"))
+        .group_by("thread__tags__slug")
+        .values("thread__tags__slug", "n")
+    )
+    return _Shape(
+        {r["thread__tags__slug"]: int(r["n"]) for r in counted if r["thread__tags__slug"]},
+        sum(int(r["n"]) for r in counted if not r["thread__tags__slug"]),
+        await in_networks.count(),
+        await _newest_reviewed(network_ids, FRONT_CANDIDATES),
+    )
+
+
+# Those counts, by networks, until the change log moves (every write to a summary, its
+# review, a thread's tags or network appends to it): the knowledge base's cost that grows
+# with the forum, paid once per change rather than at every page.
+_SHAPES: UntilChanged[tuple[tuple[int, ...], int], _Shape] = UntilChanged()
+
+
+async def _front_page(shape: _Shape) -> KnowledgeBase:
+    counts, newest = shape.counts, shape.newest
     tags: dict[int, set[str]] = defaultdict(set)
     if newest:
         for row in await Thread.filter(id__in=newest, tags__slug__not_isnull=True).values(
@@ -288,12 +313,12 @@ async def _front_page(
         [
             Shelf(
                 slug,
-                counts.get(slug, 0) if slug else untagged,
+                counts.get(slug, 0) if slug else shape.untagged,
                 [loaded[t] for t in shelves[slug] if t in loaded],
             )
             for slug in order
         ],
-        total,
+        shape.total,
         sorted(counts.items()),
     )
 

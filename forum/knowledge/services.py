@@ -135,5 +135,8 @@ async def mark_reviewed(*, viewer: Viewer, thread: Thread) -> Summary:
         raise NotFound("this thread has no summary")
     summary.reviewed_at = utcnow()
     summary.reviewed_by_id = viewer.user.id
-    await summary.save(update_fields=["reviewed_at", "reviewed_by_id"])
+    async with in_transaction() as conn:
+        await summary.save(update_fields=["reviewed_at", "reviewed_by_id"], using_db=conn)
+        # The knowledge base orders and flags articles by their last review.
+        await changes.record("summary", thread.id, using=conn)
     return summary

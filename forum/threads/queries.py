@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -13,7 +12,7 @@ from tortoise.functions import Count, Max, Min
 
 from forum import db, permissions
 from forum.accounts.models import Organisation, User
-from forum.changes import Change
+from forum.changes import UntilChanged
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
@@ -186,39 +185,29 @@ class NetworkStats:
     last_activity: datetime | None
 
 
-# Network stats as last counted, by networks, with the change-log position they were
-# counted at: counting every thread is the home page's only cost that grows with the forum,
-# and the home page is asked for far more often than threads change.
-_STATS: OrderedDict[tuple[int, ...], tuple[tuple[int, str] | None, dict[int, NetworkStats]]] = (
-    OrderedDict()
-)
+# Network stats as last counted, by networks: counting every thread is the home page's only
+# cost that grows with the forum, and the home page is asked for far more often than
+# threads change (every write of a thread or post appends to the change log).
+_STATS: UntilChanged[tuple[int, ...], dict[int, NetworkStats]] = UntilChanged()
 
 
 async def network_stats(network_ids: list[int]) -> dict[int, NetworkStats]:
     """Thread count and latest activity for each network: one grouped query, or when
-    nothing was written since these networks were last counted (every write of a thread
-    or post appends to the change log), the last count and one look at the log."""
+    nothing was written since these networks were last counted, the last count and one
+    look at the change log."""
     if not network_ids:
         return {}
-    key = tuple(sorted(network_ids))
-    latest = await Change.all().order_by("-id").limit(1).values("id", "created_at")
-    # The time too: a new database (a restore, a test) starts its ids again.
-    position = (int(latest[0]["id"]), str(latest[0]["created_at"])) if latest else None
-    cached = _STATS.get(key)
-    if cached is not None and position is not None and cached[0] == position:
-        _STATS.move_to_end(key)
-        return cached[1]
-    rows = (
-        await Thread.filter(network_id__in=network_ids)
-        .annotate(n=Count("id"), last=Max("last_activity_at"))
-        .group_by("network_id")
-        .values("network_id", "n", "last")
-    )
-    stats = {int(r["network_id"]): NetworkStats(int(r["n"]), r["last"]) for r in rows}
-    _STATS[key] = (position, stats)
-    while len(_STATS) > 64:
-        _STATS.popitem(last=False)
-    return stats
+
+    async def count() -> dict[int, NetworkStats]:
+        rows = (
+            await Thread.filter(network_id__in=network_ids)
+            .annotate(n=Count("id"), last=Max("last_activity_at"))
+            .group_by("network_id")
+            .values("network_id", "n", "last")
+        )
+        return {int(r["network_id"]): NetworkStats(int(r["n"]), r["last"]) for r in rows}
+
+    return await _STATS.get(tuple(sorted(network_ids)), count)
 
 
 async def recent_posts_by(user_id: int, network_ids: list[int], limit: int = 20) -> list[Post]:
