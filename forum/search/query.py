@@ -28,6 +28,7 @@ from whoosh import query as wq
 from whoosh import searching, sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.idsets import BitSet, DocIdSet
+from whoosh.matching.binary import IntersectionMatcher
 from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.searching import Results, Searcher
 
@@ -455,10 +456,26 @@ class _Until(WrappingMatcher):
         return bool(self.child.is_active()) and self.child.id() < self.end
 
     def all_ids(self) -> Iterator[int]:
-        for docnum in self.child.all_ids():
-            if docnum >= self.end:
-                return
-            yield docnum
+        return _ids_before(self.child, self.end)
+
+
+def _ids_before(m: Any, end: int) -> Iterator[int]:
+    """The ids a matcher has left before `end`. An intersection (words that must all
+    match) is the two sides' ids as sets, as Whoosh's own `all_ids` does it, but each side
+    only up to `end`; anything else is stepped through until `end`."""
+    if isinstance(m, IntersectionMatcher):
+        both = set(_ids_before(m.a, end)) & set(_ids_before(m.b, end))
+        return iter(sorted(both))
+    return _stepped(m, end)
+
+
+def _stepped(m: Any, end: int) -> Iterator[int]:
+    while m.is_active():
+        docnum = m.id()
+        if docnum >= end:
+            return
+        yield docnum
+        m.next()
 
 
 class _Window(wq.WrappingQuery):
