@@ -182,7 +182,9 @@ async def catch_up(root: Path, *, batch: int = BATCH) -> int:
 
 
 async def prune() -> int:
-    """Delete changes every known index has applied, and any older than RETENTION."""
+    """Delete changes every known index has applied, and any older than RETENTION; but
+    never the newest, whose id is where the log stands for the pages that keep counts until
+    it moves (`changes.UntilChanged`): an empty log would say nothing."""
     cutoff = utcnow() - RETENTION
     live = await SearchCursor.filter(updated_at__gte=cutoff).exclude(name=PRUNED_MARK)
     floor = min((c.cursor for c in live), default=0)
@@ -193,7 +195,8 @@ async def prune() -> int:
         .values_list("id", flat=True)
     )
     old_max = int(oldest_kept[0]) if oldest_kept else 0
-    through = max(floor, old_max)
+    newest: list[Any] = await Change.all().order_by("-id").limit(1).values_list("id", flat=True)
+    through = min(max(floor, old_max), int(newest[0]) - 1 if newest else 0)
     if through <= 0:
         return 0
     # In batches, each its own short statement: after an import of millions of posts one
@@ -206,9 +209,9 @@ async def prune() -> int:
         deleted += int(await Change.filter(id__gte=start, id__lte=end).delete())
         start = end + 1
         await asyncio.sleep(0)
-    if old_max > floor:
+    if min(old_max, through) > floor:
         await SearchCursor.update_or_create(
-            name=PRUNED_MARK, defaults={"cursor": old_max, "updated_at": utcnow()}
+            name=PRUNED_MARK, defaults={"cursor": min(old_max, through), "updated_at": utcnow()}
         )
     return deleted
 
