@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import socket
@@ -21,8 +22,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from forum import db
-from forum.changes import Change, SearchCursor
+from forum.changes import Change, SearchCursor, position
 from forum.search import documents
 from forum.search.index import (
     IndexUnavailable,
@@ -195,8 +195,8 @@ async def prune() -> int:
         .values_list("id", flat=True)
     )
     old_max = int(oldest_kept[0]) if oldest_kept else 0
-    newest: list[Any] = await Change.all().order_by("-id").limit(1).values_list("id", flat=True)
-    through = min(max(floor, old_max), int(newest[0]) - 1 if newest else 0)
+    at = await position()
+    through = min(max(floor, old_max), at[0] - 1 if at else 0)
     if through <= 0:
         return 0
     # In batches, each its own short statement: after an import of millions of posts one
@@ -227,8 +227,8 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     (`query._newest_part`), which is then its start, reached without reading the postings
     of the rest.
     """
-    latest = await Change.all().order_by("-id").first()
-    cursor = latest.id if latest else 0
+    at = await position()
+    cursor = at[0] if at else 0
     generation = await asyncio.to_thread(new_generation, root)
     ix = await asyncio.to_thread(whoosh_index.open_dir, str(generation))
     # Whoosh's multiprocess writer: each process builds its own segment (kept as is, not
@@ -237,8 +237,7 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
         lambda: ix.writer(procs=max(1, min(4, os.cpu_count() or 1)), limitmb=128, multisegment=True)
     )
     try:
-        # (kind, id): "p" and a post's id, or "s" and the thread id of a summary.
-        order = [(str(kind), int(i)) for kind, i, _ in await db.fetch_rows(_NEWEST_FIRST)]
+        order = await _newest_first()
         total = len(order)
         for start in range(0, total, CHUNK):
             chunk = order[start : start + CHUNK]
@@ -259,14 +258,30 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     return generation
 
 
-# Every searchable post (as `documents.searchable_posts`) and every summary, newest first
-# (timestamps compare as stored on both databases: `knowledge.queries.replies_since_review`).
-_NEWEST_FIRST = (
-    "SELECT 'p' AS kind, id, created_at AS at FROM posts"
-    " WHERE deleted = FALSE AND hidden = FALSE AND redacted_at IS NULL"
-    " UNION ALL SELECT 's' AS kind, thread_id AS id, COALESCE(updated_at, created_at) AS at"
-    " FROM summaries ORDER BY at DESC, kind, id DESC"
-)
+async def _newest_first() -> list[tuple[str, int]]:
+    """Every searchable post and every summary, newest first (a summary by its last edit):
+    ("p", post id) or ("s", thread id)."""
+    posts: list[Any] = (
+        await documents.searchable_posts()
+        .order_by("-created_at", "-id")
+        .values_list("id", "created_at")
+    )
+    summaries = sorted(
+        (
+            (updated or created, int(thread_id))
+            for thread_id, updated, created in await Summary.all().values_list(
+                "thread_id", "updated_at", "created_at"
+            )
+        ),
+        reverse=True,
+    )
+    merged = heapq.merge(
+        (("p", int(i), at) for i, at in posts),
+        (("s", i, at) for at, i in summaries),
+        key=lambda item: item[2],
+        reverse=True,
+    )
+    return [(kind, i) for kind, i, _ in merged]
 
 
 def _add_all(writer: Any, docs: list[dict[str, Any]]) -> None:

@@ -549,8 +549,8 @@ def _dated_near(
     reader: Any, docnum: int, size: int, *, backwards: bool = False
 ) -> tuple[int, datetime] | None:
     """The first dated document from `docnum` on (`backwards`: from it back), or failing that
-    the nearest the other way (summaries and the change-log cursor's document have no post
-    date), and its creation time; looking at a few only."""
+    the nearest the other way (the change-log cursor's document has no date), and its
+    creation time; looking at a few only."""
     ahead = range(docnum, min(size, docnum + 20))
     behind = range(docnum - 1, max(-1, docnum - 21), -1)
     if backwards:
