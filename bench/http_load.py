@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -73,6 +73,8 @@ from serving import (
     machine,
     peak_rss,
     percentile,
+    postgres_cpu,
+    postgres_cpu_since,
     process_tree,
     reset_peak,
     start_server,
@@ -134,7 +136,20 @@ async def exists(url: str) -> bool:
 
 
 def pg_url(base: str, name: str) -> str:
-    return f"{base.rstrip('/')}/{name}"
+    """Database `name` on the server `base` names (its query, a socket's ?host=, kept)."""
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+# PostgreSQL on this machine: through its Unix socket where there is one (Debian's), as a
+# forum on the database's own host should connect (docs/deployment.md): a query through
+# the socket cost both processes about a quarter less CPU than through 127.0.0.1.
+LOCAL_SOCKETS = Path("/var/run/postgresql")
+DEFAULT_PG = (
+    f"postgresql://postgres@/?host={LOCAL_SOCKETS}"
+    if (LOCAL_SOCKETS / ".s.PGSQL.5432").exists()
+    else "postgresql://postgres@127.0.0.1:5432"
+)
 
 
 def ensure_loaded(scale: str, database: str, args: argparse.Namespace) -> Loaded:
@@ -238,6 +253,7 @@ class Sample:
     body_bytes: int = 0  # (wrk: with the headers)
     client_cpu: float = 0.0  # CPU seconds of the load generator
     server_cpu: float = 0.0  # CPU seconds of the server's processes
+    database_cpu: float = 0.0  # CPU seconds of this machine's PostgreSQL processes
     server_peak_mb: float = 0.0  # their peak RSS so far, added up, when this page ended
 
     @property
@@ -252,6 +268,10 @@ class Sample:
         was doing (unlike req/s, which falls when other work takes the cores)."""
         return self.server_cpu * 1000 / self.requests if self.requests else float("nan")
 
+    def database_cpu_ms(self) -> float:
+        """PostgreSQL's CPU per successful request (when it runs on this machine)."""
+        return self.database_cpu * 1000 / self.requests if self.requests else float("nan")
+
     def as_dict(self) -> dict[str, Any]:
         n = self.requests
         return {
@@ -264,6 +284,8 @@ class Sample:
             "kb_per_page": round(self.body_bytes / n / 1024, 1) if n else None,
             "server_cpu_ms_per_request": round(self.cpu_ms(), 2),
             "server_cores": round(self.server_cpu / self.seconds, 2),
+            "postgres_cpu_ms_per_request": round(self.database_cpu_ms(), 2),
+            "postgres_cores": round(self.database_cpu / self.seconds, 2),
             "client_cores": round(self.client_cpu / self.seconds, 2),
             "server_peak_mb": round(self.server_peak_mb),
         }
@@ -295,6 +317,7 @@ async def hammer(
     await asyncio.gather(*(warm(i, c) for i, c in enumerate(clients)))
     sample = Sample(seconds)
     server_cpu, client_cpu = cpu_seconds(server_pids), time.process_time()
+    database_cpu = postgres_cpu()
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -321,6 +344,7 @@ async def hammer(
     sample.seconds = time.perf_counter() - started
     sample.client_cpu = time.process_time() - client_cpu
     sample.server_cpu = cpu_seconds(server_pids) - server_cpu
+    sample.database_cpu = postgres_cpu_since(database_cpu)
     sample.requests = len(latencies)
     if latencies:
         sample.p50_ms, sample.p99_ms = (percentile(latencies, q) * 1000 for q in (50, 99))
@@ -393,12 +417,13 @@ def hammer_wrk(
 ) -> Sample:
     """As `hammer`, with wrk: `concurrency` connections, each a request at a time."""
     run_wrk(base, paths, cookies, 1, concurrency)  # warm-up
-    server_cpu = cpu_seconds(server_pids)
+    server_cpu, database_cpu = cpu_seconds(server_pids), postgres_cpu()
     children = os.times()
     got = run_wrk(base, paths, cookies, seconds, concurrency)
     after = os.times()
     sample = Sample(got["duration_us"] / 1e6)
     sample.server_cpu = cpu_seconds(server_pids) - server_cpu
+    sample.database_cpu = postgres_cpu_since(database_cpu)
     sample.client_cpu = (after.children_user + after.children_system) - (
         children.children_user + children.children_system
     )
@@ -701,9 +726,10 @@ def start_bare(loaded: Loaded, args: argparse.Namespace) -> tuple[subprocess.Pop
 
 def report_run(run: Run) -> None:
     print(f"\n{run.label}, concurrency {run.concurrency}")
+    postgres = "postgres" in run.label
     print(
         "  page               who   req/s  p50 ms  p99 ms  KB/page  CPU ms/req  "
-        "server cores  client cores  peak MB"
+        "server cores  client cores  peak MB" + ("  PG CPU ms/req  PG cores" if postgres else "")
     )
     for key, label in PAGES.items():
         for state, who in (("out", "anon"), ("in", "user")):
@@ -717,6 +743,8 @@ def report_run(run: Run) -> None:
                 f"{s.server_cpu / s.seconds:13.2f} {s.client_cpu / s.seconds:13.2f} "
                 f"{s.server_peak_mb:8.0f}"
             )
+            if postgres:
+                line += f" {s.database_cpu_ms():15.2f} {s.database_cpu / s.seconds:9.2f}"
             if s.errors:
                 line += f"  ERRORS {dict(s.errors)}"
             print(line)
@@ -783,6 +811,16 @@ def report_workers(one: Run, two: Run) -> dict[str, Any]:
                 f"{b.server_cpu / b.seconds:.1f} cores, client {a.client_cpu / a.seconds:.1f}"
                 f" -> {b.client_cpu / b.seconds:.1f}"
             )
+            if "postgres" in one.label:
+                # One worker takes at most a core; PostgreSQL's work for it comes on top. Two
+                # cores then hold at most 2 / (1 + its share) times that.
+                share = a.database_cpu / a.server_cpu if a.server_cpu else float("nan")
+                print(
+                    f"  {'':<30} PostgreSQL {a.database_cpu / a.seconds:.1f} -> "
+                    f"{b.database_cpu / b.seconds:.1f} cores; its CPU per request "
+                    f"{share:.0%} of the forum's with 1 worker (the cores' ceiling "
+                    f"{2 / (1 + share):.2f}x)"
+                )
     if one.writes and two.writes:
         a_rate = len(one.writes.latencies) / one.writes.seconds
         b_rate = len(two.writes.latencies) / two.writes.seconds
@@ -846,8 +884,9 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="load the corpus again")
     parser.add_argument(
         "--pg-url",
-        default="postgresql://postgres@127.0.0.1:5432",
-        help="PostgreSQL server for --database postgres (databases bench_<scale>[_run])",
+        default=DEFAULT_PG,
+        help="PostgreSQL server for --database postgres (databases bench_<scale>[_run]; "
+        f"default {DEFAULT_PG})",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(

@@ -1,13 +1,14 @@
 """Where a page's time goes: requests one page in-process, without HTTP, and profiles it.
 
-    .venv/bin/python bench/page_profile.py DIR PAGE [--requests N] [--profile] [--login]
+    .venv/bin/python bench/page_profile.py DIR PAGE [--requests N] [--profile] [--sql] [--login]
 
 DIR is a folder `bench/data.py` loaded (its manifest names the database, the index and the
 pages); PAGE is one of the manifest's pages (home, network, thread_50, thread_500, kb, search)
 or a path. The forum app runs in this process behind httpx's ASGI transport, one request at a
 time, with its background loops off. Prints the mean milliseconds per request, the CPU
-milliseconds of this process (aiosqlite's thread included) and the SQL queries per request;
-with --profile, cProfile's top functions.
+milliseconds of this process (aiosqlite's thread included), PostgreSQL's (when the database is
+a PostgreSQL server on this machine) and the SQL queries per request;
+with --sql, one request's statements; with --profile, cProfile's top functions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import httpx
 
+from serving import postgres_cpu, postgres_cpu_since
+
 
 def settings_env(manifest: dict[str, object], folder: Path) -> None:
     os.environ["FORUM_DATABASE_URL"] = str(manifest["database_url"])
@@ -37,9 +40,11 @@ class QueryCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.count = 0
+        self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        self.statements.append(record.getMessage())
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -75,7 +80,7 @@ async def run(args: argparse.Namespace) -> None:
         sql_log.removeHandler(counter)
         sql_log.setLevel(logging.WARNING)
         profiler = cProfile.Profile() if args.profile else None
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, database = time.perf_counter(), time.process_time(), postgres_cpu()
         if profiler:
             profiler.enable()
         for _ in range(args.requests):
@@ -83,12 +88,21 @@ async def run(args: argparse.Namespace) -> None:
         if profiler:
             profiler.disable()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        database_ms = postgres_cpu_since(database) * 1000 / args.requests
     await db.close()
     print(
         f"{path}: {elapsed * 1000 / args.requests:.1f} ms per request, "
         f"{cpu * 1000 / args.requests:.1f} ms of CPU ({args.requests} requests), "
         f"{counter.count} queries, {len(response.content):,} bytes"
+        + (
+            f", PostgreSQL {database_ms:.2f} CPU ms"
+            if "postgres" in manifest["database_url"]
+            else ""
+        )
     )
+    if args.sql:
+        for statement in counter.statements:
+            print("  " + " ".join(statement.split())[:400])
     if profiler:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
 
@@ -101,6 +115,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--login", action="store_true", help="as bench00")
     parser.add_argument("--default-gc", action="store_true", help="not as `forum serve` tunes it")
+    parser.add_argument("--sql", action="store_true", help="print one request's statements")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
     asyncio.run(run(parser.parse_args()))

@@ -191,3 +191,25 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime and stime, after "state"
     return total / ticks
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL process on this machine (Linux), by pid: the
+    database's share of a page's cost, when the server runs on the same host."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "postgres":
+                continue
+            fields = (comm.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        found[int(comm.parent.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds PostgreSQL's processes used since `before` (a backend that started since
+    counts from zero; one that ended since is lost, a rare case under a steady load)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in postgres_cpu().items())

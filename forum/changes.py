@@ -8,7 +8,9 @@ the search engine directly.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 from tortoise import fields
@@ -31,6 +33,7 @@ class Change(Model):
 
 async def record(kind: str, object_id: int, *, using: BaseDBAsyncClient | None = None) -> None:
     """Note that object `kind`/`object_id` changed (created, edited, deleted or moved)."""
+    _forget_position()
     await Change.create(kind=kind, object_id=object_id, created_at=utcnow(), using_db=using)
 
 
@@ -38,6 +41,7 @@ async def record_many(
     kind: str, object_ids: list[int], *, using: BaseDBAsyncClient | None = None
 ) -> None:
     """`record` for a batch of objects of one kind, in one INSERT (imports)."""
+    _forget_position()
     now = utcnow()
     rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]
     await Change.bulk_create(rows, using_db=using)
@@ -45,12 +49,40 @@ async def record_many(
 
 Position = tuple[int, str]
 
+# Within one request (`per_request`), the position as first read: a page that keeps several
+# things until the log moves asks the database once. Emptied by a write to the log.
+_request_position: ContextVar[list[Position | None] | None] = ContextVar(
+    "request_position", default=None
+)
+
+
+@contextmanager
+def per_request() -> Iterator[None]:
+    """Read the position at most once in this block (one request), unless it writes."""
+    token = _request_position.set([])
+    try:
+        yield
+    finally:
+        _request_position.reset(token)
+
+
+def _forget_position() -> None:
+    memo = _request_position.get()
+    if memo:
+        memo.clear()
+
 
 async def position() -> Position | None:
     """Where the log has got to: its latest entry's id and time (the time too: a new
     database, a restore or a test, starts its ids again). None when it is empty."""
+    memo = _request_position.get()
+    if memo:
+        return memo[0]
     latest = await Change.all().order_by("-id").limit(1).values("id", "created_at")
-    return (int(latest[0]["id"]), str(latest[0]["created_at"])) if latest else None
+    at = (int(latest[0]["id"]), str(latest[0]["created_at"])) if latest else None
+    if memo is not None:
+        memo.append(at)
+    return at
 
 
 K = TypeVar("K", bound=Hashable)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from tortoise import Model, Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.exceptions import TransactionManagementError
 from tortoise.migrations.api import migrate
@@ -31,12 +33,33 @@ MODEL_MODULES = [
 MIGRATIONS_MODULE = "forum.migrations"
 
 
+class PooledConnection(asyncpg.Connection):
+    """An asyncpg connection that sends nothing to the server when it goes back to the pool.
+
+    Tortoise takes a connection from the pool for each statement outside a transaction, and
+    asyncpg's pool, on each release, runs `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;`: a second round trip, and four statements parsed afresh, for
+    every query a page makes, which cost PostgreSQL more than the queries themselves. The
+    forum leaves none of that state on a connection: no session-level advisory locks (job
+    leases are rows; `forum db upgrade` locks on a connection of its own), no cursors
+    outside transactions, no LISTEN and no SET. An open transaction is still rolled back on
+    release (asyncpg does that whatever this returns).
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 def tortoise_config(db_url: str) -> dict[str, Any]:
     """The one Tortoise config: a single app, "models", with its migrations package."""
     if db_url.startswith("postgresql://"):
         db_url = "postgres://" + db_url.removeprefix("postgresql://")
+    connection: str | dict[str, Any] = db_url
+    if db_url.startswith("postgres://"):
+        connection = expand_db_url(db_url)
+        connection["credentials"]["connection_class"] = PooledConnection
     return {
-        "connections": {"default": db_url},
+        "connections": {"default": connection},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -101,13 +124,45 @@ async def opened(settings: Settings) -> AsyncIterator[None]:
 
 
 async def upgrade(settings: Settings) -> None:
-    """Apply every migration not yet applied (`forum db upgrade`)."""
+    """Apply every migration not yet applied (`forum db upgrade`).
+
+    Several hosts may start at once, each upgrading first (the systemd unit does): with
+    PostgreSQL they take turns under an advisory lock, so the first applies what is new and
+    the others find nothing left to do. (SQLite's hosts are one.)"""
     _prepare(settings)
     try:
-        await migrate(config=tortoise_config(settings.database_url))
+        async with _one_upgrade_at_a_time(settings):
+            await migrate(config=tortoise_config(settings.database_url))
     finally:
         # An open aiosqlite thread would keep the process alive after an error.
         await close()
+
+
+# pg_advisory_lock's key for `forum db upgrade` (any constant: no other lock uses one).
+UPGRADE_LOCK = 0x666F72756D
+
+
+@asynccontextmanager
+async def _one_upgrade_at_a_time(settings: Settings) -> AsyncIterator[None]:
+    if settings.is_sqlite:
+        yield
+        return
+    connection = tortoise_config(settings.database_url)["connections"]["default"]
+    c = connection["credentials"]
+    # A connection of its own, outside Tortoise's pool: the lock is the session's, and is
+    # released when it closes, whatever happens.
+    holder = await asyncpg.connect(
+        host=c["host"],
+        port=c["port"],
+        user=c["user"],
+        password=c["password"],
+        database=c["database"],
+    )
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", UPGRADE_LOCK)
+        yield
+    finally:
+        await holder.close()
 
 
 def connection() -> BaseDBAsyncClient:
@@ -126,11 +181,29 @@ TORTOISE_ORM = tortoise_config("sqlite://:memory:")
 M = TypeVar("M", bound=Model)
 
 
+async def analyze() -> None:
+    """After a bulk load (an import): PostgreSQL's planner statistics, read afresh. Until
+    autovacuum gets round to it (or never, where it is off), a freshly filled table has none
+    and its queries get plans for an empty one. SQLite plans well enough without them."""
+    if dialect() == "postgres":
+        await connection().execute_script("ANALYZE")
+
+
+def dialect() -> str:
+    """ "sqlite" or "postgres": for the few statements that differ."""
+    return str(connection().capabilities.dialect)
+
+
 def _numbered(conn: BaseDBAsyncClient, sql: str) -> str:
     if conn.capabilities.dialect != "postgres":
         return sql
     parts = sql.split("?")
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    """`?, ?, ?`: one placeholder for each of `values`, for an `IN (...)` in `fetch`'s SQL."""
+    return ", ".join("?" * len(values))
 
 
 async def fetch(sql: str, *values: Any) -> list[dict[str, Any]]:

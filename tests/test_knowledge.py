@@ -243,9 +243,9 @@ async def test_the_thread_page_reads_the_summary_panel_from_its_posts_as_the_kb_
     thread = await get_thread(network, thread.id)
     posts = [node.post for node in await reading.thread_posts(thread.id)]
     from_db = await kb_queries.article(thread)
-    summary = await reading.thread_summary(thread, posts)
+    tags, summary = await reading.thread_extras(thread, posts)
     assert summary is not None
-    from_posts = kb_queries.page_article(summary, await reading.thread_tags(thread.id), posts)
+    from_posts = kb_queries.page_article(summary, tags, posts)
     assert from_db is not None and from_posts is not None
     assert from_posts.contributors == from_db.contributors == ["Brent", "Hackney"]  # a tie: by name
     assert from_posts.replies_since == from_db.replies_since == 2

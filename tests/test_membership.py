@@ -441,6 +441,7 @@ async def test_the_members_page_runs_a_fixed_number_of_queries(
         assert (await client.get("/n/dl/members")).status_code == 200
         return count_queries.count
 
+    await count()  # the first may read the networks (kept until the change log moves)
     few = await count()
     org = await make_org()
     for _ in range(15):

@@ -145,3 +145,45 @@ async def test_sqlite_pragmas_are_in_force(tmp_path: Path) -> None:
         assert (await conn.execute_query_dict("PRAGMA journal_mode"))[0]["journal_mode"] == "wal"
         assert (await conn.execute_query_dict("PRAGMA foreign_keys"))[0]["foreign_keys"] == 1
         assert (await conn.execute_query_dict("PRAGMA busy_timeout"))[0]["timeout"] == 10000
+
+
+@pytest.mark.postgres
+async def test_hosts_upgrading_at_once_take_turns(tmp_path: Path) -> None:
+    """Several hosts starting together each run `forum db upgrade` (the systemd unit does):
+    all succeed, the schema is whole, and a post's HTML is kept in its row (migration 0006)."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    import asyncio
+    import sys
+
+    import asyncpg
+
+    async with _new_postgres_database() as url:
+        env = {**os.environ, "FORUM_DATABASE_URL": url}
+        upgrades = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "forum",
+                "db",
+                "upgrade",
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [(await p.communicate())[0].decode() for p in upgrades]
+        assert [p.returncode for p in upgrades] == [0, 0, 0], outputs
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            storage = await conn.fetchval(
+                "SELECT attstorage FROM pg_attribute"
+                " WHERE attrelid = 'posts'::regclass AND attname = 'body_html'"
+            )
+            applied = await conn.fetchval("SELECT count(*) FROM tortoise_migrations")
+        finally:
+            await conn.close()
+        assert storage == b"m"
+        assert applied == len(list((Path(db.__file__).parent / "migrations").glob("0*.py")))

@@ -30,7 +30,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from forum import changes, markdown
+from forum import changes, db, markdown
 from forum.accounts.models import Organisation, User
 from forum.archive.records import (
     RECORD_TYPES,
@@ -104,6 +104,7 @@ async def import_archive(
             raise ArchiveError(f"the database refused the import: {exc}") from exc
         finally:
             importer.renderer.close()
+    await db.analyze()
     return importer.report
 
 

@@ -120,14 +120,13 @@ _REPLIES_SINCE_REVIEW = (
 
 async def replies_since_review(thread_ids: list[int]) -> dict[int, int]:
     """Live posts written after each thread's summary was last reviewed (threads with none
-    are left out). One grouped query; the ids are integers, inlined."""
+    are left out). One grouped query."""
     if not thread_ids:
         return {}
-    ids = ",".join(str(int(i)) for i in thread_ids)
     # Tortoise cannot compare a column with one of a joined table, hence plain SQL (portable:
     # both databases store these timestamps in one comparable form).
-    sql = _REPLIES_SINCE_REVIEW.replace("{ids}", ids)
-    rows = await db.connection().execute_query_dict(sql)
+    sql = _REPLIES_SINCE_REVIEW.replace("{ids}", db.placeholders(thread_ids))
+    rows = await db.fetch(sql, *thread_ids)
     return {int(r["thread_id"]): int(r["n"]) for r in rows}
 
 
@@ -203,17 +202,16 @@ _NEWEST_REVIEWED = (
     "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
     " WHERE t.network_id IN ({ids})"
     " ORDER BY COALESCE(s.reviewed_at, s.updated_at, s.created_at) DESC, s.thread_id DESC"
-    " LIMIT {limit}"
+    " LIMIT ?"
 )
 
 
 async def _newest_reviewed(network_ids: list[int], limit: int) -> list[int]:
     """Thread ids of the `limit` most recently reviewed summaries of the networks, newest
     first, sorted by the database. (Plain SQL as in `replies_since_review`: Tortoise cannot
-    order by a COALESCE of columns once a table is joined; the ids are integers, inlined.)"""
-    ids = ",".join(str(int(i)) for i in network_ids)
-    sql = _NEWEST_REVIEWED.replace("{ids}", ids).replace("{limit}", str(int(limit)))
-    return [int(r["thread_id"]) for r in await db.connection().execute_query_dict(sql)]
+    order by a COALESCE of columns once a table is joined.)"""
+    sql = _NEWEST_REVIEWED.replace("{ids}", db.placeholders(network_ids))
+    return [int(r["thread_id"]) for r in await db.fetch(sql, *network_ids, limit)]
 
 
 def _newest(rows: list[dict[str, Any]]) -> list[int]:
@@ -241,10 +239,10 @@ async def knowledge_base(
     if not network_ids:
         return KnowledgeBase([], 0, [])
     key = (tuple(sorted(network_ids)), FRONT_CANDIDATES)
+    if tag is None and not stale_only:
+        return await _FRONT_PAGES.get(key, lambda: _front_page(network_ids))
     shape = await _SHAPES.get(key, lambda: _shape(network_ids))
     counts = shape.counts
-    if tag is None and not stale_only:
-        return await _front_page(shape)
     in_networks = Summary.filter(thread__network_id__in=network_ids)
     light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
     rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
@@ -268,7 +266,9 @@ class _Shape:
     counts: dict[str, int]  # articles by tag
     untagged: int
     total: int
-    newest: list[int]  # thread ids of the FRONT_CANDIDATES most recently reviewed
+    # The front page's shelves: by tag ("" for untagged), the thread ids of the PER_TAG most
+    # recently reviewed of the FRONT_CANDIDATES newest whose most used tag it is.
+    shelves: dict[str, list[int]]
 
 
 async def _shape(network_ids: list[int]) -> _Shape:
@@ -278,22 +278,8 @@ async def _shape(network_ids: list[int]) -> _Shape:
         .group_by("thread__tags__slug")
         .values("thread__tags__slug", "n")
     )
-    return _Shape(
-        {r["thread__tags__slug"]: int(r["n"]) for r in counted if r["thread__tags__slug"]},
-        sum(int(r["n"]) for r in counted if not r["thread__tags__slug"]),
-        await in_networks.count(),
-        await _newest_reviewed(network_ids, FRONT_CANDIDATES),
-    )
-
-
-# Those counts, by networks, until the change log moves (every write to a summary, its
-# review, a thread's tags or network appends to it): the knowledge base's cost that grows
-# with the forum, paid once per change rather than at every page.
-_SHAPES: UntilChanged[tuple[tuple[int, ...], int], _Shape] = UntilChanged()
-
-
-async def _front_page(shape: _Shape) -> KnowledgeBase:
-    counts, newest = shape.counts, shape.newest
+    counts = {r["thread__tags__slug"]: int(r["n"]) for r in counted if r["thread__tags__slug"]}
+    newest = await _newest_reviewed(network_ids, FRONT_CANDIDATES)
     tags: dict[int, set[str]] = defaultdict(set)
     if newest:
         for row in await Thread.filter(id__in=newest, tags__slug__not_isnull=True).values(
@@ -306,6 +292,30 @@ async def _front_page(shape: _Shape) -> KnowledgeBase:
         primary = min(mine, key=lambda slug: (-counts.get(slug, 0), slug)) if mine else ""
         if len(shelves[primary]) < PER_TAG:
             shelves[primary].append(tid)
+    return _Shape(
+        counts,
+        sum(int(r["n"]) for r in counted if not r["thread__tags__slug"]),
+        await in_networks.count(),
+        dict(shelves),
+    )
+
+
+# Those counts, by networks, until the change log moves (every write to a summary, its
+# review, a thread's tags or network appends to it): the knowledge base's cost that grows
+# with the forum, paid once per change rather than at every page.
+_SHAPES: UntilChanged[tuple[tuple[int, ...], int], _Shape] = UntilChanged()
+# The front page itself, likewise: everything its articles show (a summary and its review,
+# its thread's title, tags and network, who wrote and reviewed it, the organisations that
+# took part, the replies since the review) is written by services that append to the log.
+# Pages render these read-only.
+_FRONT_PAGES: UntilChanged[tuple[tuple[int, ...], int], KnowledgeBase] = UntilChanged()
+
+
+async def _front_page(network_ids: list[int]) -> KnowledgeBase:
+    shape = await _SHAPES.get(
+        (tuple(sorted(network_ids)), FRONT_CANDIDATES), lambda: _shape(network_ids)
+    )
+    counts, shelves = shape.counts, shape.shelves
     wanted = sorted({tid for tids in shelves.values() for tid in tids})
     loaded = {a.thread.id: a for a in await _load_articles(wanted)}
     order = sorted(shelves, key=lambda slug: (slug == "", slug))

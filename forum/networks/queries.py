@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
-from forum import db, permissions
+from forum import permissions
 from forum.accounts.services import SLUG_RE
+from forum.changes import UntilChanged
 from forum.errors import NotFound
-from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
+from forum.networks.models import (
+    Membership,
+    MembershipRequest,
+    Network,
+    RequestStatus,
+    Role,
+)
 from forum.permissions import Viewer
+
+# Every network, by name, until the change log moves (creating a network, editing it or
+# changing who may read it appends to the log): a small table that nearly every page reads.
+# Callers get copies, as services change the network they are given.
+_EVERY: UntilChanged[str, list[Network]] = UntilChanged(size=1)
+
+
+async def _every_network() -> list[Network]:
+    return list(await Network.all().order_by("name"))
 
 
 async def visible_networks(viewer: Viewer) -> list[Network]:
     """Every network the viewer may read, by name."""
-    ids = await permissions.readable_network_ids(viewer)
-    return list(await Network.filter(id__in=ids).order_by("name")) if ids else []
+    every = await _EVERY.get("every", _every_network)
+    return [copy(n) for n in every if permissions.can_read(viewer, n)]
 
 
 async def get_network(slug: str, viewer: Viewer) -> Network:
-    """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403).
-    Every network page starts here, hence a hand-written query (`db.fetch`)."""
-    # Only a well-formed slug reaches the database (no NUL bytes, nothing over-long).
-    rows = (
-        await db.fetch("SELECT * FROM networks WHERE slug = ?", slug) if SLUG_RE.match(slug) else []
-    )
-    network = db.from_row(Network, rows[0]) if rows else None
+    """The network `slug` if the viewer may read it. Raises NotFound otherwise (never 403)."""
+    every = await _EVERY.get("every", _every_network)
+    network = next((n for n in every if n.slug == slug), None)
     if network is None or not permissions.can_read(viewer, network):
         raise NotFound("no such network")
-    return network
+    return copy(network)
 
 
 async def facilitators(network: Network) -> list[Membership]:

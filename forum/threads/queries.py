@@ -16,7 +16,7 @@ from forum.changes import UntilChanged
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
-from forum.threads.models import Post, PostRevision, Summary, Thread, ThreadRedirect
+from forum.threads.models import Post, PostRevision, Summary, Tag, Thread, ThreadRedirect
 
 
 @cache
@@ -111,6 +111,12 @@ class ThreadPage:
     summarised: set[int] = field(default_factory=set)  # ids of the shown threads with one
 
 
+# Listings as last read, until the change log moves: everything a listing shows (threads,
+# their authors and organisations, tags, summaries) is written by services that append to
+# it. Pages render them read-only. Most visits are to a network's first page.
+_LISTINGS: UntilChanged[tuple[Any, ...], ThreadPage] = UntilChanged(size=256)
+
+
 async def network_threads(
     network: Network,
     *,
@@ -126,8 +132,24 @@ async def network_threads(
     Paged by keyset, not OFFSET, so that page 500 costs what page 1 does: `after` (a cursor
     from `older`) lists the threads that come after that one, `before` (from `newer`) those
     just before it. Pinned threads head the first page. A malformed cursor, or one that
-    reaches past either end, gives the first page. Four or five queries and a prefetch.
+    reaches past either end, gives the first page. Kept until the change log moves; else
+    four queries (a fifth when more threads are pinned than fit on a page).
     """
+    key = (network.id, per_page, after, before, summarised, organisation_id)
+    return await _LISTINGS.get(
+        key,
+        lambda: _network_threads(network, per_page, after, before, summarised, organisation_id),
+    )
+
+
+async def _network_threads(
+    network: Network,
+    per_page: int,
+    after: str | None,
+    before: str | None,
+    summarised: bool | None,
+    organisation_id: int | None,
+) -> ThreadPage:
     query = Thread.filter(network_id=network.id)
     if organisation_id is not None:
         query = query.filter(author__organisation_id=organisation_id)
@@ -139,7 +161,7 @@ async def network_threads(
             query.filter(id__in=with_summary) if summarised else query.exclude(id__in=with_summary)
         )
     total = await query.count()
-    listed = query.select_related("author__organisation").prefetch_related("tags")
+    listed = query.select_related("author__organisation")
     unpinned = listed.filter(pinned=False)
     newest_first = ("-last_activity_at", "-id")
     start, end = parse_cursor(after), parse_cursor(before)
@@ -159,9 +181,16 @@ async def network_threads(
         found = list(await unpinned.filter(older).order_by(*newest_first).limit(per_page + 1))
         threads, has_newer, has_older = found[:per_page], True, len(found) > per_page
     if not threads:
-        pinned = list(await listed.filter(pinned=True).order_by(*newest_first).limit(per_page))
-        found = list(await unpinned.order_by(*newest_first).limit(per_page + 1))
+        # The first page: the pinned threads (at most a page of them) and a page of the
+        # others, in one query unless more than a page are pinned.
+        head = list(await listed.order_by("-pinned", *newest_first).limit(2 * per_page + 1))
+        pinned = [t for t in head if t.pinned]
+        found = head[len(pinned) :]
+        if len(pinned) > per_page:
+            pinned = pinned[:per_page]
+            found = list(await unpinned.order_by(*newest_first).limit(per_page + 1))
         threads, has_newer, has_older = pinned + found[:per_page], False, len(found) > per_page
+    await attach_tags(threads)
     ids: list[Any] = (
         await Summary.filter(thread_id__in=[t.id for t in threads]).values_list(
             "thread_id", flat=True
@@ -177,6 +206,26 @@ async def network_threads(
         cursor_of(unpinned_shown[-1]) if has_older and unpinned_shown else None,
         {int(i) for i in ids},
     )
+
+
+_TAGS_OF = (
+    "SELECT tt.threads_id, t.id, t.slug FROM thread_tags tt JOIN tags t ON t.id = tt.tag_id"
+    " WHERE tt.threads_id IN ({ids}) ORDER BY t.slug"
+)
+
+
+async def attach_tags(threads: list[Thread]) -> None:
+    """Fill each thread's `tags` (by slug) in one query: Tortoise's prefetch takes two."""
+    if not threads:
+        return
+    ids = [t.id for t in threads]
+    by_thread: dict[int, list[Tag]] = {i: [] for i in ids}
+    for thread_id, tag_id, slug in await db.fetch_rows(
+        _TAGS_OF.replace("{ids}", db.placeholders(ids)), *ids
+    ):
+        by_thread[thread_id].append(Tag._init_from_db(id=tag_id, slug=slug))
+    for thread in threads:
+        thread.tags._set_result_for_query(by_thread[thread.id])
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,7 +124,7 @@ _POSTS = (
     " LEFT JOIN organisations o ON o.id = a.organisation_id"
     " LEFT JOIN users h ON h.id = p.hidden_by_id"
     " LEFT JOIN users r ON r.id = p.redacted_by_id"
-    " WHERE p.thread_id = {thread_id} ORDER BY p.created_at, p.id"
+    " WHERE p.thread_id = ? ORDER BY p.created_at, p.id"
 )
 
 
@@ -154,7 +154,6 @@ _ZERO = timedelta(0)
 async def thread_posts(thread_id: int) -> list[PostNode[PostRow]]:
     """Every post of a thread, as a conversation tree, in one query. Its rows are read by
     position (no dict for each), each person once however many posts they wrote."""
-    sql = _POSTS.replace("{thread_id}", str(int(thread_id)))
     people: dict[int, Person] = {}
     orgs: dict[int, Organisation] = {}
     posts = []
@@ -181,7 +180,7 @@ async def thread_posts(thread_id: int) -> list[PostNode[PostRow]]:
         h_name,
         r_username,
         r_name,
-    ) in await db.fetch_rows(sql):
+    ) in await db.fetch_rows(_POSTS, thread_id):
         author = people.get(author_id)
         if author is None:
             org = None
@@ -245,17 +244,23 @@ class SummaryRow:
         return self.reviewed_at or self.updated_at or self.created_at
 
 
-_SUMMARY = (
-    "SELECT s.id, s.author_id, s.edited_by_id, s.reviewed_by_id, s.source_post_id,"
+# A thread's tags (as one string: Python sorts them) and its summary, with who wrote,
+# edited and reviewed it, in one row, whether or not there is a summary.
+_EXTRAS = (
+    "SELECT (SELECT {tags} FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id"
+    " WHERE tt.threads_id = ?) AS tag_slugs,"
+    " s.id, s.author_id, s.edited_by_id, s.reviewed_by_id, s.source_post_id,"
     " s.body_html, s.body_text, s.created_at, s.updated_at, s.reviewed_at,"
     " a.username AS a_username, a.display_name AS a_name,"
     " e.username AS e_username, e.display_name AS e_name,"
     " r.username AS r_username, r.display_name AS r_name"
-    " FROM summaries s JOIN users a ON a.id = s.author_id"
+    " FROM (SELECT 1 AS one) AS x LEFT JOIN summaries s ON s.thread_id = ?"
+    " LEFT JOIN users a ON a.id = s.author_id"
     " LEFT JOIN users e ON e.id = s.edited_by_id"
     " LEFT JOIN users r ON r.id = s.reviewed_by_id"
-    " WHERE s.thread_id = {thread_id}"
 )
+# Tag slugs hold no spaces (`forum.text.TAG_RE`).
+_JOINED = {"postgres": "string_agg(g.slug, ' ')", "sqlite": "group_concat(g.slug, ' ')"}
 
 
 def _named(row: dict[str, Any], prefix: str, person_id: int | None) -> Person | None:
@@ -264,15 +269,18 @@ def _named(row: dict[str, Any], prefix: str, person_id: int | None) -> Person | 
     return Person(person_id, row[f"{prefix}_username"], row[f"{prefix}_name"], None)
 
 
-async def thread_summary(thread: Thread, posts: Sequence[PostRow]) -> SummaryRow | None:
-    """The thread's summary, or None: one query (the reply it came from is among `posts`)."""
-    sql = _SUMMARY.replace("{thread_id}", str(int(thread.id)))
-    rows = await db.connection().execute_query_dict(sql)
-    if not rows:
-        return None
-    row = rows[0]
+async def thread_extras(
+    thread: Thread, posts: Sequence[PostRow]
+) -> tuple[list[str], SummaryRow | None]:
+    """The slugs of a thread's tags, by name, and its summary (or None): one query. The
+    reply the summary came from is among `posts`."""
+    sql = _EXTRAS.replace("{tags}", _JOINED[db.dialect()])
+    row = (await db.fetch(sql, thread.id, thread.id))[0]
+    tags = sorted(row["tag_slugs"].split()) if row["tag_slugs"] else []
+    if row["id"] is None:
+        return tags, None
     source_id = row["source_post_id"]
-    return SummaryRow(
+    return tags, SummaryRow(
         id=row["id"],
         thread=thread,
         thread_id=thread.id,
@@ -290,15 +298,3 @@ async def thread_summary(thread: Thread, posts: Sequence[PostRow]) -> SummaryRow
         reviewed_by=_named(row, "r", row["reviewed_by_id"]),
         source_post=next((p for p in posts if p.id == source_id), None) if source_id else None,
     )
-
-
-_TAGS = (
-    "SELECT t.slug FROM thread_tags tt JOIN tags t ON t.id = tt.tag_id"
-    " WHERE tt.threads_id = {thread_id} ORDER BY t.slug"
-)
-
-
-async def thread_tags(thread_id: int) -> list[str]:
-    """The slugs of a thread's tags, by name: one query."""
-    sql = _TAGS.replace("{thread_id}", str(int(thread_id)))
-    return [row["slug"] for row in await db.connection().execute_query_dict(sql)]

@@ -23,7 +23,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import permissions
+from forum import changes, permissions
 from forum.accounts import services as accounts
 from forum.notifications import queries as notification_queries
 
@@ -102,6 +102,11 @@ class SessionMiddleware:
             # Stylesheets and health checks need no viewer: spare them the session lookup.
             await self.app(scope, receive, send)
             return
+        # What a page keeps until the change log moves asks where the log is once a request.
+        with changes.per_request():
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
         session = None
         key = conn.cookies.get(cookie_name(conn, SESSION_COOKIE))

@@ -46,8 +46,7 @@ async def page_context(
     `bench/bare.py` renders from memory, so that the two pages are the same."""
     nodes = await reading.thread_posts(thread.id)
     posts = [node.post for node in nodes]
-    tags = await reading.thread_tags(thread.id)
-    summary = await reading.thread_summary(thread, posts)
+    tags, summary = await reading.thread_extras(thread, posts)
     article = kb_queries.page_article(summary, tags, posts) if summary else None
     last_post_id = max((node.post.id for node in nodes), default=0)
     state = await notifications.thread_state(viewer, thread, last_post_id, unread_notifications)
