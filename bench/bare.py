@@ -27,8 +27,7 @@ from starlette.routing import Route
 
 from forum import db, permissions
 from forum.config import Settings, load_settings
-from forum.networks import queries as network_queries
-from forum.threads import queries
+from forum.threads import reading
 from forum.web import threads
 from forum.web.security import csrf_token
 from forum.web.templating import make_templates
@@ -42,9 +41,10 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
     if (n, t) != ("n", "t"):
         raise ValueError(f"{path}: expected /n/<network>/t/<id>-<slug>")
     viewer = await permissions.viewer_for(None)
-    network = await network_queries.get_network(slug, viewer)
     thread_id, _ = parse_thread_path(rest)
-    thread = await queries.locate_thread(network, thread_id, viewer, with_tags=False)
+    head = await reading.thread_head(thread_id)
+    if head is None or head.network.slug != slug or not permissions.can_read(viewer, head.network):
+        raise ValueError(f"{path}: no such thread for an anonymous visitor")
     return {
         # templating.render's part
         "viewer": viewer,
@@ -53,7 +53,7 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
         "limits": settings.limits,
         "unread_notifications": 0,
         # threads.show's part
-        **await threads.page_context(viewer, network, thread, 0),
+        **await threads.page_context(viewer, head, 0),
     }
 
 

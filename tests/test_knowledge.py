@@ -243,9 +243,11 @@ async def test_the_thread_page_reads_the_summary_panel_from_its_posts_as_the_kb_
     thread = await get_thread(network, thread.id)
     posts = [node.post for node in await reading.thread_posts(thread.id)]
     from_db = await kb_queries.article(thread)
-    tags, summary = await reading.thread_extras(thread, posts)
+    head = await reading.thread_head(thread.id)
+    assert head is not None
+    summary = reading.summary_of(head, posts)
     assert summary is not None
-    from_posts = kb_queries.page_article(summary, tags, posts)
+    from_posts = kb_queries.page_article(summary, head.tags, posts)
     assert from_db is not None and from_posts is not None
     assert from_posts.contributors == from_db.contributors == ["Brent", "Hackney"]  # a tie: by name
     assert from_posts.replies_since == from_db.replies_since == 2

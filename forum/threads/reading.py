@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Generic, Protocol, TypeVar
 
 from forum import db
+from forum.accounts.models import Organisation as OrganisationModel
+from forum.accounts.models import User
+from forum.networks.models import Network
 from forum.threads.models import Thread
 
 # Replies nest visibly up to this depth; deeper ones sit at this depth with an
@@ -244,23 +248,69 @@ class SummaryRow:
         return self.reviewed_at or self.updated_at or self.created_at
 
 
-# A thread's tags (as one string: Python sorts them) and its summary, with who wrote,
-# edited and reviewed it, in one row, whether or not there is a summary.
-_EXTRAS = (
-    "SELECT (SELECT {tags} FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id"
-    " WHERE tt.threads_id = ?) AS tag_slugs,"
-    " s.id, s.author_id, s.edited_by_id, s.reviewed_by_id, s.source_post_id,"
-    " s.body_html, s.body_text, s.created_at, s.updated_at, s.reviewed_at,"
-    " a.username AS a_username, a.display_name AS a_name,"
-    " e.username AS e_username, e.display_name AS e_name,"
-    " r.username AS r_username, r.display_name AS r_name"
-    " FROM (SELECT 1 AS one) AS x LEFT JOIN summaries s ON s.thread_id = ?"
-    " LEFT JOIN users a ON a.id = s.author_id"
-    " LEFT JOIN users e ON e.id = s.edited_by_id"
-    " LEFT JOIN users r ON r.id = s.reviewed_by_id"
-)
-# Tag slugs hold no spaces (`forum.text.TAG_RE`).
+@dataclass(frozen=True, slots=True)
+class ThreadHead:
+    """What the thread page shows above its posts, read in one query: the thread (with its
+    author, their organisation and its network), its tags, and its summary's row, if any
+    (made a `SummaryRow` by `summary_of` once the posts are read)."""
+
+    network: Network
+    thread: Thread
+    tags: list[str]
+    summary: dict[str, Any] | None
+
+
+# Tag slugs hold no spaces (`forum.text.TAG_RE`): one string of them, sorted in Python.
 _JOINED = {"postgres": "string_agg(g.slug, ' ')", "sqlite": "group_concat(g.slug, ' ')"}
+
+
+@cache
+def _head_sql(dialect: str) -> str:
+    """Written once Tortoise knows every column (foreign keys are added at its start)."""
+    models = (
+        f"{db.columns(Thread, 't')}, {db.columns(User, 'u')}, "
+        f"{db.columns(OrganisationModel, 'o')}, {db.columns(Network, 'n')}"
+    )
+    return (
+        f"SELECT {models},"  # noqa: S608 (column names only)
+        f" (SELECT {_JOINED[dialect]} FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id"
+        " WHERE tt.threads_id = t.id) AS tag_slugs,"
+        " s.id AS s_id, s.author_id AS s_author_id, s.edited_by_id AS s_edited_by_id,"
+        " s.reviewed_by_id AS s_reviewed_by_id, s.source_post_id AS s_source_post_id,"
+        " s.body_html AS s_body_html, s.body_text AS s_body_text,"
+        " s.created_at AS s_created_at, s.updated_at AS s_updated_at,"
+        " s.reviewed_at AS s_reviewed_at,"
+        " sa.username AS a_username, sa.display_name AS a_name,"
+        " se.username AS e_username, se.display_name AS e_name,"
+        " sr.username AS r_username, sr.display_name AS r_name"
+        " FROM threads t JOIN networks n ON n.id = t.network_id"
+        " JOIN users u ON u.id = t.author_id"
+        " LEFT JOIN organisations o ON o.id = u.organisation_id"
+        " LEFT JOIN summaries s ON s.thread_id = t.id"
+        " LEFT JOIN users sa ON sa.id = s.author_id"
+        " LEFT JOIN users se ON se.id = s.edited_by_id"
+        " LEFT JOIN users sr ON sr.id = s.reviewed_by_id"
+        " WHERE t.id = ?"
+    )
+
+
+async def thread_head(thread_id: int) -> ThreadHead | None:
+    """Thread `thread_id` with its network, author, tags and summary row; None if there is
+    no such thread. Whether the viewer may read it is the caller's question (its network is
+    here to ask `permissions.can_read`)."""
+    rows = await db.fetch(_head_sql(db.dialect()), thread_id)
+    if not rows:
+        return None
+    row = rows[0]
+    network = db.from_row(Network, row, "n")
+    thread = db.from_row(Thread, row, "t")
+    author = db.from_row(User, row, "u")
+    if row["o_id"] is not None:
+        author.organisation = db.from_row(OrganisationModel, row, "o")
+    thread.author = author
+    thread.network = network
+    tags = sorted(row["tag_slugs"].split()) if row["tag_slugs"] else []
+    return ThreadHead(network, thread, tags, row if row["s_id"] is not None else None)
 
 
 def _named(row: dict[str, Any], prefix: str, person_id: int | None) -> Person | None:
@@ -269,32 +319,27 @@ def _named(row: dict[str, Any], prefix: str, person_id: int | None) -> Person | 
     return Person(person_id, row[f"{prefix}_username"], row[f"{prefix}_name"], None)
 
 
-async def thread_extras(
-    thread: Thread, posts: Sequence[PostRow]
-) -> tuple[list[str], SummaryRow | None]:
-    """The slugs of a thread's tags, by name, and its summary (or None): one query. The
-    reply the summary came from is among `posts`."""
-    sql = _EXTRAS.replace("{tags}", _JOINED[db.dialect()])
-    row = (await db.fetch(sql, thread.id, thread.id))[0]
-    tags = sorted(row["tag_slugs"].split()) if row["tag_slugs"] else []
-    if row["id"] is None:
-        return tags, None
-    source_id = row["source_post_id"]
-    return tags, SummaryRow(
-        id=row["id"],
-        thread=thread,
-        thread_id=thread.id,
-        author_id=row["author_id"],
-        edited_by_id=row["edited_by_id"],
-        reviewed_by_id=row["reviewed_by_id"],
+def summary_of(head: ThreadHead, posts: Sequence[PostRow]) -> SummaryRow | None:
+    """The thread's summary as its page shows it; the reply it came from is among `posts`."""
+    row = head.summary
+    if row is None:
+        return None
+    source_id = row["s_source_post_id"]
+    return SummaryRow(
+        id=row["s_id"],
+        thread=head.thread,
+        thread_id=head.thread.id,
+        author_id=row["s_author_id"],
+        edited_by_id=row["s_edited_by_id"],
+        reviewed_by_id=row["s_reviewed_by_id"],
         source_post_id=source_id,
-        body_html=row["body_html"],
-        body_text=row["body_text"],
-        created_at=_when(row["created_at"]),
-        updated_at=_time(row["updated_at"]),
-        reviewed_at=_time(row["reviewed_at"]),
-        author=Person(row["author_id"], row["a_username"], row["a_name"], None),
-        edited_by=_named(row, "e", row["edited_by_id"]),
-        reviewed_by=_named(row, "r", row["reviewed_by_id"]),
+        body_html=row["s_body_html"],
+        body_text=row["s_body_text"],
+        created_at=_when(row["s_created_at"]),
+        updated_at=_time(row["s_updated_at"]),
+        reviewed_at=_time(row["s_reviewed_at"]),
+        author=Person(row["s_author_id"], row["a_username"], row["a_name"], None),
+        edited_by=_named(row, "e", row["s_edited_by_id"]),
+        reviewed_by=_named(row, "r", row["s_reviewed_by_id"]),
         source_post=next((p for p in posts if p.id == source_id), None) if source_id else None,
     )

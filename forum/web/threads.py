@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum import markdown, permissions, ratelimit
-from forum.errors import PermissionDenied, ValidationError
+from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
@@ -28,25 +28,38 @@ async def _network(request: Request) -> Network:
 
 
 async def show(request: Request) -> Response:
-    network = await _network(request)
+    viewer = request.state.viewer
     thread_id, slug = parse_thread_path(request.path_params["thread"])
-    thread = await queries.locate_thread(network, thread_id, request.state.viewer, with_tags=False)
-    if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
-        return RedirectResponse(thread_url(thread), status_code=301)
-    context = await page_context(
-        request.state.viewer, network, thread, request.state.unread_notifications
-    )
+    # The thread with its network, tags and summary in one query; what the URL names is
+    # checked against it. Anything else (a thread moved, merged or renamed since the link
+    # was made, a network the viewer may not read, no such thread) goes the long way.
+    head = await reading.thread_head(thread_id)
+    if (
+        head is None
+        or head.network.slug != request.path_params["network"]
+        or not permissions.can_read(viewer, head.network)
+        or slug != head.thread.slug
+    ):
+        network = await _network(request)
+        thread = await queries.locate_thread(network, thread_id, viewer, with_tags=False)
+        if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
+            return RedirectResponse(thread_url(thread), status_code=301)
+        head = await reading.thread_head(thread.id)  # created since the first look
+        if head is None:
+            raise NotFound("no such thread")
+    context = await page_context(viewer, head, request.state.unread_notifications)
     return render(request, "threads/thread.html", context)
 
 
 async def page_context(
-    viewer: permissions.Viewer, network: Network, thread: Thread, unread_notifications: int
+    viewer: permissions.Viewer, head: reading.ThreadHead, unread_notifications: int
 ) -> dict[str, Any]:
     """What the thread page's template is given (besides what `render` adds). Also what
     `bench/bare.py` renders from memory, so that the two pages are the same."""
+    network, thread, tags = head.network, head.thread, head.tags
     nodes = await reading.thread_posts(thread.id)
     posts = [node.post for node in nodes]
-    tags, summary = await reading.thread_extras(thread, posts)
+    summary = reading.summary_of(head, posts)
     article = kb_queries.page_article(summary, tags, posts) if summary else None
     last_post_id = max((node.post.id for node in nodes), default=0)
     state = await notifications.thread_state(viewer, thread, last_post_id, unread_notifications)
