@@ -652,9 +652,11 @@ def serve_and_measure(
     states: Sequence[str] = ("out", "in"),
     bare: tuple[str, int] | None = None,
     writes: bool = True,
+    note: str = "",
 ) -> Run:
     """Start the forum on a fresh copy of `loaded`, measure, stop it, count the replies."""
     label = f"{loaded.scale}, {loaded.database}, {workers} worker{'s' if workers > 1 else ''}"
+    label += f", {note}" if note else ""
     print(f"\nrun          {label}", flush=True)
     copy = fresh_copy(loaded, args)
     asyncio.run(settle(copy))
@@ -772,36 +774,63 @@ def report_run(run: Run) -> None:
     print(f"  server log: {run.log}")
 
 
-def report_limit(run: Run) -> dict[str, Any]:
+def _median(values: Sequence[float]) -> int:
+    """The index of the median of `values` (the lower of the middle two for an even count)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(order) - 1) // 2]
+
+
+def _rounds(values: Sequence[float], fmt: str) -> str:
+    return "" if len(values) < 2 else f"; rounds: {', '.join(format(v, fmt) for v in values)}"
+
+
+def report_limit(runs: Sequence[Run]) -> dict[str, Any]:
+    """Each round's share (the forum's page and the bare app's were measured one after the
+    other), and the round with the median share in full."""
+    run = runs[0]
     print(f"\nagainst the limit ({run.label}, logged out): the forum's thread page as a share")
     print("of the same page rendered by a bare Starlette + Jinja2 app from memory")
     out: dict[str, Any] = {}
     for key in THREAD_PAGES:
-        ours, bare = run.pages["out"].get(key), run.bare.get(key)
-        if ours is None or bare is None:
+        pairs = [(r.pages["out"].get(key), r.bare.get(key)) for r in runs]
+        measured = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if not measured:
             continue
+        shares = [a.rps / b.rps for a, b in measured]
+        ours, bare = measured[_median(shares)]
         share = ours.rps / bare.rps
         by_cpu = bare.cpu_ms() / ours.cpu_ms()
-        out[key] = {"throughput": round(share, 3), "cpu": round(by_cpu, 3)}
+        out[key] = {"throughput": round(share, 3), "cpu": round(by_cpu, 3), "rounds": shares}
         print(
             f"  {PAGES[key]:<18} forum {ours.rps:7.1f} req/s (p50 {ours.ms(50):6.1f} ms, "
             f"{ours.cpu_ms():5.1f} CPU ms/req), bare {bare.rps:7.1f} req/s (p50 "
             f"{bare.ms(50):6.1f} ms, {bare.cpu_ms():5.1f} CPU ms/req): {share:.0%} of its "
             f"throughput, {by_cpu:.0%} by CPU per request "
             f"(target >= {TARGET_BARE:.0%}: {'met' if share >= TARGET_BARE else 'NOT met'})"
+            f"{_rounds(shares, '.0%')}"
         )
         print(f"  {'':<18} {run.same_html.get(key, '')}")
     return out
 
 
-def report_workers(one: Run, two: Run) -> dict[str, Any]:
-    print(f"\nprocesses: throughput of 2 workers over 1 (target >= {TARGET_WORKERS}x)")
+def report_workers(ones: Sequence[Run], twos: Sequence[Run]) -> dict[str, Any]:
+    """Each round's ratio (its two runs one after the other), and the round with the median
+    ratio in full."""
+    one = ones[0]
+    rounds = f", the median of {len(ones)} rounds" if len(ones) > 1 else ""
+    print(f"\nprocesses: throughput of 2 workers over 1{rounds} (target >= {TARGET_WORKERS}x)")
     out: dict[str, Any] = {}
     for state in ("out", "in"):
         for key, label in PAGES.items():
-            a, b = one.pages.get(state, {}).get(key), two.pages.get(state, {}).get(key)
-            if a is None or b is None:
+            pairs = [
+                (x.pages.get(state, {}).get(key), y.pages.get(state, {}).get(key))
+                for x, y in zip(ones, twos, strict=True)
+            ]
+            measured = [(a, b) for a, b in pairs if a is not None and b is not None]
+            if not measured:
                 continue
+            ratios = [b.rps / a.rps for a, b in measured]
+            a, b = measured[_median(ratios)]
             ratio = b.rps / a.rps
             out[f"{state}:{key}"] = round(ratio, 2)
             verdict = "met" if ratio >= TARGET_WORKERS else "NOT met"
@@ -809,7 +838,7 @@ def report_workers(one: Run, two: Run) -> dict[str, Any]:
                 f"  logged {state:<3} {label:<18} {a.rps:7.1f} -> {b.rps:7.1f} req/s: "
                 f"{ratio:.2f}x ({verdict}); server CPU {a.server_cpu / a.seconds:.1f} -> "
                 f"{b.server_cpu / b.seconds:.1f} cores, client {a.client_cpu / a.seconds:.1f}"
-                f" -> {b.client_cpu / b.seconds:.1f}"
+                f" -> {b.client_cpu / b.seconds:.1f}{_rounds(ratios, '.2f')}"
             )
             if "postgres" in one.label:
                 # One worker takes at most a core; PostgreSQL's work for it comes on top. Two
@@ -821,12 +850,14 @@ def report_workers(one: Run, two: Run) -> dict[str, Any]:
                     f"{share:.0%} of the forum's with 1 worker (the cores' ceiling "
                     f"{2 / (1 + share):.2f}x)"
                 )
-    if one.writes and two.writes:
-        a_rate = len(one.writes.latencies) / one.writes.seconds
-        b_rate = len(two.writes.latencies) / two.writes.seconds
-        print(
-            f"  writes             {a_rate:7.1f} -> {b_rate:7.1f} replies/s: {b_rate / a_rate:.2f}x"
-        )
+    for one, two in zip(ones, twos, strict=True):
+        if one.writes and two.writes:
+            a_rate = len(one.writes.latencies) / one.writes.seconds
+            b_rate = len(two.writes.latencies) / two.writes.seconds
+            print(
+                f"  writes             {a_rate:7.1f} -> {b_rate:7.1f} replies/s: "
+                f"{b_rate / a_rate:.2f}x"
+            )
     return out
 
 
@@ -868,6 +899,13 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[1], help="one run for each (e.g. 1 2)"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="per page and state")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every --workers count this many times, taking turns, and report the "
+        "median round (for a machine whose speed drifts)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--replies", type=int, default=25, help=f"per writer (at most {MAX_REPLIES})"
@@ -926,19 +964,28 @@ def main() -> None:
         bare = None if args.no_bare else start_bare(loaded, args)
         runs = []
         try:
-            for workers in args.workers:
-                with_bare = (bare[1], bare[0].pid) if bare and workers == args.workers[0] else None
-                runs.append(serve_and_measure(loaded, workers, args, bare=with_bare))
+            # Rounds take turns (1 worker, 2 workers, 1 worker, …), so that a machine whose
+            # speed drifts over minutes weighs on every figure alike.
+            for n in range(1, args.rounds + 1):
+                for workers in args.workers:
+                    first = workers == args.workers[0]
+                    with_bare = (bare[1], bare[0].pid) if bare and first else None
+                    label = f"round {n} of {args.rounds}" if args.rounds > 1 else ""
+                    runs.append(
+                        serve_and_measure(loaded, workers, args, bare=with_bare, note=label)
+                    )
             bare_memory = peak_rss(bare[0].pid) if bare else []
         finally:
             if bare:
                 stop_server(bare[0])
         for run in runs:
             report_run(run)
+        by_workers: dict[int, list[Run]] = {}
+        for run in runs:
+            by_workers.setdefault(run.workers, []).append(run)
         if bare:
-            results["limit"] = report_limit(runs[0])
+            results["limit"] = report_limit(by_workers[args.workers[0]])
             print(f"  bare app: peak RSS {sum(m.peak_mb for m in bare_memory):.0f} MB")
-        by_workers = {run.workers: run for run in runs}
         if 1 in by_workers and 2 in by_workers:
             results["workers"] = report_workers(by_workers[1], by_workers[2])
     for run in runs:

@@ -1,14 +1,16 @@
 """Where a page's time goes: requests one page in-process, without HTTP, and profiles it.
 
-    .venv/bin/python bench/page_profile.py DIR PAGE [--requests N] [--profile] [--sql] [--login]
+    .venv/bin/python bench/page_profile.py DIR PAGE [--requests N] [--login] [--sql] [--cold]
+                                                   [--profile]
 
 DIR is a folder `bench/data.py` loaded (its manifest names the database, the index and the
 pages); PAGE is one of the manifest's pages (home, network, thread_50, thread_500, kb, search)
 or a path. The forum app runs in this process behind httpx's ASGI transport, one request at a
 time, with its background loops off. Prints the mean milliseconds per request, the CPU
 milliseconds of this process (aiosqlite's thread included), PostgreSQL's (when the database is
-a PostgreSQL server on this machine) and the SQL queries per request;
-with --sql, one request's statements; with --profile, cProfile's top functions.
+a PostgreSQL server on this machine) and the SQL queries per request; with --sql, one
+request's statements; with --cold, each request as the first after a write (nothing kept
+until the change log moves); with --profile, cProfile's top functions.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ async def run(args: argparse.Namespace) -> None:
     settings_env(manifest, args.data)
     from forum import db
     from forum.app import create_app, settle_gc
+    from forum.changes import forget_everything_kept
     from forum.config import load_settings
 
     settings = load_settings()
@@ -84,6 +87,8 @@ async def run(args: argparse.Namespace) -> None:
         if profiler:
             profiler.enable()
         for _ in range(args.requests):
+            if args.cold:
+                forget_everything_kept()
             await client.get(path)
         if profiler:
             profiler.disable()
@@ -116,6 +121,12 @@ def main() -> None:
     parser.add_argument("--login", action="store_true", help="as bench00")
     parser.add_argument("--default-gc", action="store_true", help="not as `forum serve` tunes it")
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="forget what is kept until the change log moves before each request (as after "
+        "a write)",
+    )
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
     asyncio.run(run(parser.parse_args()))

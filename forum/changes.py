@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -87,6 +87,14 @@ async def position() -> Position | None:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+_EVERY_KEPT: list[UntilChanged[Any, Any]] = []
+
+
+def forget_everything_kept() -> None:
+    """Empty every `UntilChanged` of this process: the next reads compute afresh, as after a
+    write (`bench/page_profile.py --cold` measures pages so)."""
+    for kept in _EVERY_KEPT:
+        kept.forget()
 
 
 class UntilChanged(Generic[K, V]):
@@ -97,6 +105,10 @@ class UntilChanged(Generic[K, V]):
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._kept: OrderedDict[K, tuple[Position, V]] = OrderedDict()
+        _EVERY_KEPT.append(self)
+
+    def forget(self) -> None:
+        self._kept.clear()
 
     async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
         at = await position()
