@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from forum import db
 from forum.config import DatabaseSettings, load_settings
-from forum.ops.backup import BackupError, backup
+from forum.ops.backup import BackupError, _dsn, backup
 from forum.threads.models import Post, Thread
 from tests.conftest import PG_SKIP, PG_URL
 from tests.factories import make_member, make_network, make_reply, make_thread
@@ -33,13 +36,33 @@ async def _counts(settings) -> tuple[int, int, list[str]]:  # type: ignore[no-un
         return await Thread.all().count(), await Post.all().count(), titles
 
 
+@contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_pg_dump_is_given_the_servers_address_or_socket_and_no_pool_settings() -> None:
+    assert _dsn("postgres://forum:pw@db.internal:5432/forum?maxsize=8") == (
+        "postgresql://forum@db.internal:5432/forum"
+    )
+    assert _dsn("postgres://forum:pw@/forum?host=/var/run/postgresql&minsize=2") == (
+        "postgresql://forum@/forum?host=%2Fvar%2Frun%2Fpostgresql"
+    )
+
+
 async def test_sqlite_backup_restores_to_the_same_content(tmp_path: Path) -> None:
     live = tmp_path / "live.sqlite3"
     settings = replace(
         load_settings(env={}), base_dir=tmp_path, database=DatabaseSettings(url=f"sqlite://{live}")
     )
     await _fill(settings)
-    target = backup(settings, tmp_path / "backups" / "forum.sqlite3")
+    with _umask(0o022):
+        target = backup(settings, tmp_path / "backups" / "forum.sqlite3")
+    assert target.stat().st_mode & 0o777 == 0o600  # password hashes: the owner's only
     with pytest.raises(BackupError):
         backup(settings, target)  # never overwrites
     # Restore: the backup file is the database.
@@ -61,8 +84,10 @@ async def test_postgres_backup_restores_with_pg_restore(tmp_path: Path) -> None:
             load_settings(env={}), base_dir=tmp_path, database=DatabaseSettings(url=url)
         )
         await _fill(settings)
-        target = backup(settings, tmp_path / "forum.dump")
+        with _umask(0o022):
+            target = backup(settings, tmp_path / "forum.dump")
         assert target.stat().st_size > 0
+        assert target.stat().st_mode & 0o777 == 0o600
         async with _new_postgres_database() as empty:
             dsn = empty.replace("postgres://", "postgresql://", 1)
             result = await asyncio.to_thread(

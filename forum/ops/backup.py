@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from forum.config import Settings
 
@@ -42,7 +42,7 @@ def backup(settings: Settings, target: Path) -> Path:
 def _sqlite(source: Path, target: Path) -> None:
     if not source.exists():
         raise BackupError(f"no database at {source}")
-    tmp = target.with_name(target.name + ".partial")
+    tmp = _private(target.with_name(target.name + ".partial"))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(tmp)
@@ -55,15 +55,30 @@ def _sqlite(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def _private(path: Path) -> Path:
+    """`path` created empty, readable by its owner only, whatever the umask: a backup holds
+    password hashes and sessions. (SQLite and pg_dump write into the file as it is.)"""
+    path.unlink(missing_ok=True)  # a .partial left by a backup that was killed
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path
+
+
+# Of the forum URL's query, what libpq understands too (a Unix socket's folder, TLS).
+_LIBPQ_PARAMETERS = ("host", "sslmode")
+
+
 def _dsn(url: str) -> str:
-    """A libpq URL from the forum's postgres:// URL (the password passed in the environment)."""
+    """A libpq URL from the forum's postgres:// URL (the password passed in the environment);
+    `?host=/var/run/postgresql`, a Unix socket, is kept."""
     parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
-    netloc = parts.hostname or "localhost"
+    netloc = parts.hostname or ""
     if parts.port:
         netloc += f":{parts.port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
-    return f"postgresql://{netloc}{parts.path}"
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k in _LIBPQ_PARAMETERS]
+    query = f"?{urlencode(kept)}" if kept else ""
+    return f"postgresql://{netloc or 'localhost'}{parts.path}{query}"
 
 
 def _postgres(url: str, target: Path) -> None:
@@ -73,6 +88,7 @@ def _postgres(url: str, target: Path) -> None:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError("pg_dump is not installed (Debian: apt-get install postgresql-client)")
+    _private(tmp)
     # Fixed arguments; the URL is the operator's own setting.
     result = subprocess.run(  # noqa: S603
         [pg_dump, "--format=custom", "--no-owner", "--file", str(tmp), _dsn(url)],
