@@ -187,15 +187,15 @@ class Copy:
         }
 
 
-def fresh_copy(loaded: Loaded, args: argparse.Namespace) -> Copy:
+def fresh_copy(loaded: Loaded, args: argparse.Namespace, name: str = "run") -> Copy:
     """Every run starts from the state data.py left: writes and sessions of an earlier run
-    (and the rate limit on replies) do not carry over."""
-    folder = loaded.folder / "run"
+    (and the rate limit on replies) do not carry over. `name`: copies side by side."""
+    folder = loaded.folder / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     shutil.copytree(loaded.manifest["index_dir"], folder / "index")
     if loaded.database == "postgres":
-        url = pg_url(args.pg_url, f"bench_{loaded.scale}_run")
+        url = pg_url(args.pg_url, f"bench_{loaded.scale}_{name}")
         asyncio.run(drop_database(url))
         asyncio.run(create_database(url, template=f"bench_{loaded.scale}"))
     else:
@@ -701,6 +701,150 @@ def serve_and_measure(
     return run
 
 
+@dataclass
+class Served:
+    """One of the servers `serve_paired` keeps up side by side."""
+
+    workers: int
+    copy: Copy
+    server: subprocess.Popen[bytes]
+    base: str
+    pids: list[int]
+    log: str
+
+
+def _serve(loaded: Loaded, workers: int, args: argparse.Namespace) -> Served:
+    copy = fresh_copy(loaded, args, name=f"run{workers}")
+    asyncio.run(settle(copy))
+    logs = args.data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_name = f"server-{loaded.scale}-{loaded.database}-{workers}-paired.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(logs, port, copy.env(), workers=workers, log_name=log_name)
+    with httpx.Client(base_url=base, timeout=30) as probe:
+        wait_until_up(probe, server, 120)
+        probe.get("/api/v1/search", params={"q": "data"}).raise_for_status()
+    if workers > 1:
+        time.sleep(3)  # the first answer came from one worker; let the others start too
+    return Served(workers, copy, server, base, process_tree(server.pid), str(logs / log_name))
+
+
+def serve_paired(
+    loaded: Loaded, args: argparse.Namespace, bare: tuple[str, int] | None
+) -> list[Run]:
+    """Every --workers count's server up at once, each on its own copy, and each page
+    measured on one, then the next, then again, --rounds times: the figures of a pair are
+    seconds apart, not minutes, on a machine whose speed drifts. One `Run` per server and
+    round (the writes, the logins and the memory on its first round's)."""
+    servers: list[Served] = []
+    runs: list[Run] = []
+    try:
+        for workers in args.workers:
+            print(f"\nserver       {workers} worker{'s' if workers > 1 else ''}", flush=True)
+            servers.append(_serve(loaded, workers, args))
+        bare_arg = (bare[0], process_tree(bare[1])) if bare else None
+        runs = asyncio.run(_measure_paired(servers, loaded, args, bare_arg))
+        for served in servers:
+            first = next(r for r in runs if r.workers == served.workers)
+            first.memory = peak_rss(served.server.pid)
+    finally:
+        for served in servers:
+            stop_server(served.server)
+    try:
+        thread_id = int(loaded.manifest["writes"]["thread_id"])
+        for served in servers:
+            first = next(r for r in runs if r.workers == served.workers)
+            if first.writes is not None:
+                first.writes.stored = asyncio.run(
+                    count_replies(served.copy, thread_id, first.writes.marker)
+                )
+    finally:
+        for served in servers:
+            drop_copy(served.copy)
+    return runs
+
+
+async def _measure_paired(
+    servers: Sequence[Served],
+    loaded: Loaded,
+    args: argparse.Namespace,
+    bare: tuple[str, list[int]] | None,
+) -> list[Run]:
+    paths = loaded.pages
+    users = loaded.manifest["bench_users"][: args.concurrency]
+    password = loaded.manifest["password"]
+    label = f"{loaded.scale}, {loaded.database}"
+    runs = {
+        (s.workers, n): Run(
+            f"{label}, {s.workers} worker{'s' if s.workers > 1 else ''}, paired round "
+            f"{n} of {args.rounds}",
+            s.workers,
+            args.concurrency,
+            log=s.log,
+        )
+        for n in range(1, args.rounds + 1)
+        for s in servers
+    }
+    anonymous = {s.workers: _clients(s.base, args.concurrency) for s in servers}
+    members = {s.workers: _clients(s.base, args.concurrency) for s in servers}
+    bare_clients = _clients(bare[0], args.concurrency) if bare else []
+    try:
+        for s in servers:
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(log_in(c, u, password) for c, u in zip(members[s.workers], users, strict=True))
+            )
+            first = runs[(s.workers, 1)]
+            first.login_seconds = time.perf_counter() - started
+            first.login_peak_mb = sum(
+                m.peak_mb for pid in s.pids for m in peak_rss(pid, tree=False)
+            )
+            reset_peak(s.pids)
+        for n in range(1, args.rounds + 1):
+            print(f"\nround        {n} of {args.rounds}", flush=True)
+            for state in ("out", "in"):
+                for key in PAGES:
+                    line = f"  {state:<3} {PAGES[key]:<18}"
+                    for s in servers:
+                        clients = (anonymous if state == "out" else members)[s.workers]
+                        sample = await measure_page(
+                            clients,
+                            s.base,
+                            page_path(paths, key),
+                            args.seconds,
+                            s.pids,
+                            args.client,
+                        )
+                        run = runs[(s.workers, n)]
+                        run.pages.setdefault(state, {})[key] = sample
+                        line += f" {s.workers}w {sample.rps:7.1f} req/s"
+                        first_server = s is servers[0]
+                        if bare and first_server and state == "out" and key in THREAD_PAGES:
+                            run.same_html[key] = await compare_html(s.base, bare[0], paths[key])
+                            run.bare[key] = await measure_page(
+                                bare_clients,
+                                bare[0],
+                                page_path(paths, key),
+                                args.seconds,
+                                bare[1],
+                                args.client,
+                            )
+                            line += f" (bare {run.bare[key].rps:7.1f})"
+                    print(line, flush=True)
+        thread = loaded.manifest["writes"]
+        path = f"/n/{thread['network']}/t/{thread['thread_id']}"
+        for s in servers:
+            first = runs[(s.workers, 1)]
+            first.writes = await post_replies(members[s.workers], path, args.replies)
+            print(f"  writes {s.workers}w: {len(first.writes.latencies)} accepted", flush=True)
+    finally:
+        for group in [*anonymous.values(), *members.values(), bare_clients]:
+            for client in group:
+                await client.aclose()
+    return list(runs.values())
+
+
 def start_bare(loaded: Loaded, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
     """bench/bare.py on the loaded corpus (it reads it once at start, then closes it)."""
     port = free_port()
@@ -906,6 +1050,12 @@ def main() -> None:
         help="measure every --workers count this many times, taking turns, and report the "
         "median round (for a machine whose speed drifts)",
     )
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="keep a server for each --workers count up at once and take turns page by page "
+        "(each round's pair seconds apart rather than minutes)",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--replies", type=int, default=25, help=f"per writer (at most {MAX_REPLIES})"
@@ -964,16 +1114,19 @@ def main() -> None:
         bare = None if args.no_bare else start_bare(loaded, args)
         runs = []
         try:
-            # Rounds take turns (1 worker, 2 workers, 1 worker, …), so that a machine whose
-            # speed drifts over minutes weighs on every figure alike.
-            for n in range(1, args.rounds + 1):
-                for workers in args.workers:
-                    first = workers == args.workers[0]
-                    with_bare = (bare[1], bare[0].pid) if bare and first else None
-                    label = f"round {n} of {args.rounds}" if args.rounds > 1 else ""
-                    runs.append(
-                        serve_and_measure(loaded, workers, args, bare=with_bare, note=label)
-                    )
+            if args.paired:
+                runs = serve_paired(loaded, args, (bare[1], bare[0].pid) if bare else None)
+            else:
+                # Rounds take turns (1 worker, 2 workers, 1 worker, …), so that a machine
+                # whose speed drifts over minutes weighs on every figure alike.
+                for n in range(1, args.rounds + 1):
+                    for workers in args.workers:
+                        first = workers == args.workers[0]
+                        with_bare = (bare[1], bare[0].pid) if bare and first else None
+                        label = f"round {n} of {args.rounds}" if args.rounds > 1 else ""
+                        runs.append(
+                            serve_and_measure(loaded, workers, args, bare=with_bare, note=label)
+                        )
             bare_memory = peak_rss(bare[0].pid) if bare else []
         finally:
             if bare:

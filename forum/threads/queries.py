@@ -16,6 +16,7 @@ from forum.changes import UntilChanged
 from forum.errors import NotFound
 from forum.networks.models import Network
 from forum.permissions import Viewer
+from forum.threads import reading
 from forum.threads.models import Post, PostRevision, Summary, Tag, Thread, ThreadRedirect
 
 
@@ -39,13 +40,7 @@ async def get_thread(network: Network, thread_id: int, *, with_tags: bool = True
     rows = await db.fetch(_thread_sql(), thread_id, network.id)
     if not rows:
         raise NotFound("no such thread")
-    row = rows[0]
-    thread = db.from_row(Thread, row, "t")
-    author = db.from_row(User, row, "u")
-    if row["o_id"] is not None:
-        author.organisation = db.from_row(Organisation, row, "o")
-    thread.author = author
-    thread.network = network
+    thread = reading.thread_from_row(rows[0], network)
     if with_tags:
         await thread.fetch_related("tags")
     return thread

@@ -294,6 +294,18 @@ def _head_sql(dialect: str) -> str:
     )
 
 
+def thread_from_row(row: dict[str, Any], network: Network) -> Thread:
+    """The thread of a row of `db.columns` of Thread as "t", User as "u" (its author) and
+    Organisation as "o" (theirs, NULL for none), with its author and network set."""
+    thread = db.from_row(Thread, row, "t")
+    author = db.from_row(User, row, "u")
+    if row["o_id"] is not None:
+        author.organisation = db.from_row(OrganisationModel, row, "o")
+    thread.author = author
+    thread.network = network
+    return thread
+
+
 async def thread_head(thread_id: int) -> ThreadHead | None:
     """Thread `thread_id` with its network, author, tags and summary row; None if there is
     no such thread. Whether the viewer may read it is the caller's question (its network is
@@ -303,12 +315,7 @@ async def thread_head(thread_id: int) -> ThreadHead | None:
         return None
     row = rows[0]
     network = db.from_row(Network, row, "n")
-    thread = db.from_row(Thread, row, "t")
-    author = db.from_row(User, row, "u")
-    if row["o_id"] is not None:
-        author.organisation = db.from_row(OrganisationModel, row, "o")
-    thread.author = author
-    thread.network = network
+    thread = thread_from_row(row, network)
     tags = sorted(row["tag_slugs"].split()) if row["tag_slugs"] else []
     return ThreadHead(network, thread, tags, row if row["s_id"] is not None else None)
 
