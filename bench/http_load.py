@@ -658,29 +658,15 @@ def serve_and_measure(
     label = f"{loaded.scale}, {loaded.database}, {workers} worker{'s' if workers > 1 else ''}"
     label += f", {note}" if note else ""
     print(f"\nrun          {label}", flush=True)
-    copy = fresh_copy(loaded, args)
-    asyncio.run(settle(copy))
-    logs = args.data / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_name = f"server-{loaded.scale}-{loaded.database}-{workers}.log"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    run = Run(label, workers, args.concurrency, log=str(logs / log_name))
-    server = start_server(logs, port, copy.env(), workers=workers, log_name=log_name)
+    served = _serve(loaded, workers, args, name="run")
+    run = Run(label, workers, args.concurrency, log=served.log)
     try:
-        with httpx.Client(base_url=base, timeout=30) as probe:
-            wait_until_up(probe, server, 120)
-            probe.get("/api/v1/search", params={"q": "data"}).raise_for_status()
-        if workers > 1:
-            # The first answer came from one worker; give the others time to start too.
-            time.sleep(3)
-        pids = process_tree(server.pid)
         bare_arg = (bare[0], process_tree(bare[1])) if bare else None
         asyncio.run(
             measure(
                 run,
-                base,
-                pids,
+                served.base,
+                served.pids,
                 loaded,
                 args,
                 pages=pages,
@@ -689,15 +675,17 @@ def serve_and_measure(
                 writes=writes,
             )
         )
-        run.memory = peak_rss(server.pid)
+        run.memory = peak_rss(served.server.pid)
     finally:
-        stop_server(server)
+        stop_server(served.server)
     try:
         if run.writes is not None:
             thread_id = int(loaded.manifest["writes"]["thread_id"])
-            run.writes.stored = asyncio.run(count_replies(copy, thread_id, run.writes.marker))
+            run.writes.stored = asyncio.run(
+                count_replies(served.copy, thread_id, run.writes.marker)
+            )
     finally:
-        drop_copy(copy)
+        drop_copy(served.copy)
     return run
 
 
@@ -713,20 +701,26 @@ class Served:
     log: str
 
 
-def _serve(loaded: Loaded, workers: int, args: argparse.Namespace) -> Served:
-    copy = fresh_copy(loaded, args, name=f"run{workers}")
+def _serve(loaded: Loaded, workers: int, args: argparse.Namespace, name: str) -> Served:
+    """`forum serve --workers N` on a fresh copy (`name`) of `loaded`, answering."""
+    copy = fresh_copy(loaded, args, name=name)
     asyncio.run(settle(copy))
     logs = args.data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log_name = f"server-{loaded.scale}-{loaded.database}-{workers}-paired.log"
+    log_name = f"server-{loaded.scale}-{loaded.database}-{workers}-{name}.log"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(logs, port, copy.env(), workers=workers, log_name=log_name)
-    with httpx.Client(base_url=base, timeout=30) as probe:
-        wait_until_up(probe, server, 120)
-        probe.get("/api/v1/search", params={"q": "data"}).raise_for_status()
-    if workers > 1:
-        time.sleep(3)  # the first answer came from one worker; let the others start too
+    try:
+        with httpx.Client(base_url=base, timeout=30) as probe:
+            wait_until_up(probe, server, 120)
+            probe.get("/api/v1/search", params={"q": "data"}).raise_for_status()
+        if workers > 1:
+            time.sleep(3)  # the first answer came from one worker; let the others start too
+    except BaseException:
+        stop_server(server)
+        drop_copy(copy)
+        raise
     return Served(workers, copy, server, base, process_tree(server.pid), str(logs / log_name))
 
 
@@ -742,7 +736,7 @@ def serve_paired(
     try:
         for workers in args.workers:
             print(f"\nserver       {workers} worker{'s' if workers > 1 else ''}", flush=True)
-            servers.append(_serve(loaded, workers, args))
+            servers.append(_serve(loaded, workers, args, name=f"paired{workers}"))
         bare_arg = (bare[0], process_tree(bare[1])) if bare else None
         runs = asyncio.run(_measure_paired(servers, loaded, args, bare_arg))
         for served in servers:
@@ -918,6 +912,11 @@ def report_run(run: Run) -> None:
     print(f"  server log: {run.log}")
 
 
+def _over(a: float, b: float) -> float:
+    """a / b, or NaN when no request was answered in the time (b is 0)."""
+    return a / b if b else float("nan")
+
+
 def _median(values: Sequence[float]) -> int:
     """The index of the median of `values` (the lower of the middle two for an even count)."""
     order = sorted(range(len(values)), key=lambda i: values[i])
@@ -940,10 +939,10 @@ def report_limit(runs: Sequence[Run]) -> dict[str, Any]:
         measured = [(a, b) for a, b in pairs if a is not None and b is not None]
         if not measured:
             continue
-        shares = [a.rps / b.rps for a, b in measured]
+        shares = [_over(a.rps, b.rps) for a, b in measured]
         ours, bare = measured[_median(shares)]
-        share = ours.rps / bare.rps
-        by_cpu = bare.cpu_ms() / ours.cpu_ms()
+        share = _over(ours.rps, bare.rps)
+        by_cpu = _over(bare.cpu_ms(), ours.cpu_ms())
         out[key] = {"throughput": round(share, 3), "cpu": round(by_cpu, 3), "rounds": shares}
         print(
             f"  {PAGES[key]:<18} forum {ours.rps:7.1f} req/s (p50 {ours.ms(50):6.1f} ms, "
@@ -973,9 +972,9 @@ def report_workers(ones: Sequence[Run], twos: Sequence[Run]) -> dict[str, Any]:
             measured = [(a, b) for a, b in pairs if a is not None and b is not None]
             if not measured:
                 continue
-            ratios = [b.rps / a.rps for a, b in measured]
+            ratios = [_over(b.rps, a.rps) for a, b in measured]
             a, b = measured[_median(ratios)]
-            ratio = b.rps / a.rps
+            ratio = _over(b.rps, a.rps)
             out[f"{state}:{key}"] = round(ratio, 2)
             verdict = "met" if ratio >= TARGET_WORKERS else "NOT met"
             print(
