@@ -582,6 +582,34 @@ async def compare_html(ours: str, bare: str, path: str) -> str:
     return f"DIFFERENT HTML: forum {len(mine.encode()):,} bytes, bare {len(theirs.encode()):,}"
 
 
+async def page_and_limit(
+    run: Run,
+    state: str,
+    key: str,
+    clients: Sequence[httpx.AsyncClient],
+    base: str,
+    server_pids: Sequence[int],
+    paths: dict[str, str],
+    args: argparse.Namespace,
+    bare: tuple[str, list[int]] | None,
+    bare_clients: Sequence[httpx.AsyncClient],
+) -> tuple[Sample, Sample | None]:
+    """One page measured into `run`; a thread page logged out, with `bare`, then the bare
+    app's (right after the forum's, so that load elsewhere falls on both alike)."""
+    sample = await measure_page(
+        clients, base, page_path(paths, key), args.seconds, server_pids, args.client
+    )
+    run.pages.setdefault(state, {})[key] = sample
+    if not (bare and state == "out" and key in THREAD_PAGES):
+        return sample, None
+    run.same_html[key] = await compare_html(base, bare[0], paths[key])
+    limit = await measure_page(
+        bare_clients, bare[0], page_path(paths, key), args.seconds, bare[1], args.client
+    )
+    run.bare[key] = limit
+    return sample, limit
+
+
 async def measure(
     run: Run,
     base: str,
@@ -614,23 +642,11 @@ async def measure(
         for state in states:
             clients = anonymous if state == "out" else members
             for key in pages:
-                sample = await measure_page(
-                    clients, base, page_path(paths, key), args.seconds, server_pids, args.client
+                sample, limit = await page_and_limit(
+                    run, state, key, clients, base, server_pids, paths, args, bare, bare_clients
                 )
-                run.pages.setdefault(state, {})[key] = sample
                 line = f"  {state:<3} {PAGES[key]:<18} {sample.rps:7.1f} req/s"
-                if bare and state == "out" and key in THREAD_PAGES:
-                    # Right after the forum's, so that load elsewhere falls on both alike.
-                    run.same_html[key] = await compare_html(base, bare[0], paths[key])
-                    limit = await measure_page(
-                        bare_clients,
-                        bare[0],
-                        page_path(paths, key),
-                        args.seconds,
-                        bare[1],
-                        args.client,
-                    )
-                    run.bare[key] = limit
+                if limit is not None:
                     line += f"   bare {limit.rps:7.1f} req/s"
                 print(line, flush=True)
         if writes:
@@ -802,29 +818,21 @@ async def _measure_paired(
                     line = f"  {state:<3} {PAGES[key]:<18}"
                     for s in servers:
                         clients = (anonymous if state == "out" else members)[s.workers]
-                        sample = await measure_page(
+                        sample, limit = await page_and_limit(
+                            runs[(s.workers, n)],
+                            state,
+                            key,
                             clients,
                             s.base,
-                            page_path(paths, key),
-                            args.seconds,
                             s.pids,
-                            args.client,
+                            paths,
+                            args,
+                            bare if s is servers[0] else None,
+                            bare_clients,
                         )
-                        run = runs[(s.workers, n)]
-                        run.pages.setdefault(state, {})[key] = sample
                         line += f" {s.workers}w {sample.rps:7.1f} req/s"
-                        first_server = s is servers[0]
-                        if bare and first_server and state == "out" and key in THREAD_PAGES:
-                            run.same_html[key] = await compare_html(s.base, bare[0], paths[key])
-                            run.bare[key] = await measure_page(
-                                bare_clients,
-                                bare[0],
-                                page_path(paths, key),
-                                args.seconds,
-                                bare[1],
-                                args.client,
-                            )
-                            line += f" (bare {run.bare[key].rps:7.1f})"
+                        if limit is not None:
+                            line += f" (bare {limit.rps:7.1f})"
                     print(line, flush=True)
         thread = loaded.manifest["writes"]
         path = f"/n/{thread['network']}/t/{thread['thread_id']}"

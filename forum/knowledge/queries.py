@@ -240,7 +240,7 @@ async def knowledge_base(
         return KnowledgeBase([], 0, [])
     key = (tuple(sorted(network_ids)), FRONT_CANDIDATES)
     if tag is None and not stale_only:
-        return await _FRONT_PAGES.get(key, lambda: _front_page(network_ids))
+        return await _FRONT_PAGES.get(key, lambda: _front_page(key, network_ids))
     shape = await _SHAPES.get(key, lambda: _shape(network_ids))
     counts = shape.counts
     in_networks = Summary.filter(thread__network_id__in=network_ids)
@@ -311,10 +311,8 @@ _SHAPES: UntilChanged[tuple[tuple[int, ...], int], _Shape] = UntilChanged()
 _FRONT_PAGES: UntilChanged[tuple[tuple[int, ...], int], KnowledgeBase] = UntilChanged()
 
 
-async def _front_page(network_ids: list[int]) -> KnowledgeBase:
-    shape = await _SHAPES.get(
-        (tuple(sorted(network_ids)), FRONT_CANDIDATES), lambda: _shape(network_ids)
-    )
+async def _front_page(key: tuple[tuple[int, ...], int], network_ids: list[int]) -> KnowledgeBase:
+    shape = await _SHAPES.get(key, lambda: _shape(network_ids))
     counts, shelves = shape.counts, shape.shelves
     wanted = sorted({tid for tids in shelves.values() for tid in tids})
     loaded = {a.thread.id: a for a in await _load_articles(wanted)}

@@ -9,13 +9,7 @@ from forum import permissions
 from forum.accounts.services import SLUG_RE
 from forum.changes import UntilChanged
 from forum.errors import NotFound
-from forum.networks.models import (
-    Membership,
-    MembershipRequest,
-    Network,
-    RequestStatus,
-    Role,
-)
+from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
 from forum.permissions import Viewer
 
 # Every network, by name, until the change log moves (creating a network, editing it or

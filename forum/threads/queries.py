@@ -11,7 +11,6 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Min
 
 from forum import db, permissions
-from forum.accounts.models import Organisation, User
 from forum.changes import UntilChanged
 from forum.errors import NotFound
 from forum.networks.models import Network
@@ -23,10 +22,8 @@ from forum.threads.models import Post, PostRevision, Summary, Tag, Thread, Threa
 @cache
 def _thread_sql() -> str:
     """Written once Tortoise knows every column (foreign keys are added at its start)."""
-    tables = f"{db.columns(Thread, 't')}, {db.columns(User, 'u')}, {db.columns(Organisation, 'o')}"
     return (
-        f"SELECT {tables} FROM threads t JOIN users u ON u.id = t.author_id"  # noqa: S608 (column names only)
-        " LEFT JOIN organisations o ON o.id = u.organisation_id"
+        f"SELECT {reading.thread_columns()} FROM {reading.THREAD_TABLES}"  # noqa: S608 (column names only)
         " WHERE t.id = ? AND t.network_id = ?"
     )
 

@@ -267,12 +267,8 @@ _JOINED = {"postgres": "string_agg(g.slug, ' ')", "sqlite": "group_concat(g.slug
 @cache
 def _head_sql(dialect: str) -> str:
     """Written once Tortoise knows every column (foreign keys are added at its start)."""
-    models = (
-        f"{db.columns(Thread, 't')}, {db.columns(User, 'u')}, "
-        f"{db.columns(OrganisationModel, 'o')}, {db.columns(Network, 'n')}"
-    )
     return (
-        f"SELECT {models},"  # noqa: S608 (column names only)
+        f"SELECT {thread_columns()}, {db.columns(Network, 'n')},"  # noqa: S608 (column names only)
         f" (SELECT {_JOINED[dialect]} FROM thread_tags tt JOIN tags g ON g.id = tt.tag_id"
         " WHERE tt.threads_id = t.id) AS tag_slugs,"
         " s.id AS s_id, s.author_id AS s_author_id, s.edited_by_id AS s_edited_by_id,"
@@ -283,9 +279,7 @@ def _head_sql(dialect: str) -> str:
         " sa.username AS a_username, sa.display_name AS a_name,"
         " se.username AS e_username, se.display_name AS e_name,"
         " sr.username AS r_username, sr.display_name AS r_name"
-        " FROM threads t JOIN networks n ON n.id = t.network_id"
-        " JOIN users u ON u.id = t.author_id"
-        " LEFT JOIN organisations o ON o.id = u.organisation_id"
+        f" FROM {THREAD_TABLES} JOIN networks n ON n.id = t.network_id"
         " LEFT JOIN summaries s ON s.thread_id = t.id"
         " LEFT JOIN users sa ON sa.id = s.author_id"
         " LEFT JOIN users se ON se.id = s.edited_by_id"
@@ -294,9 +288,23 @@ def _head_sql(dialect: str) -> str:
     )
 
 
+# A thread with its author and their organisation, as `thread_columns` names them.
+THREAD_TABLES = (
+    "threads t JOIN users u ON u.id = t.author_id"
+    " LEFT JOIN organisations o ON o.id = u.organisation_id"
+)
+
+
+def thread_columns() -> str:
+    """Every column of THREAD_TABLES's thread "t", author "u" and organisation "o", for
+    `thread_from_row` (called once Tortoise knows every column)."""
+    return (
+        f"{db.columns(Thread, 't')}, {db.columns(User, 'u')}, {db.columns(OrganisationModel, 'o')}"
+    )
+
+
 def thread_from_row(row: dict[str, Any], network: Network) -> Thread:
-    """The thread of a row of `db.columns` of Thread as "t", User as "u" (its author) and
-    Organisation as "o" (theirs, NULL for none), with its author and network set."""
+    """The thread of a row of `thread_columns()`, with its author and network set."""
     thread = db.from_row(Thread, row, "t")
     author = db.from_row(User, row, "u")
     if row["o_id"] is not None:
