@@ -42,8 +42,12 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: expected /n/<network>/t/<id>-<slug>")
     viewer = await permissions.viewer_for(None)
     thread_id, _ = parse_thread_path(rest)
-    head = await reading.thread_head(thread_id)
-    if head is None or head.network.slug != slug or not permissions.can_read(viewer, head.network):
+    view = await reading.thread_view(thread_id)
+    if (
+        view is None
+        or view.head.network.slug != slug
+        or not permissions.can_read(viewer, view.head.network)
+    ):
         raise ValueError(f"{path}: no such thread for an anonymous visitor")
     return {
         # templating.render's part
@@ -53,7 +57,7 @@ async def thread_context(settings: Settings, path: str) -> dict[str, Any]:
         "limits": settings.limits,
         "unread_notifications": 0,
         # threads.show's part
-        **await threads.page_context(viewer, head, 0),
+        **await threads.page_context(viewer, view, 0),
     }
 
 

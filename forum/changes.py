@@ -7,10 +7,12 @@ the search engine directly.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise import fields
@@ -55,6 +57,15 @@ _request_position: ContextVar[list[Position | None] | None] = ContextVar(
     "request_position", default=None
 )
 
+# The position as this process last read it, and when (time.monotonic()). A request from
+# someone not signed in may take it instead of asking (`accept_recent`) while it is younger
+# than RECENT: a reader who cannot write sees other people's writes up to RECENT late, and
+# a process under heavy anonymous traffic asks a few times a second instead of every page.
+# Signed-in requests always read the log (their session's query carries it: a member sees
+# their own reply at once, whichever process answers).
+RECENT = 0.1
+_last_read: tuple[float, Position | None] | None = None
+
 
 @contextmanager
 def per_request() -> Iterator[None]:
@@ -67,9 +78,49 @@ def per_request() -> Iterator[None]:
 
 
 def _forget_position() -> None:
+    global _last_read
+    _last_read = None
     memo = _request_position.get()
     if memo:
         memo.clear()
+
+
+def _remember(at: Position | None) -> None:
+    """`at`, just read from the database, for this request and for RECENT in this process."""
+    global _last_read
+    _last_read = (time.monotonic(), at)
+    memo = _request_position.get()
+    if memo is not None:
+        memo[:] = [at]
+
+
+def seen(latest_id: Any, created_at: Any) -> None:
+    """The position as a query read it beside something else (the session's, say): for
+    this request, as if `position` had asked. Both None: the log is empty."""
+    _remember(None if latest_id is None else as_position(latest_id, created_at))
+
+
+def accept_recent() -> None:
+    """Let this request take the position this process read less than RECENT ago (the
+    session middleware calls this for requests from someone not signed in)."""
+    memo = _request_position.get()
+    last = _last_read
+    if memo is not None and not memo and last is not None and time.monotonic() - last[0] < RECENT:
+        memo.append(last[1])
+
+
+def as_position(latest_id: Any, created_at: Any) -> Position:
+    """A position from the newest entry's id and time as the driver gives them (SQLite:
+    ISO text; PostgreSQL: a datetime), the same whichever query read them."""
+    when = datetime.fromisoformat(created_at) if isinstance(created_at, str) else created_at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(latest_id), when.astimezone(UTC).isoformat()
+
+
+# The newest entry, for `position`, and for a query that reads it beside something else.
+LATEST_ID = "(SELECT c.id FROM changes c ORDER BY c.id DESC LIMIT 1)"
+LATEST_AT = "(SELECT c.created_at FROM changes c ORDER BY c.id DESC LIMIT 1)"
 
 
 async def position() -> Position | None:
@@ -78,10 +129,9 @@ async def position() -> Position | None:
     memo = _request_position.get()
     if memo:
         return memo[0]
-    latest = await Change.all().order_by("-id").limit(1).values("id", "created_at")
-    at = (int(latest[0]["id"]), str(latest[0]["created_at"])) if latest else None
-    if memo is not None:
-        memo.append(at)
+    latest = await Change.all().order_by("-id").limit(1).values_list("id", "created_at")
+    at = as_position(*latest[0]) if latest else None
+    _remember(at)
     return at
 
 
@@ -100,15 +150,20 @@ def forget_everything_kept() -> None:
 class UntilChanged(Generic[K, V]):
     """Aggregates computed from the database (counts over the whole forum, say), kept in
     this process until the change log moves: every write a page's aggregates depend on
-    appends to it, in every process and on every host. The most recent `size` keys."""
+    appends to it, in every process and on every host. The most recent `size` keys; with
+    `weigh`, the most recent whose weights add up to at most `size` (the newest is kept
+    whatever its weight)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, *, weigh: Callable[[V], int] | None = None) -> None:
         self.size = size
-        self._kept: OrderedDict[K, tuple[Position, V]] = OrderedDict()
+        self._weigh = weigh
+        self._weight = 0
+        self._kept: OrderedDict[K, tuple[Position, V, int]] = OrderedDict()
         _EVERY_KEPT.append(self)
 
     def forget(self) -> None:
         self._kept.clear()
+        self._weight = 0
 
     async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
         at = await position()
@@ -118,9 +173,14 @@ class UntilChanged(Generic[K, V]):
             return kept[1]
         value = await compute()
         if at is not None:
-            self._kept[key] = (at, value)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            replaced = self._kept.pop(key, None)  # (another request may have kept it since)
+            if replaced is not None:
+                self._weight -= replaced[2]
+            weight = self._weigh(value) if self._weigh else 1
+            self._kept[key] = (at, value, weight)
+            self._weight += weight
+            while self._weight > self.size and len(self._kept) > 1:
+                self._weight -= self._kept.popitem(last=False)[1][2]
         return value
 
 

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import tortoise_test_context
 
+from forum import changes
 from forum.accounts import passwords
 from forum.app import create_app
 from forum.config import SecuritySettings, Settings, load_settings
@@ -62,6 +63,15 @@ def fresh_statement_cache() -> None:
     """Tortoise caches built INSERT statements per connection *name*, not per dialect; with
     SQLite and PostgreSQL tests in one process the cache must start empty for each test."""
     EXECUTOR_CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def change_log_read_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anonymous requests read where the change log stands like any other: whether one
+    came within `changes.RECENT` of the last read would hang on the clock. Tests of that
+    lag set it themselves (tests/test_kept_until_changed.py)."""
+    monkeypatch.setattr(changes, "RECENT", 0.0)
+    monkeypatch.setattr(changes, "_last_read", None)
 
 
 @pytest.fixture(autouse=True)

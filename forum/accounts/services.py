@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum import changes
+from forum import changes, db
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, User
 from forum.errors import Conflict, NotFound, ValidationError
@@ -195,32 +197,72 @@ async def end_session(*, key: str) -> None:
     await Session.filter(key_hash=_hash_key(key)).delete()
 
 
-async def session_for_key(key: str, *, idle: timedelta) -> Session | None:
-    """The live session a cookie's key opens (with its user and organisation), or None.
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A signed-in request's session (with its user and organisation), the user's roles by
+    network id, and their unread notifications in networks they may read now."""
+
+    session: Session
+    roles: dict[int, str]
+    unread: int
+
+
+@cache
+def _visit_sql(dialect: str) -> str:
+    """Written once Tortoise knows every column (foreign keys are added at its start)."""
+    joined = "string_agg" if dialect == "postgres" else "group_concat"
+    return (
+        f"SELECT {db.columns(Session, 's')}, {db.columns(User, 'u')},"  # noqa: S608 (names only)
+        f" {db.columns(Organisation, 'o')},"
+        f" (SELECT {joined}(m.network_id || ':' || m.role, ' ') FROM memberships m"
+        "  WHERE m.user_id = u.id) AS roles,"
+        # The header's count, as the notifications page lists them: of no network, of a
+        # network the user belongs to or that is public, or any for an admin.
+        " (SELECT COUNT(*) FROM notifications x WHERE x.user_id = u.id AND x.read_at IS NULL"
+        "  AND (u.is_admin OR x.network_id IS NULL"
+        "   OR x.network_id IN (SELECT m.network_id FROM memberships m WHERE m.user_id = u.id)"
+        "   OR x.network_id IN (SELECT n.id FROM networks n WHERE n.visibility = 'public')))"
+        " AS unread,"
+        f" {changes.LATEST_ID} AS c_id, {changes.LATEST_AT} AS c_at"
+        " FROM sessions s JOIN users u ON u.id = s.user_id"
+        " LEFT JOIN organisations o ON o.id = u.organisation_id"
+        " WHERE s.key_hash = ?"
+    )
+
+
+async def visit(key: str, *, idle: timedelta) -> Visit | None:
+    """The live session a cookie's key opens, with what every signed-in page shows of its
+    user, in one query (which also reads the change log's position for this request:
+    `changes.seen`); None if it opens none.
 
     A session has ended when it expired, when it has not been used for `idle` (a NULL
     last_seen_at, from before it was recorded, counts as its start), or when its user was
     deactivated. A session found idle is deleted. Its last use is written at most every
     SEEN_EVERY, so most page views do not write.
     """
+    rows = await db.fetch(_visit_sql(db.dialect()), _hash_key(key))
+    if not rows:
+        return None
+    row = rows[0]
+    changes.seen(row["c_id"], row["c_at"])
     now = utcnow()
-    session = (
-        await Session.filter(key_hash=_hash_key(key), expires_at__gt=now)
-        .select_related("user__organisation")
-        .first()
-    )
-    if session is None:
+    session = db.from_row(Session, row, "s")
+    if session.expires_at <= now:
         return None
     last = session.last_seen_at or session.created_at
     if last <= now - idle:
         await Session.filter(id=session.id).delete()
         return None
-    if not session.user.is_active:
+    user = db.from_row(User, row, "u")
+    if not user.is_active:
         return None
+    user.organisation = db.from_row(Organisation, row, "o") if row["o_id"] is not None else None
+    session.user = user
     if now - last >= SEEN_EVERY:
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now
-    return session
+    roles = dict(pair.split(":", 1) for pair in (row["roles"] or "").split())
+    return Visit(session, {int(n): role for n, role in roles.items()}, int(row["unread"]))
 
 
 async def end_own_session(*, user: User, session_id: int) -> None:

@@ -50,15 +50,6 @@ def _readable(viewer: permissions.Viewer) -> Q:
     )
 
 
-async def unread_count(viewer: permissions.Viewer) -> int:
-    """For the header: one query."""
-    if viewer.user is None:
-        return 0
-    return await Notification.filter(
-        _readable(viewer), user_id=viewer.user.id, read_at__isnull=True
-    ).count()
-
-
 @dataclass(frozen=True, slots=True)
 class Item:
     note: Notification

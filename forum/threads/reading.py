@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from forum import db
 from forum.accounts.models import Organisation as OrganisationModel
 from forum.accounts.models import User
+from forum.changes import UntilChanged
 from forum.networks.models import Network
 from forum.threads.models import Thread
 
@@ -358,3 +359,33 @@ def summary_of(head: ThreadHead, posts: Sequence[PostRow]) -> SummaryRow | None:
         reviewed_by=_named(row, "r", row["s_reviewed_by_id"]),
         source_post=next((p for p in posts if p.id == source_id), None) if source_id else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    """What every viewer of a thread page is shown alike: its head and its posts (what is
+    withdrawn, and from whom, each template decides)."""
+
+    head: ThreadHead
+    nodes: list[PostNode[PostRow]]
+
+
+# Kept until the change log moves (every write to a thread, its posts, tags or summary, or
+# to a name a page shows, appends to it): the most read threads, up to this many posts in
+# all in each process (about 2 kB each with their HTML).
+KEPT_POSTS = 5_000
+_VIEWS: UntilChanged[int, ThreadView | None] = UntilChanged(
+    KEPT_POSTS, weigh=lambda view: 1 + len(view.nodes) if view else 1
+)
+
+
+async def thread_view(thread_id: int) -> ThreadView | None:
+    """Thread `thread_id`'s head and posts (two queries, or none while the log stands
+    still); None if there is no such thread. The objects are shared between requests:
+    read them, never change them. Whether the viewer may read it is the caller's question."""
+
+    async def compute() -> ThreadView | None:
+        head = await thread_head(thread_id)
+        return None if head is None else ThreadView(head, await thread_posts(thread_id))
+
+    return await _VIEWS.get(thread_id, compute)

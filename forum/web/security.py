@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import changes, permissions
 from forum.accounts import services as accounts
-from forum.notifications import queries as notification_queries
+from forum.networks.models import Role
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -108,18 +108,23 @@ class SessionMiddleware:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
-        session = None
+        visit = None
         key = conn.cookies.get(cookie_name(conn, SESSION_COOKIE))
         if key and len(key) < 200:
             idle = timedelta(hours=conn.app.state.settings.security.session_idle_hours)
-            session = await accounts.session_for_key(key, idle=idle)
+            # One query: the session, its user, their roles, the header's count of unread
+            # notifications, and where the change log stands.
+            visit = await accounts.visit(key, idle=idle)
         state = scope.setdefault("state", {})
-        user = session.user if session else None
-        state["viewer"] = viewer = await permissions.viewer_for(user)
-        # The header's count (one query, signed-in pages only).
-        state["unread_notifications"] = (
-            await notification_queries.unread_count(viewer) if user else 0
-        )
+        if visit is None:
+            state["viewer"] = permissions.ANONYMOUS
+            state["unread_notifications"] = 0
+            changes.accept_recent()  # someone not signed in may see writes RECENT late
+        else:
+            roles = {network_id: Role(role) for network_id, role in visit.roles.items()}
+            state["viewer"] = permissions.Viewer(user=visit.session.user, roles=roles)
+            state["unread_notifications"] = visit.unread
+        session = visit.session if visit else None
         csrf_name = cookie_name(conn, CSRF_COOKIE)
         csrf = conn.cookies.get(csrf_name)
         new_csrf = None

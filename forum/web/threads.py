@@ -30,34 +30,35 @@ async def _network(request: Request) -> Network:
 async def show(request: Request) -> Response:
     viewer = request.state.viewer
     thread_id, slug = parse_thread_path(request.path_params["thread"])
-    # The thread with its network, tags and summary in one query; what the URL names is
-    # checked against it. Anything else (a thread moved, merged or renamed since the link
-    # was made, a network the viewer may not read, no such thread) goes the long way.
-    head = await reading.thread_head(thread_id)
+    # The thread with its network, tags, summary and posts (kept until the change log
+    # moves); what the URL names is checked against it. Anything else (a thread moved,
+    # merged or renamed since the link was made, a network the viewer may not read, no
+    # such thread) goes the long way.
+    view = await reading.thread_view(thread_id)
     if (
-        head is None
-        or head.network.slug != request.path_params["network"]
-        or not permissions.can_read(viewer, head.network)
-        or slug != head.thread.slug
+        view is None
+        or view.head.network.slug != request.path_params["network"]
+        or not permissions.can_read(viewer, view.head.network)
+        or slug != view.head.thread.slug
     ):
         network = await _network(request)
         thread = await queries.locate_thread(network, thread_id, viewer, with_tags=False)
         if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
             return RedirectResponse(thread_url(thread), status_code=301)
-        head = await reading.thread_head(thread.id)  # created since the first look
-        if head is None:
+        view = await reading.thread_view(thread.id)  # created since the first look
+        if view is None:
             raise NotFound("no such thread")
-    context = await page_context(viewer, head, request.state.unread_notifications)
+    context = await page_context(viewer, view, request.state.unread_notifications)
     return render(request, "threads/thread.html", context)
 
 
 async def page_context(
-    viewer: permissions.Viewer, head: reading.ThreadHead, unread_notifications: int
+    viewer: permissions.Viewer, view: reading.ThreadView, unread_notifications: int
 ) -> dict[str, Any]:
     """What the thread page's template is given (besides what `render` adds). Also what
     `bench/bare.py` renders from memory, so that the two pages are the same."""
+    head, nodes = view.head, view.nodes
     network, thread, tags = head.network, head.thread, head.tags
-    nodes = await reading.thread_posts(thread.id)
     posts = [node.post for node in nodes]
     summary = reading.summary_of(head, posts)
     article = kb_queries.page_article(summary, tags, posts) if summary else None
