@@ -568,3 +568,44 @@ async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
     monkeypatch.setattr(query, "BROAD", 1000)
     whole = await search.search("quokka", network_ids=[network.id], per_page=50)
     assert whole.since is None and whole.total == 40
+
+
+async def test_searches_take_turns_and_one_whose_asker_left_is_skipped(
+    db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from forum.search import query
+
+    network = await make_network("dl")
+    alice = await make_member(network)
+    await make_thread(network, alice, title="Records retention", body="Seven years.")
+    await catch_up(index_dir)
+    running, most, lock = 0, 0, threading.Lock()
+    real_run = query.run
+
+    def counted_run(*args: object, **kwargs: object) -> query.Outcome:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            threading.Event().wait(0.05)  # long enough for the others to try to start
+            return real_run(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(query, "run", counted_run)
+    pages = await asyncio.gather(
+        *(search.search("retention", network_ids=[network.id]) for _ in range(4))
+    )
+    assert [p.total for p in pages] == [1, 1, 1, 1]
+    assert most == 1  # one at a time
+
+    async def gone() -> bool:
+        return False
+
+    page = await search.search("retention", network_ids=[network.id], still_wanted=gone)
+    assert page.total == 0 and page.hits == []

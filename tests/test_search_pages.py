@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from starlette.applications import Starlette
 
 from forum.config import Settings
 from forum.networks.models import Visibility
+from forum.search import query
 from forum.search.indexer import catch_up
 from tests.factories import csrf, login, make_member, make_network, make_reply, make_thread
 
@@ -146,3 +150,53 @@ async def test_a_broad_search_says_it_searched_the_newest_posts(
     monkeypatch.setattr(query, "BROAD", 1000)
     data = (await client.get("/api/v1/search", params={"q": "data"})).json()
     assert data["searched_since"] is None and data["total"] == 50
+
+
+async def test_a_search_whose_asker_has_gone_is_not_run(
+    settings: Settings, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    network = await make_network("dl")
+    await make_thread(network, await make_member(network), title="Records retention")
+    await catch_up(settings.index_dir)
+    runs: list[str] = []
+    real_run = query.run
+
+    def counted_run(searcher: Any, text: str, **kwargs: Any) -> query.Outcome:
+        runs.append(text)
+        return real_run(searcher, text, **kwargs)
+
+    monkeypatch.setattr(query, "run", counted_run)
+
+    async def ask(first_message: dict[str, Any]) -> list[dict[str, Any]]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/v1/search",
+            "raw_path": b"/api/v1/search",
+            "query_string": b"q=retention",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return first_message
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent
+
+    # The browser closed the connection before the search's turn came: not searched.
+    await ask({"type": "http.disconnect"})
+    assert runs == []
+    # Still there: searched.
+    sent = await ask({"type": "http.request", "body": b"", "more_body": False})
+    assert runs == ["retention"] and sent[0]["status"] == 200
+    assert b"Records retention" in b"".join(m.get("body", b"") for m in sent)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import weakref
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from forum.turns import Turns
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash verified against when there is no real one to check (an unknown username or email,
@@ -29,17 +30,7 @@ COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
 # pool, six logins at once took a server process from 60 MB to over 500 MB; at most this
 # many run at once per process, the others wait their turn (not holding a pool thread).
 MAX_AT_ONCE = 2
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _turn() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    turn = _turns.get(loop)
-    if turn is None:
-        turn = _turns[loop] = asyncio.Semaphore(MAX_AT_ONCE)
-    return turn
+_turn = Turns(MAX_AT_ONCE)
 
 
 async def hashed(password: str) -> str:

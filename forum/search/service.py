@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +12,18 @@ from pathlib import Path
 from forum.search import query
 from forum.search.index import IndexUnavailable, Reader
 from forum.search.query import Filters, Hit
+from forum.turns import Turns
 
 log = logging.getLogger("forum.search")
 
 PER_PAGE = 20
+
+# Whoosh searches in Python, holding the interpreter's lock: several searches in threads at
+# once only take turns on it, each finishing as late as the last. One at a time per process
+# finishes the first soonest; the others wait in order, and one whose asker has gone by its
+# turn is not run (`still_wanted`).
+SEARCHES_AT_ONCE = 1
+_turn = Turns(SEARCHES_AT_ONCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +54,11 @@ class SearchService:
         page: int = 1,
         per_page: int = PER_PAGE,
         answers_first: bool = True,
+        still_wanted: Callable[[], Awaitable[bool]] | None = None,
     ) -> SearchPage:
         """Search what the viewer may read (`network_ids`). Never raises for bad input; an
-        unusable index gives an empty page marked unavailable."""
+        unusable index gives an empty page marked unavailable. When its turn comes, a search
+        that is no longer `still_wanted` (its asker has gone) gives an empty page at once."""
         page = max(1, min(page, 500))
         filters = filters or Filters()
 
@@ -65,7 +76,10 @@ class SearchService:
                 )
 
         try:
-            outcome = await asyncio.to_thread(blocking)
+            async with _turn():
+                if still_wanted is not None and not await still_wanted():
+                    return SearchPage(text, 0, 1, 1, [], False, None, [])
+                outcome = await asyncio.to_thread(blocking)
         except IndexUnavailable as exc:
             log.warning("search unavailable: %s", exc)
             return SearchPage(text, 0, 1, 1, [], False, None, [], unavailable=True)

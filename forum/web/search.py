@@ -78,8 +78,17 @@ async def _search(request: Request) -> Search:
     page = int_or_none(params.get("page")) or 1
     network_ids = await permissions.readable_network_ids(request.state.viewer)
     service: SearchService = request.app.state.search
+
+    async def still_wanted() -> bool:  # searches take turns: one whose asker left is skipped
+        return not await request.is_disconnected()
+
     result = await service.search(
-        text, network_ids=network_ids, filters=filters, sort=sort, page=page
+        text,
+        network_ids=network_ids,
+        filters=filters,
+        sort=sort,
+        page=page,
+        still_wanted=still_wanted,
     )
     results = await _join(result.hits, network_ids)
     return Search(text, filters, result, results, problems + result.notes, network_ids)
