@@ -81,6 +81,8 @@ class Membership(Model):
     class Meta:
         table = "memberships"
         unique_together = (("network", "user"),)
+        # A signed-in request reads its user's memberships (`accounts.services.visit`).
+        indexes = (("user_id", "network_id", "role"),)
 
 
 class MembershipRequest(Model):
