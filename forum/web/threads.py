@@ -46,7 +46,7 @@ async def show(request: Request) -> Response:
         if thread.id != thread_id or thread.network_id != network.id or slug != thread.slug:
             return RedirectResponse(thread_url(thread), status_code=301)
         view = await reading.thread_view(thread.id)  # created since the first look
-        if view is None:
+        if view is None or not permissions.can_read(viewer, view.head.network):
             raise NotFound("no such thread")
     context = await page_context(viewer, view, request.state.unread_notifications)
     return render(request, "threads/thread.html", context)
