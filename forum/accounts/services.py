@@ -17,6 +17,7 @@ from forum import changes, db
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, User
 from forum.errors import Conflict, NotFound, ValidationError
+from forum.networks.models import Role
 from forum.text import clean_line
 from forum.timeutil import utcnow
 
@@ -203,7 +204,7 @@ class Visit:
     network id, and their unread notifications in networks they may read now."""
 
     session: Session
-    roles: dict[int, str]
+    roles: dict[int, Role]
     unread: int
 
 
@@ -261,8 +262,8 @@ async def visit(key: str, *, idle: timedelta) -> Visit | None:
     if now - last >= SEEN_EVERY:
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now
-    roles = dict(pair.split(":", 1) for pair in (row["roles"] or "").split())
-    return Visit(session, {int(n): role for n, role in roles.items()}, int(row["unread"]))
+    pairs = (pair.split(":", 1) for pair in (row["roles"] or "").split())
+    return Visit(session, {int(n): Role(role) for n, role in pairs}, int(row["unread"]))
 
 
 async def end_own_session(*, user: User, session_id: int) -> None:

@@ -25,7 +25,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import changes, permissions
 from forum.accounts import services as accounts
-from forum.networks.models import Role
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -121,8 +120,7 @@ class SessionMiddleware:
             state["unread_notifications"] = 0
             changes.accept_recent()  # someone not signed in may see writes RECENT late
         else:
-            roles = {network_id: Role(role) for network_id, role in visit.roles.items()}
-            state["viewer"] = permissions.Viewer(user=visit.session.user, roles=roles)
+            state["viewer"] = permissions.Viewer(user=visit.session.user, roles=visit.roles)
             state["unread_notifications"] = visit.unread
         session = visit.session if visit else None
         csrf_name = cookie_name(conn, CSRF_COOKIE)
