@@ -77,6 +77,9 @@ class EmailSettings:
     port: int = 587
     # "starttls" (usually port 587), "tls" (implicit TLS, usually 465) or "none".
     security: str = "starttls"
+    # A PEM file of the certificate authorities that may vouch for the SMTP server (an
+    # organisation's own relay is often signed by its internal CA); empty: the system's.
+    ca_file: str = ""
     username: str = ""
     password: str = ""
     timeout_seconds: int = 30
@@ -241,6 +244,10 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     url = settings.database.url
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
         raise ConfigError(f"database.url: expected sqlite://… or postgres://…, got {url!r}")
+    ca_file = settings.email.ca_file
+    if ca_file and not settings.path(ca_file).is_file():
+        # Said at start, not at the first email an hour later.
+        raise ConfigError(f"email.ca_file: no such file: {settings.path(ca_file)}")
     return settings
 
 

@@ -63,6 +63,17 @@ def test_a_bad_file_fails_naming_the_key(tmp_path: Path) -> None:
         load_settings(path, env={})
 
 
+def test_a_missing_email_ca_file_is_named_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[email]\nca_file = "certs/relay-ca.pem"\n')
+    with pytest.raises(ConfigError, match=r"email\.ca_file: no such file: .*certs/relay-ca\.pem"):
+        load_settings(path, env={})
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "relay-ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    # Relative to the config file's folder, as every path in it is.
+    assert load_settings(path, env={}).email.ca_file == "certs/relay-ca.pem"
+
+
 def test_config_path_comes_from_forum_config(tmp_path: Path) -> None:
     path = tmp_path / "other.toml"
     path.write_text('[site]\nname = "Elsewhere"\n')

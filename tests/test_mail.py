@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -160,11 +161,10 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-async def test_starttls_with_login_is_used_when_configured(
-    db: str, settings: Settings, tls_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`security = "starttls"` upgrades the connection before logging in; the server here
-    refuses anything else (and checks the password)."""
+@pytest.fixture
+def tls_smtp(tls_files: tuple[str, str]) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback that speaks only after STARTTLS, with the test's own
+    certificate, and takes only the login forum / s3cret-pass."""
     import ssl
 
     from aiosmtpd.controller import Controller
@@ -184,7 +184,7 @@ async def test_starttls_with_login_is_used_when_configured(
         )
         return AuthResult(success=ok)
 
-    controller = Controller(
+    box.controller = Controller(
         box.mailbox,
         hostname="127.0.0.1",
         port=box.port,
@@ -193,23 +193,60 @@ async def test_starttls_with_login_is_used_when_configured(
         authenticator=check,
         auth_require_tls=True,
     )
-    controller.start()
-    monkeypatch.setenv("SSL_CERT_FILE", cert)  # trust the test's own certificate
+    box.controller.start()
     try:
-        base = smtp_settings(settings, box.port)
-        secure = replace(
-            base,
-            email=replace(
-                base.email, security="starttls", username="forum", password="s3cret-pass"
-            ),
-        )
-        await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
-        assert await deliver(secure) == 1
-        assert [m["To"] for m in box.mailbox.messages] == ["tls@example.org"]
-        # Plain SMTP to the same server is refused, and the message stays queued.
-        await mail.queue(to="plain@example.org", subject="Plain", text="Not encrypted")
-        plain = replace(base, email=replace(base.email, security="none"))
-        assert await deliver(plain) == 0
-        assert await OutboundEmail.filter(status=MailStatus.QUEUED).count() == 1
+        yield box
     finally:
-        controller.stop()
+        box.stop()
+
+
+def starttls_settings(settings: Settings, port: int, ca_file: str = "") -> Settings:
+    base = smtp_settings(settings, port)
+    email = replace(
+        base.email, security="starttls", username="forum", password="s3cret-pass", ca_file=ca_file
+    )
+    return replace(base, email=email)
+
+
+async def test_starttls_with_login_is_used_when_configured(
+    db: str,
+    settings: Settings,
+    tls_smtp: SmtpServer,
+    tls_files: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`security = "starttls"` upgrades the connection before logging in; the server here
+    refuses anything else (and checks the password)."""
+    monkeypatch.setenv("SSL_CERT_FILE", tls_files[0])  # the system's trust: the test's own
+    await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
+    assert await deliver(starttls_settings(settings, tls_smtp.port)) == 1
+    assert [m["To"] for m in tls_smtp.mailbox.messages] == ["tls@example.org"]
+    # Plain SMTP to the same server is refused, and the message stays queued.
+    await mail.queue(to="plain@example.org", subject="Plain", text="Not encrypted")
+    base = smtp_settings(settings, tls_smtp.port)
+    plain = replace(base, email=replace(base.email, security="none"))
+    assert await deliver(plain) == 0
+    assert await OutboundEmail.filter(status=MailStatus.QUEUED).count() == 1
+
+
+async def test_a_server_signed_by_an_authority_the_system_does_not_know_is_refused(
+    db: str, settings: Settings, tls_smtp: SmtpServer
+) -> None:
+    """Its certificate is not one the system trusts: nothing is sent (the password is never
+    offered to it) and the message waits in the outbox for a later attempt."""
+    await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
+    assert await deliver(starttls_settings(settings, tls_smtp.port)) == 0
+    assert tls_smtp.mailbox.messages == []
+    [row] = await OutboundEmail.all()
+    assert row.status == MailStatus.QUEUED
+    assert "certificate" in row.last_error.lower()
+
+
+async def test_email_ca_file_names_the_authority_that_vouches_for_the_server(
+    db: str, settings: Settings, tls_smtp: SmtpServer, tls_files: tuple[str, str]
+) -> None:
+    """An organisation's relay signed by its internal CA: `email.ca_file` is enough, with
+    no change to the system's trust store or the process's environment."""
+    await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
+    assert await deliver(starttls_settings(settings, tls_smtp.port, ca_file=tls_files[0])) == 1
+    assert [m["Subject"] for m in tls_smtp.mailbox.messages] == ["Over TLS"]
