@@ -382,6 +382,74 @@ async def test_facilitators_invite_someone_new_by_email(db: str, client: httpx.A
     assert await Invitation.all().count() == 1
 
 
+def member_names(page: HTMLParser) -> list[str]:
+    return [
+        row.css_first("td").text().strip()
+        for row in page.css("section[aria-labelledby=members] tbody tr")
+    ]
+
+
+async def test_the_members_list_is_paged_fifty_at_a_time_facilitators_first(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl")
+    fac = await make_member(network, await make_user(display_name="Zed Fac"), role=Role.FACILITATOR)
+    await login(client, fac)
+    for i in range(4):
+        await make_member(network, await make_user(display_name=f"Member {i:02}"))
+    assert (await client.get("/n/dl/members")).status_code == 200  # networks now kept
+    count_queries.statements.clear()
+    assert (await client.get("/n/dl/members")).status_code == 200
+    few = count_queries.count
+    for i in range(4, 60):
+        await make_member(network, await make_user(display_name=f"Member {i:02}"))
+    count_queries.statements.clear()
+    first = html(await client.get("/n/dl/members"))
+    assert count_queries.count == few  # a page's queries do not grow with the network
+    names = member_names(first)
+    assert len(names) == 50
+    assert names[:3] == ["Zed Fac", "Member 00", "Member 01"]  # facilitators, then by name
+    assert "61 members" in first.css_first("section[aria-labelledby=members] p.meta").text()
+    assert first.css_first("nav.pagination [aria-current=page]").text() == "Page 1 of 2"
+    assert (
+        first.css_first("nav.pagination a[rel=next]").attributes["href"] == "/n/dl/members?page=2"
+    )
+    second = html(await client.get("/n/dl/members?page=2"))
+    assert member_names(second) == [f"Member {i:02}" for i in range(49, 60)]
+    # A page past the end shows the last; a page that is not a number, the first.
+    assert member_names(html(await client.get("/n/dl/members?page=99"))) == member_names(second)
+    assert member_names(html(await client.get("/n/dl/members?page=x%00"))) == names
+
+
+async def test_facilitators_find_members_by_name_username_or_organisation(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    network = await make_network("dl")
+    fac = await make_member(network, role=Role.FACILITATOR)
+    await login(client, fac)
+    kingsmere = await make_org("Royal Borough of Kingsmere")
+    await make_member(network, await make_user("asha", display_name="Asha Verma"))
+    await make_member(
+        network, await make_user("tomk", display_name="Tom Kerr", organisation=kingsmere)
+    )
+    await make_member(network, await make_user("pct", display_name="100% Dave"))
+    outsider = await make_user("ashanti", display_name="Ashanti Outsider")
+    for q, expected in (
+        ("asha", ["Asha Verma"]),  # not the outsider: only this network's members
+        ("KINGSMERE", ["Tom Kerr"]),
+        ("@tomk", []),
+        ("tomk", ["Tom Kerr"]),
+        ("%", ["100% Dave"]),  # a literal percent sign, not a wildcard
+    ):
+        page = html(await client.get("/n/dl/members", params={"q": q}))
+        assert member_names(page) == expected, q
+        assert page.css_first("#member-q").attributes["value"] == q  # kept in the box
+    empty = html(await client.get("/n/dl/members", params={"q": "nobody-here"}))
+    assert "No members match “nobody-here”." in empty.text()
+    assert empty.css_first("a[href='/n/dl/members']").text() == "Show every member"
+    assert not await is_member(network, outsider)
+
+
 async def test_facilitators_change_roles_and_remove_members(
     db: str, client: httpx.AsyncClient
 ) -> None:

@@ -78,7 +78,8 @@ class Page(Generic[T]):
     total: int
 
 
-def _pages(total: int, page: int, per_page: int) -> tuple[int, int]:
+def pages_of(total: int, page: int, per_page: int) -> tuple[int, int]:
+    """The page to show (`page` brought within range) and how many there are."""
     pages = max(1, -(-total // per_page))
     return min(max(page, 1), pages), pages
 
@@ -96,7 +97,7 @@ async def user_page(*, q: str, page: int, per_page: int) -> Page[User]:
             Q(display_name__icontains=q) | Q(email__icontains=q) | Q(username__icontains=q)
         )
     total = await query.count()
-    page, pages = _pages(total, page, per_page)
+    page, pages = pages_of(total, page, per_page)
     rows = list(
         await query.select_related("organisation")
         .order_by("display_name", "id")
@@ -147,7 +148,7 @@ async def invitation_page(
     elif status == InvitationStatus.EXPIRED:
         query = query.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now)
     total = await query.count()
-    page, pages = _pages(total, page, per_page)
+    page, pages = pages_of(total, page, per_page)
     rows = list(
         await query.select_related("invited_by", "used_by", "organisation")
         .order_by("-created_at", "-id")

@@ -5,12 +5,16 @@ from __future__ import annotations
 from copy import copy
 from typing import Any
 
+from tortoise.expressions import Q
+
 from forum import permissions
+from forum.accounts.queries import SEARCH_MAX, Page, pages_of
 from forum.accounts.services import SLUG_RE
 from forum.changes import UntilChanged
 from forum.errors import NotFound
 from forum.networks.models import Membership, MembershipRequest, Network, RequestStatus, Role
 from forum.permissions import Viewer
+from forum.text import clean_line
 
 # Every network, by name, until the change log moves (creating a network, editing it or
 # changing who may read it appends to the log): a small table that nearly every page reads.
@@ -61,14 +65,28 @@ async def listed_networks(viewer: Viewer) -> list[Network]:
     return await visible_networks(viewer)
 
 
-async def members(network: Network) -> list[Membership]:
-    """A network's memberships with each user and organisation: facilitators first, then
-    by name. One query."""
-    rows = await Membership.filter(network_id=network.id).select_related("user__organisation")
-    return sorted(
-        rows,
-        key=lambda m: (m.role != Role.FACILITATOR, m.user.display_name.casefold(), m.user_id),
+async def member_page(network: Network, *, q: str, page: int, per_page: int) -> Page[Membership]:
+    """A page of `network`'s memberships, with each user and organisation: facilitators
+    first ("facilitator" sorts before "member"), then by name. Only those whose name,
+    username or organisation contains `q`, when it is given. Two queries, whatever the
+    network's size."""
+    query = Membership.filter(network_id=network.id)
+    q = clean_line(q)[:SEARCH_MAX]
+    if q:
+        query = query.filter(
+            Q(user__display_name__icontains=q)
+            | Q(user__username__icontains=q)
+            | Q(user__organisation__name__icontains=q)
+        )
+    total = await query.count()
+    page, pages = pages_of(total, page, per_page)
+    rows = list(
+        await query.select_related("user__organisation")
+        .order_by("role", "user__display_name", "user_id")
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
+    return Page(rows, page, pages, total)
 
 
 async def pending_requests(network: Network) -> list[MembershipRequest]:

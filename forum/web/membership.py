@@ -22,12 +22,14 @@ from forum.networks import queries as network_queries
 from forum.networks.models import Network, Role
 from forum.ratelimit import RateLimited
 from forum.threads import queries as thread_queries
-from forum.web.forms import read_form
+from forum.web.forms import int_or_none, read_form
 from forum.web.templating import render
 from forum.web.urls import network_url
 
 # What the members page says after each action (a fixed word in the address, never user
 # text, so nothing a visitor types is reflected).
+MEMBERS_PER_PAGE = 50
+
 DONE = {
     "added": "The member was added and emailed.",
     "invited": "The invitation was sent.",
@@ -147,9 +149,14 @@ async def _members_page(
     request: Request, network: Network, context: dict[str, Any], status: int = 200
 ) -> Response:
     done = request.query_params.get("done", "")
+    q = request.query_params.get("q", "")
+    page = int_or_none(request.query_params.get("page")) or 1
     base = {
         "network": network,
-        "members": await network_queries.members(network),
+        "members": await network_queries.member_page(
+            network, q=q, page=min(page, 10**6), per_page=MEMBERS_PER_PAGE
+        ),
+        "q": q[:200],
         "requests": await network_queries.pending_requests(network),
         "who": "",
         "email": "",
