@@ -78,6 +78,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[k] = item
     for item in ours:
         item.add_marker(pytest.mark.browser)
+        # One server and one browser serve this folder: under pytest-xdist (`make test`
+        # runs two workers) its tests go to the same worker, in the order above.
+        item.add_marker(pytest.mark.xdist_group("browser"))
         if SKIP_REASON:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
     config.stash[_SKIPPED] = len(ours) if SKIP_REASON else 0
