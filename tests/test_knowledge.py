@@ -339,6 +339,56 @@ async def test_a_tags_articles_are_paged_and_the_front_page_reads_only_the_newes
     assert "rare (1)" in front.css_first(".tag-index").text()
 
 
+async def test_a_tags_pages_run_newest_review_first_across_pages_in_a_fixed_number_of_queries(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    """A tag's page is sorted and cut by the database: the same queries with 3 or 34
+    articles, the newest review first on page 1 and the oldest last on page 2, an
+    article of another tag or a members-only network on neither."""
+    network, fac, alice, _bob, _thread, _ = await _setup()
+    secret = await make_network("sec", visibility=Visibility.MEMBERS)
+    await make_member(secret, fac, role=Role.FACILITATOR)
+    hidden = await make_thread(secret, fac, title="Secret one", tags="common")
+    await _summarise(hidden, fac, "Members only.")
+    other = await make_thread(network, alice, title="Another tag", tags="rare")
+    await _summarise(other, fac, "Not common.")
+    base = utcnow() - timedelta(days=100)
+
+    async def add(i: int) -> None:
+        t = await make_thread(network, alice, title=f"Question {i:02}", tags="common")
+        await _summarise(t, fac, f"Answer {i}.")
+        # Reviewed i days after `base`: the higher i, the newer.
+        await Summary.filter(thread_id=t.id).update(reviewed_at=base + timedelta(days=i))
+
+    def titles(html: str) -> list[str]:
+        return [a.text().strip() for a in HTMLParser(html).css(".article-card h3 a")]
+
+    for i in range(3):
+        await add(i)
+    await changes.record("summary", 0)
+    assert (await client.get("/n/dl/kb?tag=common")).status_code == 200  # counts kept
+    count_queries.statements.clear()
+    few_page = (await client.get("/n/dl/kb?tag=common")).text
+    few = count_queries.count
+    assert titles(few_page) == ["Question 02", "Question 01", "Question 00"]
+    for i in range(3, kb_queries.PER_PAGE + 4):
+        await add(i)
+    await changes.record("summary", 0)
+    assert (await client.get("/n/dl/kb?tag=common")).status_code == 200
+    count_queries.statements.clear()
+    first = titles((await client.get("/n/dl/kb?tag=common")).text)
+    assert count_queries.count == few
+    # The page's ids come cut to its thirty by the database, not as a row per article.
+    [ids] = [q for q in count_queries.statements if "g.slug = " in q]
+    assert "LIMIT" in ids and "OFFSET" in ids
+    last = kb_queries.PER_PAGE + 3
+    assert first == [f"Question {i:02}" for i in range(last, 3, -1)]
+    second = titles((await client.get("/n/dl/kb?tag=common&page=2")).text)
+    assert second == ["Question 03", "Question 02", "Question 01", "Question 00"]
+    # Past the last page: the last page.
+    assert titles((await client.get("/n/dl/kb?tag=common&page=9")).text) == second
+
+
 async def test_the_knowledge_bases_counts_are_kept_until_a_write_changes_them(
     db: str, client: httpx.AsyncClient
 ) -> None:

@@ -214,6 +214,23 @@ async def _newest_reviewed(network_ids: list[int], limit: int) -> list[int]:
     return [int(r["thread_id"]) for r in await db.fetch(sql, *network_ids, limit)]
 
 
+_TAGGED_NEWEST = (
+    "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
+    " JOIN thread_tags tt ON tt.threads_id = t.id JOIN tags g ON g.id = tt.tag_id"
+    " WHERE t.network_id IN ({ids}) AND g.slug = ?"
+    " ORDER BY COALESCE(s.reviewed_at, s.updated_at, s.created_at) DESC, s.thread_id DESC"
+    " LIMIT ? OFFSET ?"
+)
+
+
+async def _tagged_newest(network_ids: list[int], tag: str, offset: int, limit: int) -> list[int]:
+    """Thread ids of one page of a tag's summaries in the networks, newest review first,
+    sorted and cut by the database (a tag's page reads its thirty, not all of them)."""
+    sql = _TAGGED_NEWEST.replace("{ids}", db.placeholders(network_ids))
+    rows = await db.fetch(sql, *network_ids, tag, limit, offset)
+    return [int(r["thread_id"]) for r in rows]
+
+
 def _newest(rows: list[dict[str, Any]]) -> list[int]:
     """Thread ids of summary rows, newest review first."""
     rows = sorted(rows, key=lambda r: (_last_reviewed(r), int(r["thread_id"])), reverse=True)
@@ -234,7 +251,9 @@ async def knowledge_base(
 
     With `tag`, or `stale_only`, one shelf of those articles, PER_PAGE at a time.
 
-    A fixed number of queries: counts and light rows first, then the shown articles in full.
+    A fixed number of queries: the counts (kept until the change log moves); for a tag, the
+    ids of its page, sorted and cut by the database; for the stale ones, a light row of
+    each candidate; then the shown articles in full.
     """
     if not network_ids:
         return KnowledgeBase([], 0, [])
@@ -243,19 +262,28 @@ async def knowledge_base(
         return await _FRONT_PAGES.get(key, lambda: _front_page(key, network_ids))
     shape = await _SHAPES.get(key, lambda: _shape(network_ids))
     counts = shape.counts
-    in_networks = Summary.filter(thread__network_id__in=network_ids)
-    light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
-    rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
-    newest = _newest(rows)
-    if stale_only:
+    if not stale_only and tag is not None:
+        # The tag's count is kept with the others: its page is one query of its thirty.
+        found = counts.get(tag, 0)
+        pages = max(1, -(-found // PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = await _tagged_newest(network_ids, tag, (page - 1) * PER_PAGE, PER_PAGE)
+        total = shape.total
+    else:
+        # The stale ones: which are stale is known only from each one's replies since
+        # its review, so every candidate's light row is read (the facilitators' queue).
+        in_networks = Summary.filter(thread__network_id__in=network_ids)
+        light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
+        rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
+        newest = _newest(rows)
         stale = await replies_since_review(newest)
         newest = [tid for tid in newest if stale.get(tid)]
-    pages = max(1, -(-len(newest) // PER_PAGE))
-    page = min(max(page, 1), pages)
-    shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
+        found = total = len(newest)
+        pages = max(1, -(-found // PER_PAGE))
+        page = min(max(page, 1), pages)
+        shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
     loaded = {a.thread.id: a for a in await _load_articles(shown)}
-    shelf = Shelf(tag or "", len(newest), [loaded[t] for t in shown if t in loaded])
-    total = len(newest) if stale_only else shape.total
+    shelf = Shelf(tag or "", found, [loaded[t] for t in shown if t in loaded])
     return KnowledgeBase([shelf], total, sorted(counts.items()), page, pages)
 
 
