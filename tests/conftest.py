@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -33,11 +34,25 @@ PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 PG_SKIP = "PostgreSQL half skipped: FORUM_TEST_DATABASE_URL is not set (.ci/run sets it)"
 
 
-def _pg_url_per_test(base: str) -> str:
-    """Each test gets its own database on the server named by FORUM_TEST_DATABASE_URL."""
+def _pg_url_per_test(base: str) -> tuple[str, str]:
+    """Each test gets its own database on the server named by FORUM_TEST_DATABASE_URL:
+    its URL and its name."""
     parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
-    name = parts.path.lstrip("/") or "forum_test"
-    return urlunsplit(parts._replace(path=f"/{name}_{{}}"))
+    name = f"{parts.path.lstrip('/') or 'forum_test'}_{secrets.token_hex(8)}"
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+async def drop_postgres_database(name: str) -> None:
+    """Drop a test's database (Tortoise's test context closes its connections but leaves
+    the database: a run of the suite left one behind for every PostgreSQL test)."""
+    import asyncpg
+
+    parts = urlsplit(PG_URL.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(
@@ -49,13 +64,19 @@ def _pg_url_per_test(base: str) -> str:
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database with the schema; yields the backend's name."""
     if request.param == "sqlite":
-        url = f"sqlite://{tmp_path}/forum.sqlite3"
-    else:
-        if not PG_URL:
-            pytest.skip(PG_SKIP)
-        url = _pg_url_per_test(PG_URL)
-    async with tortoise_test_context(MODEL_MODULES, db_url=url):
-        yield request.param
+        async with tortoise_test_context(
+            MODEL_MODULES, db_url=f"sqlite://{tmp_path}/forum.sqlite3"
+        ):
+            yield request.param
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url, name = _pg_url_per_test(PG_URL)
+    try:
+        async with tortoise_test_context(MODEL_MODULES, db_url=url):
+            yield request.param
+    finally:
+        await drop_postgres_database(name)
 
 
 @pytest.fixture(autouse=True)
