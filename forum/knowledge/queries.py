@@ -16,6 +16,7 @@ from tortoise.functions import Count, Min
 
 from forum import db
 from forum.accounts.models import User
+from forum.accounts.queries import pages_of
 from forum.changes import UntilChanged
 from forum.networks.models import Network
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
@@ -265,8 +266,7 @@ async def knowledge_base(
     if not stale_only and tag is not None:
         # The tag's count is kept with the others: its page is one query of its thirty.
         found = counts.get(tag, 0)
-        pages = max(1, -(-found // PER_PAGE))
-        page = min(max(page, 1), pages)
+        page, pages = pages_of(found, page, PER_PAGE)
         shown = await _tagged_newest(network_ids, tag, (page - 1) * PER_PAGE, PER_PAGE)
         total = shape.total
     else:
@@ -279,8 +279,7 @@ async def knowledge_base(
         stale = await replies_since_review(newest)
         newest = [tid for tid in newest if stale.get(tid)]
         found = total = len(newest)
-        pages = max(1, -(-found // PER_PAGE))
-        page = min(max(page, 1), pages)
+        page, pages = pages_of(found, page, PER_PAGE)
         shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
     loaded = {a.thread.id: a for a in await _load_articles(shown)}
     shelf = Shelf(tag or "", found, [loaded[t] for t in shown if t in loaded])

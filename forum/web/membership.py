@@ -26,10 +26,10 @@ from forum.web.forms import int_or_none, read_form
 from forum.web.templating import render
 from forum.web.urls import network_url
 
-# What the members page says after each action (a fixed word in the address, never user
-# text, so nothing a visitor types is reflected).
 MEMBERS_PER_PAGE = 50
 
+# What the members page says after each action (a fixed word in the address, never user
+# text, so nothing a visitor types is reflected).
 DONE = {
     "added": "The member was added and emailed.",
     "invited": "The invitation was sent.",
