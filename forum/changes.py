@@ -19,6 +19,7 @@ from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
+from forum import db
 from forum.timeutil import utcnow
 
 
@@ -129,7 +130,9 @@ async def position() -> Position | None:
     memo = _request_position.get()
     if memo:
         return memo[0]
-    latest = await Change.all().order_by("-id").limit(1).values_list("id", "created_at")
+    latest = await db.fetch_rows(
+        'SELECT "id", "created_at" FROM "changes" ORDER BY "id" DESC LIMIT 1'
+    )
     at = as_position(*latest[0]) if latest else None
     _remember(at)
     return at

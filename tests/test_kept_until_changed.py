@@ -102,7 +102,7 @@ async def test_a_signed_in_request_reads_the_log_with_its_session(
         count_queries.statements.clear()
         page = await client.get(path)
         assert page.status_code == 200 and "Log out" in page.text
-        # Session, user, memberships, unread count and the log's position: one query.
+        # Where the log stands: the visit (session, user, roles, unread count) is kept.
         assert count_queries.count == 1, count_queries.statements
 
 

@@ -3,7 +3,8 @@ index folder and mail folder, sharing the database only.
 
 A post made through one is searchable through the other within a few seconds (each host's
 indexer follows the shared change log), a login made on one is honoured by the other (sessions
-live in the database), and the digests go out once, not once per host (a database lease).
+live in the database) and a logout on one ends it on the other at once, and the digests go
+out once, not once per host (a database lease).
 """
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ async def test_two_hosts_share_one_database(tmp_path: Path) -> None:
                     await asyncio.sleep(0.2)
                 assert found["total"] == 1, found
                 assert found["results"][0]["title"] == "Wombat budgets"
+                # Logging out on host A ends the session on host B at once, though B keeps
+                # a signed-in visit between requests: it asks where the change log stands.
+                assert "Log out" in (await on_b.get("/")).text
+                async with httpx.AsyncClient(base_url=a, cookies=cookies) as again_on_a:
+                    token = _CSRF.search((await again_on_a.get("/")).text)
+                    assert token
+                    r = await again_on_a.post("/logout", data={"csrf_token": token.group(1)})
+                    assert r.status_code == 303, r.text
+                assert "Log out" not in (await on_b.get("/")).text
             # Both hosts ran their background loops: each person's digest went out once.
             settings = replace(
                 load_settings(env={}), base_dir=tmp_path, database=DatabaseSettings(url=url)

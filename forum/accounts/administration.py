@@ -12,6 +12,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from forum.accounts.models import Session, User
+from forum.accounts.services import account_changed
 from forum.audit import services as audit
 from forum.errors import PermissionDenied, ValidationError
 from forum.permissions import Viewer
@@ -42,6 +43,7 @@ async def set_active(*, viewer: Viewer, user: User, active: bool) -> User:
         await user.save(using_db=conn, update_fields=["is_active"])
         if not active:
             await Session.filter(user_id=user.id).using_db(conn).delete()
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,
             action="user.reactivate" if active else "user.deactivate",
@@ -72,6 +74,7 @@ async def set_admin(*, viewer: Viewer, user: User, is_admin: bool) -> User:
     user.is_admin = is_admin
     async with in_transaction() as conn:
         await user.save(using_db=conn, update_fields=["is_admin"])
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,
             action="user.admin",

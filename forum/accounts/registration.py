@@ -210,6 +210,7 @@ async def verify_email(*, key: str) -> User:
             fields.append("email")
         user.email_verified_at = utcnow()
         await user.save(using_db=conn, update_fields=fields)
+        await services.account_changed(user.id, using=conn)
         # The other links for this purpose are now pointless.
         await (
             Token.filter(user_id=user.id, purpose=TokenPurpose.VERIFY_EMAIL, used_at__isnull=True)

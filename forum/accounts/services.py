@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -129,11 +130,13 @@ async def set_password(*, user: User, password: str, keep_session_key: str | Non
     if weak:
         raise ValidationError({"password": weak})
     user.password_hash = await passwords.hashed(password)
-    await user.save(update_fields=["password_hash"])
-    ended = Session.filter(user_id=user.id)
-    if keep_session_key:
-        ended = ended.exclude(key_hash=_hash_key(keep_session_key))
-    await ended.delete()
+    async with in_transaction() as conn:
+        await user.save(using_db=conn, update_fields=["password_hash"])
+        ended = Session.filter(user_id=user.id)
+        if keep_session_key:
+            ended = ended.exclude(key_hash=_hash_key(keep_session_key))
+        await ended.using_db(conn).delete()
+        await account_changed(user.id, using=conn)
 
 
 async def authenticate(*, login: str, password: str) -> User | None:
@@ -192,10 +195,17 @@ async def start_session(*, user: User, days: int, user_agent: str = "", address:
 async def end_all_sessions(*, user: User, using: BaseDBAsyncClient | None = None) -> None:
     """Log the user out everywhere (a password reset, a deactivated account)."""
     await Session.filter(user_id=user.id).using_db(using).delete()
+    await account_changed(user.id, using=using)
 
 
 async def end_session(*, key: str) -> None:
-    await Session.filter(key_hash=_hash_key(key)).delete()
+    """Log out the session `key` opens (if any), on every host at once."""
+    async with in_transaction() as conn:
+        ended = Session.filter(key_hash=_hash_key(key)).using_db(conn)
+        session = await ended.first()
+        if session is not None:
+            await ended.delete()
+            await account_changed(session.user_id, using=conn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,51 +241,103 @@ def _visit_sql(dialect: str) -> str:
     )
 
 
-async def visit(key: str, *, idle: timedelta) -> Visit | None:
-    """The live session a cookie's key opens, with what every signed-in page shows of its
-    user, in one query (which also reads the change log's position for this request:
-    `changes.seen`); None if it opens none.
+# A visit is kept in this process (`_kept_visits`) until the change log moves, and for at most
+# KEPT_FOR seconds whatever happens: most signed-in requests then ask the database only where
+# the log stands. Every write that changes what a visit holds appends an "account" entry to
+# the log in its own transaction (`account_changed`): ending sessions, a user's activation,
+# admin role, email or password, their memberships, marking notifications read; every other
+# write the header's count or roles depend on (a post and its notifications, a network made
+# members-only) appends its own entry already. KEPT_FOR bounds how late anything else is seen.
+KEPT_FOR = 30.0
+_kept_visits: changes.UntilChanged[tuple[str, int], Visit | None] = changes.UntilChanged(4096)
 
-    A session has ended when it expired, when it has not been used for `idle` (a NULL
-    last_seen_at, from before it was recorded, counts as its start), or when its user was
-    deactivated. A session found idle is deleted. Its last use is written at most every
-    SEEN_EVERY, so most page views do not write.
-    """
-    rows = await db.fetch(_visit_sql(db.dialect()), _hash_key(key))
+
+async def account_changed(user_id: int, *, using: BaseDBAsyncClient | None = None) -> None:
+    """Note in the change log that what a signed-in request holds of `user_id` changed
+    (their sessions, roles, account or unread count): every process reads their visit again.
+    Call it in the transaction of the write."""
+    await changes.record("account", user_id, using=using)
+
+
+async def _read_visit(key_hash: str) -> Visit | None:
+    """The session `key_hash` names, read now (with the change log's position)."""
+    rows = await db.fetch(_visit_sql(db.dialect()), key_hash)
     if not rows:
         return None
     row = rows[0]
     changes.seen(row["c_id"], row["c_at"])
-    now = utcnow()
     session = db.from_row(Session, row, "s")
-    if session.expires_at <= now:
+    user = db.from_row(User, row, "u")
+    user.organisation = db.from_row(Organisation, row, "o") if row["o_id"] is not None else None
+    session.user = user
+    pairs = (pair.split(":", 1) for pair in (row["roles"] or "").split())
+    return Visit(session, {int(n): Role(role) for n, role in pairs}, int(row["unread"]))
+
+
+async def visit(key: str, *, idle: timedelta) -> Visit | None:
+    """The live session a cookie's key opens, with what every signed-in page shows of its
+    user; None if it opens none. Kept in this process until the change log moves (at most
+    KEPT_FOR seconds): a kept visit costs one query, where the log stands; one read afresh
+    costs that and one more, which also reads the position for this request
+    (`changes.seen`).
+
+    A session has ended when it expired, when it has not been used for `idle` (a NULL
+    last_seen_at, from before it was recorded, counts as its start), or when its user was
+    deactivated. A session found idle is deleted, on a fresh reading only (another process
+    may have seen it used since this one kept it). Its last use is written at most every
+    SEEN_EVERY, so most page views do not write.
+    """
+    key_hash = _hash_key(key)
+    fresh = False
+
+    async def read() -> Visit | None:
+        nonlocal fresh
+        fresh = True
+        return await _read_visit(key_hash)
+
+    found = await _kept_visits.get((key_hash, int(time.monotonic() // KEPT_FOR)), read)
+    if found is None:
+        return None
+    session = found.session
+    now = utcnow()
+    if session.expires_at <= now or not session.user.is_active:
         return None
     last = session.last_seen_at or session.created_at
     if last <= now - idle:
-        await Session.filter(id=session.id).delete()
-        return None
-    user = db.from_row(User, row, "u")
-    if not user.is_active:
-        return None
-    user.organisation = db.from_row(Organisation, row, "o") if row["o_id"] is not None else None
-    session.user = user
+        if not fresh:
+            found = await _read_visit(key_hash)
+            if found is None:
+                return None
+            session = found.session
+            last = session.last_seen_at or session.created_at
+        if last <= now - idle:
+            async with in_transaction() as conn:
+                await Session.filter(id=session.id).using_db(conn).delete()
+                await account_changed(session.user.id, using=conn)
+            return None
     if now - last >= SEEN_EVERY:
+        # Not an account change: only this check reads it, and a kept copy is updated here.
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now
-    pairs = (pair.split(":", 1) for pair in (row["roles"] or "").split())
-    return Visit(session, {int(n): Role(role) for n, role in pairs}, int(row["unread"]))
+    return found
 
 
 async def end_own_session(*, user: User, session_id: int) -> None:
     """End one of `user`'s sessions. Raises NotFound if it is not theirs (or is gone): an id
     from a URL is never trusted, and another user's sessions do not exist for them."""
-    if not await Session.filter(id=session_id, user_id=user.id).delete():
-        raise NotFound("no such session")
+    async with in_transaction() as conn:
+        if not await Session.filter(id=session_id, user_id=user.id).using_db(conn).delete():
+            raise NotFound("no such session")
+        await account_changed(user.id, using=conn)
 
 
 async def end_other_sessions(*, user: User, keep_key: str) -> int:
     """End every session of `user` but the one `keep_key` opens; returns how many ended."""
-    return int(await Session.filter(user_id=user.id).exclude(key_hash=_hash_key(keep_key)).delete())
+    async with in_transaction() as conn:
+        others = Session.filter(user_id=user.id).exclude(key_hash=_hash_key(keep_key))
+        ended = int(await others.using_db(conn).delete())
+        await account_changed(user.id, using=conn)
+    return ended
 
 
 async def update_profile(

@@ -32,6 +32,7 @@ from tortoise.transactions import in_transaction
 
 from forum import changes, db, markdown
 from forum.accounts.models import Organisation, User
+from forum.accounts.services import account_changed
 from forum.archive.records import (
     RECORD_TYPES,
     ArchiveError,
@@ -302,6 +303,7 @@ class _Importer:
         self.threads = _Index(Thread, "ref")
         self.emails: set[str] = set()
         self.memberships: set[tuple[int, int]] = set()
+        self.new_users: set[int] = set()  # created by this import: no session to tell
         self.summaries: set[int] = set()
         self.posts: dict[str, int] = {}  # archive id -> _pack(database id, thread id)
         self.tags: dict[str, Tag] = {}
@@ -443,6 +445,7 @@ class _Importer:
             using_db=self.conn,
         )
         self.users.in_file[r.username] = user.id
+        self.new_users.add(user.id)
         self.emails.add(email)
         self.report.created["user"] += 1
 
@@ -492,6 +495,8 @@ class _Importer:
             created_at=utcnow(),
             using_db=self.conn,
         )
+        if user_id not in self.new_users:
+            await account_changed(user_id, using=self.conn)
         self.report.created["membership"] += 1
 
     async def thread(self, line: int, r: ThreadRecord) -> None:

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from forum import permissions, ratelimit
 from forum.accounts.models import Organisation, User
-from forum.accounts.services import EMAIL_RE, USERNAME_RE, normalise_username
+from forum.accounts.services import EMAIL_RE, USERNAME_RE, account_changed, normalise_username
 from forum.audit import services as audit
 from forum.config import SiteSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
@@ -111,6 +111,7 @@ async def join(*, viewer: Viewer, network: Network) -> Membership:
             using_db=conn,
         )
         if created:
+            await account_changed(user.id, using=conn)
             await _settle_requests(network, user, RequestStatus.WITHDRAWN, None, conn)
             await audit.record(
                 actor=user,
@@ -235,6 +236,7 @@ async def leave(*, viewer: Viewer, network: Network) -> None:
         if membership.role == Role.FACILITATOR and await _facilitator_count(network, conn) <= 1:
             raise _last_facilitator(network, "You are")
         await Membership.filter(id=membership.id).using_db(conn).delete()
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=user,
             action="member.remove",
@@ -308,6 +310,7 @@ async def approve(*, viewer: Viewer, request: MembershipRequest, site: SiteSetti
             defaults={"role": Role.MEMBER, "created_at": utcnow()},
             using_db=conn,
         )
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,
             action="request.approve",
@@ -428,6 +431,7 @@ async def add_member(*, viewer: Viewer, network: Network, who: str, site: SiteSe
         )
         if not created:
             raise ValidationError({"who": f"{user.display_name} is already a member."})
+        await account_changed(user.id, using=conn)
         await _settle_requests(network, user, RequestStatus.APPROVED, actor, conn)
         await audit.record(
             actor=actor,
@@ -472,6 +476,7 @@ async def remove_member(*, viewer: Viewer, membership: Membership) -> None:
         ):
             raise _last_facilitator(network, "You are" if user.id == actor.id else "They are")
         await Membership.filter(id=current.id).using_db(conn).delete()
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,
             action="member.remove",
@@ -510,6 +515,7 @@ async def set_role(*, viewer: Viewer, membership: Membership, role: Role | str) 
         before = current.role
         current.role = role
         await current.save(using_db=conn, update_fields=["role"])
+        await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,
             action="member.role",

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from forum import changes, markdown
 from forum.accounts.models import User
-from forum.accounts.services import check_slug
+from forum.accounts.services import account_changed, check_slug
 from forum.audit import services as audit
 from forum.errors import Conflict, PermissionDenied, ValidationError
 from forum.networks.models import JoinPolicy, Membership, Network, Role, Visibility
@@ -165,17 +165,26 @@ async def edit_network(
 
 async def set_membership(*, network: Network, user: User, role: Role = Role.MEMBER) -> Membership:
     """Make `user` a member (or facilitator) of `network`, or change their role."""
-    membership, created = await Membership.get_or_create(
-        network=network, user=user, defaults={"role": role, "created_at": utcnow()}
-    )
-    if not created and membership.role != role:
-        membership.role = role
-        await membership.save(update_fields=["role"])
+    async with in_transaction() as conn:
+        membership, created = await Membership.get_or_create(
+            network=network,
+            user=user,
+            defaults={"role": role, "created_at": utcnow()},
+            using_db=conn,
+        )
+        if not created and membership.role != role:
+            membership.role = role
+            await membership.save(using_db=conn, update_fields=["role"])
+        elif not created:
+            return membership
+        await account_changed(user.id, using=conn)
     return membership
 
 
 async def remove_membership(*, network: Network, user: User) -> None:
-    await Membership.filter(network_id=network.id, user_id=user.id).delete()
+    async with in_transaction() as conn:
+        await Membership.filter(network_id=network.id, user_id=user.id).using_db(conn).delete()
+        await account_changed(user.id, using=conn)
 
 
 async def set_visibility(*, network: Network, visibility: Visibility) -> Network:

@@ -14,8 +14,11 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from forum.accounts.models import User
+from forum.accounts.services import account_changed
 from forum.networks.models import Membership, Network, Visibility
 from forum.notifications.models import (
     DigestFrequency,
@@ -123,21 +126,35 @@ async def mark_read(
         ).update(last_post_id=last_post_id, read_at=now)
     if unread:
         # Notifications about what has now been read are read too.
-        await Notification.filter(
-            user_id=user.id, thread_id=thread.id, post_id__lte=last_post_id, read_at__isnull=True
-        ).update(read_at=now)
+        await _read(
+            user,
+            Notification.filter(
+                user_id=user.id,
+                thread_id=thread.id,
+                post_id__lte=last_post_id,
+                read_at__isnull=True,
+            ),
+        )
+
+
+async def _read(user: User, notes: QuerySet[Notification]) -> int:
+    """Mark `notes` (the user's unread notifications) read; if any were, every process reads
+    the header's count afresh (a signed-in request's kept visit holds it)."""
+    async with in_transaction() as conn:
+        count = int(await notes.using_db(conn).update(read_at=utcnow()))
+        if count:
+            await account_changed(user.id, using=conn)
+    return count
 
 
 async def mark_all_read(*, user: User) -> int:
-    return int(
-        await Notification.filter(user_id=user.id, read_at__isnull=True).update(read_at=utcnow())
-    )
+    return await _read(user, Notification.filter(user_id=user.id, read_at__isnull=True))
 
 
 async def mark_one_read(*, user: User, notification_id: int) -> None:
     """Mark one of the user's own notifications read (another's id changes nothing)."""
-    await Notification.filter(id=notification_id, user_id=user.id, read_at__isnull=True).update(
-        read_at=utcnow()
+    await _read(
+        user, Notification.filter(id=notification_id, user_id=user.id, read_at__isnull=True)
     )
 
 
@@ -300,6 +317,7 @@ async def notify(
     using: BaseDBAsyncClient | None = None,
 ) -> None:
     """One notification for one person (a flag resolved, a membership approved)."""
+    await account_changed(user_id, using=using)
     await Notification.create(
         user_id=user_id,
         kind=kind,

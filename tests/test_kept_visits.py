@@ -1,0 +1,288 @@
+"""A signed-in request's visit (its session, user, roles and unread count) is kept in each
+process until the change log moves, for at most `accounts.services.KEPT_FOR` seconds. So
+every write that changes what a visit holds must move the log, in every process and on
+every host: each test here makes one such write through its service, checks that the log
+moved (which is all another process learns), and that the browser's next page shows it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+from tortoise.transactions import in_transaction
+
+from forum import changes
+from forum.accounts import administration, registration
+from forum.accounts import services as accounts
+from forum.accounts.models import Session, TokenPurpose, User
+from forum.config import Settings
+from forum.networks import membership
+from forum.networks import services as network_services
+from forum.networks.models import Membership, Network, Role, Visibility
+from forum.notifications import services as notifications
+from forum.notifications.models import NotificationKind
+from forum.permissions import Viewer, viewer_for
+from forum.web.security import SESSION_COOKIE
+from tests.conftest import QueryCounter
+from tests.factories import PASSWORD, login, make_member, make_network, make_thread, make_user
+
+
+async def _log_position() -> changes.Position | None:
+    with changes.per_request():
+        return await changes.position()
+
+
+def _session_key(client: httpx.AsyncClient) -> str:
+    [key] = [v for k, v in client.cookies.items() if k.endswith(SESSION_COOKIE)]
+    return key
+
+
+async def _kept_page(client: httpx.AsyncClient, path: str) -> httpx.Response:
+    """`path` twice: the second from a kept visit."""
+    await client.get(path)
+    return await client.get(path)
+
+
+async def _moves_the_log(write: Awaitable[object]) -> None:
+    before = await _log_position()
+    await write
+    assert await _log_position() != before, "this write must move the change log"
+
+
+async def test_a_kept_visit_costs_one_query_where_the_log_stands(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    network = await make_network("dl")
+    member = await make_member(network)
+    await login(client, member)
+    await client.get("/")
+    count_queries.statements.clear()
+    page = await client.get("/")
+    assert "Log out" in page.text
+    assert count_queries.statements == [
+        'SELECT "id", "created_at" FROM "changes" ORDER BY "id" DESC LIMIT 1: []'
+    ]
+
+
+EndSessions = Callable[[User, str, User], Awaitable[object]]
+
+
+async def _logout(user: User, key: str, admin: User) -> None:
+    await accounts.end_session(key=key)
+
+
+async def _end_it_from_the_sessions_page(user: User, key: str, admin: User) -> None:
+    session = await Session.get(key_hash=accounts._hash_key(key))
+    await accounts.end_own_session(user=user, session_id=session.id)
+
+
+async def _end_others(user: User, key: str, admin: User) -> None:
+    elsewhere = await accounts.start_session(user=user, days=1)
+    await accounts.end_other_sessions(user=user, keep_key=elsewhere)
+
+
+async def _new_password(user: User, key: str, admin: User) -> None:
+    await accounts.set_password(user=user, password="a brand new passphrase 42")
+
+
+async def _reset_password(user: User, key: str, admin: User) -> None:
+    async with in_transaction() as conn:
+        key = await registration._new_token(
+            user, TokenPurpose.RESET_PASSWORD, user.email, timedelta(hours=1), conn
+        )
+    await registration.reset_password(key=key, password="a brand new passphrase 42")
+
+
+async def _deactivate(user: User, key: str, admin: User) -> None:
+    await administration.set_active(viewer=await viewer_for(admin), user=user, active=False)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        _logout,
+        _end_it_from_the_sessions_page,
+        _end_others,
+        _new_password,
+        _reset_password,
+        _deactivate,
+    ],
+)
+async def test_a_session_ended_anywhere_ends_a_kept_visit_at_once(
+    db: str, client: httpx.AsyncClient, end: EndSessions
+) -> None:
+    network = await make_network("dl")
+    member = await make_member(network)
+    admin = await make_user(is_admin=True)
+    await login(client, member)
+    assert "Log out" in (await _kept_page(client, "/")).text
+    await _moves_the_log(end(member, _session_key(client), admin))
+    page = await client.get("/")
+    assert "Log out" not in page.text and "Log in" in page.text
+
+
+async def _members_only_thread(network: Network) -> str:
+    fac = await make_member(network, role=Role.FACILITATOR)
+    thread = await make_thread(network, fac, title="Between meetings")
+    return f"/n/{network.slug}/t/{thread.id}-{thread.slug}"
+
+
+Change = Callable[[Network, User, Settings], Awaitable[object]]
+
+
+async def _facilitator(network: Network) -> Viewer:
+    fac = await Membership.filter(network_id=network.id, role=Role.FACILITATOR).first()
+    assert fac is not None
+    return await viewer_for(await fac.user)
+
+
+async def _removed(network: Network, user: User, settings: Settings) -> None:
+    await network_services.remove_membership(network=network, user=user)
+
+
+async def _left(network: Network, user: User, settings: Settings) -> None:
+    await membership.leave(viewer=await viewer_for(user), network=network)
+
+
+async def _removed_by_a_facilitator(network: Network, user: User, settings: Settings) -> None:
+    row = await membership.get_membership(network, user.id)
+    await membership.remove_member(viewer=await _facilitator(network), membership=row)
+
+
+async def _added(network: Network, user: User, settings: Settings) -> None:
+    await network_services.set_membership(network=network, user=user)
+
+
+async def _added_by_a_facilitator(network: Network, user: User, settings: Settings) -> None:
+    await membership.add_member(
+        viewer=await _facilitator(network),
+        network=network,
+        who=user.username,
+        site=settings.site,
+    )
+
+
+async def _approved(network: Network, user: User, settings: Settings) -> None:
+    asked = await membership.request_to_join(
+        viewer=await viewer_for(user), network=network, site=settings.site
+    )
+    request = await membership.get_request(network, asked.id)
+    await membership.approve(
+        viewer=await _facilitator(network), request=request, site=settings.site
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "member_before"),
+    [
+        (_removed, True),
+        (_left, True),
+        (_removed_by_a_facilitator, True),
+        (_added, False),
+        (_added_by_a_facilitator, False),
+        (_approved, False),
+    ],
+)
+async def test_a_membership_changed_anywhere_shows_at_once(
+    db: str, client: httpx.AsyncClient, settings: Settings, change: Change, member_before: bool
+) -> None:
+    network = await make_network("ig", visibility=Visibility.MEMBERS)
+    url = await _members_only_thread(network)
+    user = await make_member(network) if member_before else await make_user()
+    await login(client, user)
+    assert (await _kept_page(client, url)).status_code == (200 if member_before else 404)
+    await _moves_the_log(change(network, user, settings))
+    assert (await client.get(url)).status_code == (404 if member_before else 200)
+
+
+async def test_joining_an_open_network_shows_at_once(db: str, client: httpx.AsyncClient) -> None:
+    network = await make_network("dl")
+    user = await make_user()
+    await login(client, user)
+    assert "Join this network" in (await _kept_page(client, "/n/dl")).text
+    await _moves_the_log(membership.join(viewer=await viewer_for(user), network=network))
+    assert "Leave this network" in (await client.get("/n/dl")).text
+
+
+async def test_a_new_role_and_a_lost_admin_role_show_at_once(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    network = await make_network("dl")
+    member = await make_member(network)
+    fac = await make_member(network, role=Role.FACILITATOR)
+    admin = await make_user(is_admin=True)
+    await login(client, member)
+    assert "Add someone with an account" not in (await _kept_page(client, "/n/dl/members")).text
+    assert (await client.get("/admin")).status_code == 404  # not an admin: no such page
+    row = await membership.get_membership(network, member.id)
+    await _moves_the_log(
+        membership.set_role(viewer=await viewer_for(fac), membership=row, role=Role.FACILITATOR)
+    )
+    assert "Add someone with an account" in (await client.get("/n/dl/members")).text
+    await _moves_the_log(
+        administration.set_admin(viewer=await viewer_for(admin), user=member, is_admin=True)
+    )
+    assert (await client.get("/admin")).status_code == 200
+    await _moves_the_log(
+        administration.set_admin(viewer=await viewer_for(admin), user=member, is_admin=False)
+    )
+    assert (await client.get("/admin")).status_code == 404
+
+
+async def test_the_header_s_unread_count_follows_notifications_at_once(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    network = await make_network("dl")
+    member = await make_member(network)
+    await login(client, member)
+    assert "unread" not in (await _kept_page(client, "/")).text
+    await _moves_the_log(
+        notifications.notify(
+            user_id=member.id,
+            kind=NotificationKind.MEMBERSHIP_APPROVED,
+            actor=None,
+            network_id=network.id,
+        )
+    )
+    assert '1<span class="visually-hidden"> unread' in (await _kept_page(client, "/")).text
+    await _moves_the_log(notifications.mark_all_read(user=member))
+    assert "unread" not in (await client.get("/")).text
+
+
+async def test_a_write_that_does_not_move_the_log_shows_within_kept_for(
+    db: str, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bound on anything that changed a visit behind the services' back (a hand-made
+    SQL statement, say): a kept visit is read again after KEPT_FOR seconds."""
+    monkeypatch.setattr(accounts, "KEPT_FOR", 0.2)
+    network = await make_network("ig", visibility=Visibility.MEMBERS)
+    url = await _members_only_thread(network)
+    member = await make_member(network)
+    await login(client, member)
+    assert (await _kept_page(client, url)).status_code == 200
+    before = await _log_position()
+    await Membership.filter(network_id=network.id, user_id=member.id).delete()
+    assert await _log_position() == before
+    await asyncio.sleep(0.25)
+    assert (await client.get(url)).status_code == 404
+
+
+async def test_the_password_that_logs_in_is_the_one_set_last(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """A kept visit's user is not used to check a password: logging in reads the account."""
+    member = await make_member(await make_network("dl"))
+    await login(client, member)
+    await _kept_page(client, "/")
+    await accounts.set_password(
+        user=member, password="a brand new passphrase 42", keep_session_key=_session_key(client)
+    )
+    assert "Log out" in (await client.get("/")).text  # kept where it was changed
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        with pytest.raises(AssertionError):
+            await login(other, member, PASSWORD)
+        await login(other, member, "a brand new passphrase 42")
