@@ -129,14 +129,16 @@ async def set_password(*, user: User, password: str, keep_session_key: str | Non
     weak = passwords.problem(password, username=user.username, email=user.email)
     if weak:
         raise ValidationError({"password": weak})
-    user.password_hash = await passwords.hashed(password)
+    password_hash = await passwords.hashed(password)
     async with in_transaction() as conn:
-        await user.save(using_db=conn, update_fields=["password_hash"])
+        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
         ended = Session.filter(user_id=user.id)
         if keep_session_key:
             ended = ended.exclude(key_hash=_hash_key(keep_session_key))
         await ended.using_db(conn).delete()
         await account_changed(user.id, using=conn)
+    # Only once it is saved: `user` may be a signed-in request's kept visit's.
+    user.password_hash = password_hash
 
 
 async def authenticate(*, login: str, password: str) -> User | None:
