@@ -123,10 +123,11 @@ async def test_import_creates_every_record_of_the_fixture(db: str) -> None:
     assert report.lines == 30
     counts = await table_counts()
     assert counts["tag"] == 4
-    # The search indexer learns of every new network, thread, post and summary.
+    # The search indexer learns of every new network, thread, post and summary; what keeps
+    # the organisations (for the filters) of each new organisation.
     kinds = await Change.all().values_list("kind", flat=True)
-    assert sorted(set(kinds)) == ["network", "post", "summary", "thread"]
-    assert len(kinds) == 2 + 3 + 12 + 1
+    assert sorted(set(kinds)) == ["network", "organisation", "post", "summary", "thread"]
+    assert len(kinds) == 2 + 2 + 3 + 12 + 1
 
 
 async def test_imported_users_cannot_log_in_and_keep_their_organisation(db: str) -> None:

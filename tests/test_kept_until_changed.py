@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from forum import changes
+from forum.accounts import organisations
 from forum.moderation import services as moderation
 from forum.networks import queries as network_queries
 from forum.networks import services as network_services
@@ -19,7 +20,14 @@ from forum.networks.models import Role, Visibility
 from forum.permissions import ANONYMOUS, viewer_for
 from forum.threads import curation
 from tests.conftest import QueryCounter
-from tests.factories import login, make_member, make_network, make_reply, make_thread
+from tests.factories import (
+    login,
+    make_member,
+    make_network,
+    make_reply,
+    make_thread,
+    make_user,
+)
 
 
 def _log_reads(counter: QueryCounter) -> int:
@@ -76,6 +84,24 @@ async def test_a_network_listing_is_kept_until_a_write_and_then_shows_it(
     page = (await client.get("/n/dl")).text
     assert page.index("Renamed question") < page.index("Older question")
     assert "Pinned" in page and "budgets" in page and "Newer question" not in page
+
+
+async def test_the_organisations_are_kept_until_one_is_added_or_renamed(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    await make_network("dl")
+    admin = await viewer_for(await make_user(is_admin=True))
+    await organisations.create_organisation(viewer=admin, slug="hackney", name="Hackney")
+    assert ">Hackney</option>" in (await client.get("/n/dl")).text
+    count_queries.statements.clear()
+    assert ">Hackney</option>" in (await client.get("/n/dl")).text
+    assert not any('FROM "organisations"' in s for s in count_queries.statements)
+    camden = await organisations.create_organisation(viewer=admin, slug="camden", name="Camden")
+    assert ">Camden</option>" in (await client.get("/n/dl")).text
+    await organisations.edit_organisation(
+        viewer=admin, organisation=camden, name="Camden Council", email_domains=""
+    )
+    assert ">Camden Council</option>" in (await client.get("/n/dl")).text
 
 
 async def test_a_request_reads_the_change_log_once(

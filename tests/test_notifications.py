@@ -23,6 +23,7 @@ from forum.notifications.models import (
 )
 from forum.permissions import viewer_for
 from forum.threads.models import Post, Thread
+from tests.conftest import QueryCounter
 from tests.factories import (
     csrf,
     login,
@@ -399,3 +400,37 @@ async def test_the_digest_is_drafted_deterministically(db: str) -> None:
     )
     text, _ = emails.render_digest(first, "Forum", "weekly")
     assert text.index("Records retention") < text.index("Cloud contracts")  # newest first
+
+
+async def test_a_listing_s_unread_counts_are_one_query(
+    db: str, count_queries: QueryCounter
+) -> None:
+    """Per thread of a listing: never opened, or the live posts after the viewer's last
+    seen one (deleted ones not counted), or nothing new."""
+    from forum.notifications import queries
+    from forum.threads import services as threads
+
+    dl = await make_network("dl")
+    reader, writer = await make_member(dl), await make_member(dl)
+    viewer = await viewer_for(reader)
+    unopened = await make_thread(dl, writer, title="Never opened")
+    behind = await make_thread(dl, writer, title="Two new replies")
+    done = await make_thread(dl, writer, title="All read")
+    for thread in (behind, done):
+        await services.mark_read(
+            user=reader, thread=thread, last_post_id=await _last_post(thread), seen=None
+        )
+    await make_reply(behind, writer, "One")
+    await make_reply(behind, writer, "Two")
+    gone = await make_reply(behind, writer, "Withdrawn")
+    behind.network = dl
+    await threads.delete_post(viewer=await viewer_for(writer), post=gone, network=dl)
+    count_queries.statements.clear()
+    unread = await queries.unread_in(viewer, [unopened.id, behind.id, done.id])
+    assert count_queries.count == 1
+    assert unread.never_opened == {unopened.id}
+    assert unread.counts == {behind.id: 2}
+
+
+async def _last_post(thread: Thread) -> int:
+    return max(await Post.filter(thread_id=thread.id).values_list("id", flat=True))

@@ -50,10 +50,10 @@ async def test_thread_page_queries_do_not_grow_with_posts(
     n_small = await _thread_page_queries(client, count_queries, f"/n/dl/t/{small.id}-small")
     n_big = await _thread_page_queries(client, count_queries, f"/n/dl/t/{big.id}-big")
     assert n_small == n_big
-    # The session with its user, memberships, unread count and the change log's position;
-    # follow level, read position. The thread with its network, tags, summary and posts
-    # is kept from the first visit (reading.thread_view).
-    assert n_big == 3, "\n".join(s[:90] for s in count_queries.statements)
+    # The change log's position (the session with its user, memberships and unread count is
+    # kept); follow level and read position in one. The thread with its network, tags,
+    # summary and posts is kept from the first visit (reading.thread_view).
+    assert n_big == 2, "\n".join(s[:90] for s in count_queries.statements)
     # A reader who is not logged in: where the change log stands (the thread is kept).
     client.cookies.clear()
     count_queries.statements.clear()
@@ -79,10 +79,11 @@ async def test_network_page_queries_do_not_grow_with_threads(
     assert (await client.get("/n/dl")).status_code == 200
     # Not more (one fewer when none of the listed threads was ever opened by the viewer).
     assert count_queries.count <= few
-    # Session, memberships, the header's unread count, network, the organisations of the
-    # filter, count, pinned threads, the others, tags (two), summaries, the read positions of
-    # the listed threads (one more, grouped, once some were opened) and the watch level.
-    assert few <= 14, count_queries.statements
+    # At most: the session (kept: the log's position), the networks, the organisations of
+    # the filter, count, pinned threads, the others, tags (two), summaries (the listing is
+    # kept until the log moves), the read positions of the listed threads with the posts
+    # since, and the watch level.
+    assert few <= 12, count_queries.statements
 
 
 async def test_home_page_queries_do_not_grow_with_networks(

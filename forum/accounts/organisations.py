@@ -154,6 +154,7 @@ async def edit_organisation(
     organisation.email_domains = domains
     async with in_transaction() as conn:
         await organisation.save(using_db=conn, update_fields=["name", "email_domains"])
+        await changes.record("organisation", organisation.id, using=conn)
         if "name" in changed:
             people: list[Any] = list(
                 await User.filter(organisation_id=organisation.id)

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from forum import changes
 from forum.accounts.models import Invitation, Organisation, Session, User
 from forum.accounts.services import SLUG_RE, USERNAME_RE
 from forum.errors import NotFound
@@ -166,6 +167,16 @@ async def get_invitation(invitation_id: int) -> Invitation:
     return invitation
 
 
+# Every write to organisations appends to the change log (services.create_organisation,
+# organisations.edit_organisation, the importer).
+_organisations: changes.UntilChanged[None, list[Organisation]] = changes.UntilChanged(1)
+
+
 async def all_organisations() -> list[Organisation]:
-    """Every organisation, by name (for filters). One query."""
-    return list(await Organisation.all().order_by("name"))
+    """Every organisation, by name (for filters). Kept until the change log moves: one
+    query at most; the organisations are shared between requests, never to be changed."""
+
+    async def read() -> list[Organisation]:
+        return list(await Organisation.all().order_by("name"))
+
+    return list(await _organisations.get(None, read))

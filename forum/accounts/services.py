@@ -50,9 +50,11 @@ async def create_organisation(
     if await Organisation.filter(slug=slug).using_db(using).exists():
         raise Conflict(f"organisation {slug!r} already exists")
     domains = [d.strip().lower() for d in (email_domains or []) if d.strip()]
-    return await Organisation.create(
+    organisation = await Organisation.create(
         slug=slug, name=name[:200], email_domains=domains, using_db=using
     )
+    await changes.record("organisation", organisation.id, using=using)
+    return organisation
 
 
 def normalise_username(username: str) -> str:

@@ -407,6 +407,7 @@ class _Importer:
         org = await Organisation.create(
             slug=r.slug, name=r.name, email_domains=list(r.email_domains), using_db=self.conn
         )
+        await changes.record("organisation", org.id, using=self.conn)
         self.orgs.in_file[r.slug] = org.id
         self.report.created["organisation"] += 1
 

@@ -7,7 +7,6 @@ every read here filters by the networks readable *now*.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
@@ -20,8 +19,6 @@ from forum.notifications.models import (
     Notification,
     NotificationKind,
     Preferences,
-    ThreadFollow,
-    ThreadRead,
     WatchLevel,
 )
 from forum.threads.models import Thread
@@ -112,11 +109,24 @@ async def notifications(viewer: permissions.Viewer, page: int = 1) -> Page:
     return Page(items=items, page=page, pages=pages, unread=unread)
 
 
-async def follow_level(viewer: permissions.Viewer, thread: Thread) -> FollowLevel | None:
+_READING = (
+    "SELECT (SELECT f.level FROM thread_follows f WHERE f.user_id = ? AND f.thread_id = ?)"
+    " AS level,"
+    " (SELECT r.last_post_id FROM thread_reads r WHERE r.user_id = ? AND r.thread_id = ?)"
+    " AS seen"
+)
+
+
+async def reading(
+    viewer: permissions.Viewer, thread: Thread
+) -> tuple[FollowLevel | None, int | None]:
+    """The viewer's follow level of the thread and the highest post id they have seen in it
+    (None: never opened it), in one query (the thread page's)."""
     if viewer.user is None:
-        return None
-    row = await ThreadFollow.filter(user_id=viewer.user.id, thread_id=thread.id).first()
-    return FollowLevel(row.level) if row else None
+        return None, None
+    uid, tid = viewer.user.id, thread.id
+    [(level, seen)] = await db.fetch_rows(_READING, uid, tid, uid, tid)
+    return (FollowLevel(level) if level else None), (None if seen is None else int(seen))
 
 
 async def watch_level(viewer: permissions.Viewer, network: Network) -> WatchLevel:
@@ -126,19 +136,12 @@ async def watch_level(viewer: permissions.Viewer, network: Network) -> WatchLeve
     return WatchLevel(row.level) if row else WatchLevel.SUMMARIES
 
 
-async def last_read(viewer: permissions.Viewer, thread: Thread) -> int | None:
-    """The highest post id the viewer has seen in the thread (None: never opened it)."""
-    if viewer.user is None:
-        return None
-    row = await ThreadRead.filter(user_id=viewer.user.id, thread_id=thread.id).first()
-    return row.last_post_id if row else None
-
-
 _UNREAD = """
-SELECT p.thread_id AS thread_id, COUNT(*) AS n
-FROM posts p JOIN thread_reads r ON r.thread_id = p.thread_id AND r.user_id = ?
-WHERE p.thread_id IN ({ids}) AND p.id > r.last_post_id AND p.deleted = FALSE
-GROUP BY p.thread_id
+SELECT r.thread_id AS thread_id,
+  (SELECT COUNT(*) FROM posts p
+   WHERE p.thread_id = r.thread_id AND p.id > r.last_post_id AND p.deleted = FALSE) AS n
+FROM thread_reads r
+WHERE r.user_id = ? AND r.thread_id IN ({ids})
 """
 
 
@@ -151,22 +154,15 @@ class Unread:
 
 
 async def unread_in(viewer: permissions.Viewer, thread_ids: list[int]) -> Unread:
-    """Two queries whatever the number of threads."""
+    """One query whatever the number of threads: the viewer's read position in each that
+    they opened, with the posts since."""
     if viewer.user is None or not thread_ids:
         return Unread({}, set())
-    ids = [int(i) for i in thread_ids]
-    seen: list[Any] = list(
-        await ThreadRead.filter(user_id=viewer.user.id, thread_id__in=ids).values_list(
-            "thread_id", flat=True
-        )
-    )
-    opened = {int(i) for i in seen}
-    if not opened:
-        return Unread({}, set(ids))
-    read = sorted(opened)
-    rows = await db.fetch(_UNREAD.replace("{ids}", db.placeholders(read)), viewer.user.id, *read)
+    ids = sorted({int(i) for i in thread_ids})
+    rows = await db.fetch_rows(_UNREAD.replace("{ids}", db.placeholders(ids)), viewer.user.id, *ids)
+    opened = {int(thread_id) for thread_id, _ in rows}
     return Unread(
-        counts={int(r["thread_id"]): int(r["n"]) for r in rows},
+        counts={int(thread_id): int(n) for thread_id, n in rows if n},
         never_opened=set(ids) - opened,
     )
 

@@ -166,8 +166,7 @@ async def thread_state(
     before this visit (posts after it are marked new), then the thread marked read."""
     if viewer.user is None:
         return {"follow_level": None, "seen_up_to": None}
-    level = await queries.follow_level(viewer, thread)
-    seen = await queries.last_read(viewer, thread)
+    level, seen = await queries.reading(viewer, thread)
     if last_post_id and (seen is None or seen < last_post_id):
         await services.mark_read(
             user=viewer.user,
