@@ -1102,6 +1102,12 @@ def main() -> None:
     print(f"machine      {machine()}")
     print(f"command      {' '.join(sys.argv)}")
     print(f"client       {args.client} (the load generator, on the same machine)")
+    if args.client == "httpx":
+        print(
+            "!!! the httpx clients take about 1.5 ms of CPU a request from the cores the server"
+            " runs on:\n!!! two workers' figures are understated. Install wrk (apt-get install"
+            " wrk) for figures to compare."
+        )
     results: dict[str, Any] = {"date": started.isoformat(timespec="seconds"), "runs": {}}
 
     if args.growth:
