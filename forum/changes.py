@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from forum import db
 from forum.timeutil import utcnow
@@ -34,10 +35,38 @@ class Change(Model):
         table = "changes"
 
 
+# PostgreSQL hands out an entry's id when it is inserted, not when its transaction commits:
+# entry 100 may commit after entry 101. A process that read the position 101 while 100 was
+# in flight, and kept what it computed then, would go on keeping it after 100 committed. So
+# a transaction that appends to the log first takes this advisory lock, shared (writers never
+# wait for each other), until it ends; a reader that cannot take it exclusively at once
+# (without waiting) knows an entry may be in flight, and keeps nothing computed then: the
+# position is *unsettled*. SQLite's writers take turns: its positions are always settled.
+APPENDING = 0x666F72756E  # any constant no other advisory lock uses (db.UPGRADE_LOCK: ...6D)
+SETTLED = {
+    "postgres": f"(CASE WHEN pg_try_advisory_lock({APPENDING})"
+    f" THEN pg_advisory_unlock({APPENDING}) ELSE FALSE END)",
+    "sqlite": "1",
+}
+
+
+@asynccontextmanager
+async def _appending(using: BaseDBAsyncClient | None) -> AsyncIterator[BaseDBAsyncClient]:
+    """The transaction to append in (`using`'s, or one of its own), holding APPENDING."""
+    if using is None:
+        async with in_transaction() as conn, _appending(conn) as held:
+            yield held
+        return
+    if using.capabilities.dialect == "postgres":
+        await using.execute_query(f"SELECT pg_advisory_xact_lock_shared({APPENDING})")
+    yield using
+
+
 async def record(kind: str, object_id: int, *, using: BaseDBAsyncClient | None = None) -> None:
     """Note that object `kind`/`object_id` changed (created, edited, deleted or moved)."""
     _forget_position()
-    await Change.create(kind=kind, object_id=object_id, created_at=utcnow(), using_db=using)
+    async with _appending(using) as conn:
+        await Change.create(kind=kind, object_id=object_id, created_at=utcnow(), using_db=conn)
 
 
 async def record_many(
@@ -47,25 +76,26 @@ async def record_many(
     _forget_position()
     now = utcnow()
     rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]
-    await Change.bulk_create(rows, using_db=using)
+    async with _appending(using) as conn:
+        await Change.bulk_create(rows, using_db=conn)
 
 
 Position = tuple[int, str]
+# A position as read, and whether it was settled (see APPENDING).
+Reading = tuple[Position | None, bool]
 
 # Within one request (`per_request`), the position as first read: a page that keeps several
 # things until the log moves asks the database once. Emptied by a write to the log.
-_request_position: ContextVar[list[Position | None] | None] = ContextVar(
-    "request_position", default=None
-)
+_request_position: ContextVar[list[Reading] | None] = ContextVar("request_position", default=None)
 
 # The position as this process last read it, and when (time.monotonic()). A request from
 # someone not signed in may take it instead of asking (`accept_recent`) while it is younger
 # than RECENT: a reader who cannot write sees other people's writes up to RECENT late, and
 # a process under heavy anonymous traffic asks a few times a second instead of every page.
-# Signed-in requests always read the log (their session's query carries it: a member sees
-# their own reply at once, whichever process answers).
+# Signed-in requests always read the log (a member sees their own reply at once, whichever
+# process answers; `accounts.services.visit`).
 RECENT = 0.1
-_last_read: tuple[float, Position | None] | None = None
+_last_read: tuple[float, Reading] | None = None
 
 
 @contextmanager
@@ -86,19 +116,21 @@ def _forget_position() -> None:
         memo.clear()
 
 
-def _remember(at: Position | None) -> None:
-    """`at`, just read from the database, for this request and for RECENT in this process."""
+def _remember(reading: Reading) -> None:
+    """A reading just made, for this request and for RECENT in this process."""
     global _last_read
-    _last_read = (time.monotonic(), at)
+    _last_read = (time.monotonic(), reading)
     memo = _request_position.get()
     if memo is not None:
-        memo[:] = [at]
+        memo[:] = [reading]
 
 
-def seen(latest_id: Any, created_at: Any) -> None:
-    """The position as a query read it beside something else (the session's, say): for
-    this request, as if `position` had asked. Both None: the log is empty."""
-    _remember(None if latest_id is None else as_position(latest_id, created_at))
+def seen(latest_id: Any, created_at: Any, settled: Any) -> None:
+    """The position as a query read it beside something else (the session's, say, with
+    `SETTLED[dialect]`): for this request, as if `position` had asked. Both None: the log
+    is empty."""
+    at = None if latest_id is None else as_position(latest_id, created_at)
+    _remember((at, bool(settled)))
 
 
 def accept_recent() -> None:
@@ -124,18 +156,30 @@ LATEST_ID = "(SELECT c.id FROM changes c ORDER BY c.id DESC LIMIT 1)"
 LATEST_AT = "(SELECT c.created_at FROM changes c ORDER BY c.id DESC LIMIT 1)"
 
 
-async def position() -> Position | None:
-    """Where the log has got to: its latest entry's id and time (the time too: a new
-    database, a restore or a test, starts its ids again). None when it is empty."""
+async def _reading() -> Reading:
     memo = _request_position.get()
     if memo:
         return memo[0]
     latest = await db.fetch_rows(
-        'SELECT "id", "created_at" FROM "changes" ORDER BY "id" DESC LIMIT 1'
+        f'SELECT "id", "created_at", {SETTLED[db.dialect()]}'  # noqa: S608 (constants)
+        ' FROM "changes" ORDER BY "id" DESC LIMIT 1'
     )
-    at = as_position(*latest[0]) if latest else None
-    _remember(at)
-    return at
+    reading: Reading = (as_position(*latest[0][:2]), bool(latest[0][2])) if latest else (None, True)
+    _remember(reading)
+    return reading
+
+
+async def position() -> Position | None:
+    """Where the log has got to: its latest entry's id and time (the time too: a new
+    database, a restore or a test, starts its ids again). None when it is empty."""
+    return (await _reading())[0]
+
+
+async def settled_position() -> Position | None:
+    """`position`, or None when an entry below it may still be in flight (APPENDING): what
+    is computed then is not to be kept."""
+    at, settled = await _reading()
+    return at if settled else None
 
 
 K = TypeVar("K", bound=Hashable)
@@ -168,8 +212,14 @@ class UntilChanged(Generic[K, V]):
         self._kept.clear()
         self._weight = 0
 
+    def discard(self, key: K) -> None:
+        """Forget what is kept for `key`: the next `get` computes it afresh."""
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self._weight -= kept[2]
+
     async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
-        at = await position()
+        at = await settled_position()
         kept = self._kept.get(key)
         if kept is not None and at is not None and kept[0] == at:
             self._kept.move_to_end(key)

@@ -238,7 +238,8 @@ def _visit_sql(dialect: str) -> str:
         "   OR x.network_id IN (SELECT m.network_id FROM memberships m WHERE m.user_id = u.id)"
         "   OR x.network_id IN (SELECT n.id FROM networks n WHERE n.visibility = 'public')))"
         " AS unread,"
-        f" {changes.LATEST_ID} AS c_id, {changes.LATEST_AT} AS c_at"
+        f" {changes.LATEST_ID} AS c_id, {changes.LATEST_AT} AS c_at,"
+        f" {changes.SETTLED[dialect]} AS c_settled"
         " FROM sessions s JOIN users u ON u.id = s.user_id"
         " LEFT JOIN organisations o ON o.id = u.organisation_id"
         " WHERE s.key_hash = ?"
@@ -269,7 +270,7 @@ async def _read_visit(key_hash: str) -> Visit | None:
     if not rows:
         return None
     row = rows[0]
-    changes.seen(row["c_id"], row["c_at"])
+    changes.seen(row["c_id"], row["c_at"], row["c_settled"])
     session = db.from_row(Session, row, "s")
     user = db.from_row(User, row, "u")
     user.organisation = db.from_row(Organisation, row, "o") if row["o_id"] is not None else None
@@ -292,6 +293,7 @@ async def visit(key: str, *, idle: timedelta) -> Visit | None:
     SEEN_EVERY, so most page views do not write.
     """
     key_hash = _hash_key(key)
+    kept_as = (key_hash, int(time.monotonic() // KEPT_FOR))
     fresh = False
 
     async def read() -> Visit | None:
@@ -299,31 +301,34 @@ async def visit(key: str, *, idle: timedelta) -> Visit | None:
         fresh = True
         return await _read_visit(key_hash)
 
-    found = await _kept_visits.get((key_hash, int(time.monotonic() // KEPT_FOR)), read)
+    found = await _kept_visits.get(kept_as, read)
+    now = utcnow()
+    if found is not None and not fresh and _last_use(found.session) <= now - idle:
+        # Idle by the kept copy: another process may have seen it used since. Ask again.
+        _kept_visits.discard(kept_as)
+        found = await _kept_visits.get(kept_as, read)
     if found is None:
         return None
     session = found.session
-    now = utcnow()
     if session.expires_at <= now or not session.user.is_active:
         return None
-    last = session.last_seen_at or session.created_at
+    last = _last_use(session)
     if last <= now - idle:
-        if not fresh:
-            found = await _read_visit(key_hash)
-            if found is None:
-                return None
-            session = found.session
-            last = session.last_seen_at or session.created_at
-        if last <= now - idle:
-            async with in_transaction() as conn:
-                await Session.filter(id=session.id).using_db(conn).delete()
-                await account_changed(session.user.id, using=conn)
-            return None
+        async with in_transaction() as conn:
+            await Session.filter(id=session.id).using_db(conn).delete()
+            await account_changed(session.user.id, using=conn)
+        return None
     if now - last >= SEEN_EVERY:
         # Not an account change: only this check reads it, and a kept copy is updated here.
         await Session.filter(id=session.id).update(last_seen_at=now)
         session.last_seen_at = now
     return found
+
+
+def _last_use(session: Session) -> datetime:
+    """When the session was last used (a NULL last_seen_at, from before it was recorded,
+    counts as its start)."""
+    return session.last_seen_at or session.created_at
 
 
 async def end_own_session(*, user: User, session_id: int) -> None:
@@ -351,18 +356,21 @@ async def update_profile(
 
     Raises ValidationError for an empty name.
     """
-    fields = []
+    values: dict[str, object] = {}
     if display_name is not None:
         name = clean_line(display_name)
         if not name:
             raise ValidationError({"display_name": "Enter the name people will see."})
-        user.display_name = name[:100]
-        fields.append("display_name")
+        values["display_name"] = name[:100]
     if organisation is not None:
-        user.organisation = organisation
-        fields.append("organisation_id")
-    if fields:
+        values["organisation_id"] = organisation.id
+    if values:
         async with in_transaction() as conn:
-            await user.save(using_db=conn, update_fields=fields)
+            await User.filter(id=user.id).using_db(conn).update(**values)
             await changes.record("user", user.id, using=conn)
+        # Only once it is saved: `user` may be a signed-in request's kept visit's.
+        if "display_name" in values:
+            user.display_name = str(values["display_name"])
+        if organisation is not None:
+            user.organisation = organisation
     return user

@@ -317,7 +317,6 @@ async def notify(
     using: BaseDBAsyncClient | None = None,
 ) -> None:
     """One notification for one person (a flag resolved, a membership approved)."""
-    await account_changed(user_id, using=using)
     await Notification.create(
         user_id=user_id,
         kind=kind,
@@ -328,3 +327,4 @@ async def notify(
         created_at=utcnow(),
         using_db=using,
     )
+    await account_changed(user_id, using=using)  # (after it: the header's count is kept)

@@ -111,8 +111,8 @@ class SessionMiddleware:
         key = conn.cookies.get(cookie_name(conn, SESSION_COOKIE))
         if key and len(key) < 200:
             idle = timedelta(hours=conn.app.state.settings.security.session_idle_hours)
-            # One query: the session, its user, their roles, the header's count of unread
-            # notifications, and where the change log stands.
+            # The session, its user, their roles and the header's count of unread
+            # notifications: kept until the change log moves (one query: where it stands).
             visit = await accounts.visit(key, idle=idle)
         state = scope.setdefault("state", {})
         if visit is None:
