@@ -172,11 +172,11 @@ async def set_membership(*, network: Network, user: User, role: Role = Role.MEMB
             defaults={"role": role, "created_at": utcnow()},
             using_db=conn,
         )
-        if not created and membership.role != role:
+        if not created:
+            if membership.role == role:
+                return membership  # nothing changed
             membership.role = role
             await membership.save(using_db=conn, update_fields=["role"])
-        elif not created:
-            return membership
         await account_changed(user.id, using=conn)
     return membership
 
