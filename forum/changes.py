@@ -7,6 +7,7 @@ the search engine directly.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
@@ -48,6 +49,7 @@ SETTLED = {
     f" THEN pg_advisory_unlock({APPENDING}) ELSE FALSE END)",
     "sqlite": "1",
 }
+SETTLE_POLL = 0.05  # seconds between readings while waiting for a settled position
 
 
 @asynccontextmanager
@@ -156,10 +158,7 @@ LATEST_ID = "(SELECT c.id FROM changes c ORDER BY c.id DESC LIMIT 1)"
 LATEST_AT = "(SELECT c.created_at FROM changes c ORDER BY c.id DESC LIMIT 1)"
 
 
-async def _reading() -> Reading:
-    memo = _request_position.get()
-    if memo:
-        return memo[0]
+async def _read() -> Reading:
     latest = await db.fetch_rows(
         f'SELECT "id", "created_at", {SETTLED[db.dialect()]}'  # noqa: S608 (constants)
         ' FROM "changes" ORDER BY "id" DESC LIMIT 1'
@@ -167,6 +166,23 @@ async def _reading() -> Reading:
     reading: Reading = (as_position(*latest[0][:2]), bool(latest[0][2])) if latest else (None, True)
     _remember(reading)
     return reading
+
+
+async def _reading() -> Reading:
+    memo = _request_position.get()
+    return memo[0] if memo else await _read()
+
+
+async def read_settled(wait: float) -> Reading:
+    """The position read afresh (never this request's), and again every SETTLE_POLL seconds
+    until it is settled or `wait` seconds have passed: the last reading. For work that must
+    not start below an entry still in flight (`search.indexer.rebuild`)."""
+    deadline = time.monotonic() + wait
+    while True:
+        reading = await _read()
+        if reading[1] or time.monotonic() >= deadline:
+            return reading
+        await asyncio.sleep(SETTLE_POLL)
 
 
 async def position() -> Position | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tortoise.transactions import in_transaction
 
+from forum import changes
 from forum.accounts.models import User
 from forum.networks.models import Network, Role, Visibility
 from forum.permissions import readable_network_ids, viewer_for
@@ -15,7 +18,7 @@ from forum.search.query import Filters
 from forum.search.service import SearchService
 from forum.threads import curation as curate
 from forum.threads import services as threads
-from forum.threads.models import Thread
+from forum.threads.models import Post, Thread
 from tests.factories import make_member, make_network, make_org, make_reply, make_thread, make_user
 
 
@@ -184,6 +187,50 @@ async def test_rebuild_and_check(db: str, index_dir: Path, search: SearchService
     assert (await search.search("rebuildword", network_ids=[dl.id])).total == 1
     await rebuild(index_dir)
     assert (await search.search("rebuildword", network_ids=[dl.id])).total == 1
+    assert await check(index_dir) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+@pytest.mark.parametrize("lands", ["while it waits", "after it gave up waiting"])
+async def test_rebuild_never_starts_above_an_entry_still_in_flight(
+    db: str, lands: str, index_dir: Path, search: SearchService
+) -> None:
+    """PostgreSQL hands out a change's id at insert: an edit's entry may commit after a
+    newer reply's. A rebuild that read the tables then, and followed the log from the
+    newest id, would never apply the edit. It waits for the log to settle; if it does not,
+    it starts GAP_WAIT back, and the edit is applied when it lands."""
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    thread = await make_thread(dl, alice, body="beforeword")
+    post = await Post.filter(thread_id=thread.id).first()
+    assert post is not None
+    in_flight, rebuilt = asyncio.Event(), asyncio.Event()
+    wait = 10.0 if lands == "while it waits" else 0.2
+
+    async def elsewhere() -> None:  # made before the transaction: a connection of its own
+        await in_flight.wait()
+        await make_reply(thread, alice, body="newerword")  # a newer entry, committed first
+        await rebuild(index_dir, settle_wait=wait)
+        rebuilt.set()
+
+    task = asyncio.create_task(elsewhere())
+    async with in_transaction() as conn:
+        await Post.filter(id=post.id).using_db(conn).update(body_text="inflightword")
+        await changes.record("post", post.id, using=conn)  # the older id, still in flight
+        in_flight.set()
+        if lands == "while it waits":
+            await asyncio.sleep(0.5)
+            assert not rebuilt.is_set()  # waiting for the edit to land
+        else:
+            await rebuilt.wait()  # built without it
+    await task
+    if lands == "after it gave up waiting":
+        assert (await search.search("inflightword", network_ids=[dl.id])).total == 0
+        await catch_up(index_dir)
+    for word in ("inflightword", "newerword"):
+        assert (await search.search(word, network_ids=[dl.id])).total == 1, word
+    assert (await search.search("beforeword", network_ids=[dl.id])).total == 0
     assert await check(index_dir) == []
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from forum.changes import Change, SearchCursor, position
+from forum.changes import Change, SearchCursor, position, read_settled
 from forum.search import documents
 from forum.search.index import (
     IndexUnavailable,
@@ -48,6 +48,8 @@ GAP_WAIT = timedelta(seconds=3)
 # Changes older than this are pruned even if some index has not read them; an index that far
 # behind rebuilds itself.
 RETENTION = timedelta(days=7)
+# How long a rebuild waits for the log to settle before it starts (`_start`).
+SETTLE_WAIT = 10.0
 PRUNED_MARK = "__pruned__"
 PRUNE_BATCH = 5_000  # change-log rows deleted per statement
 
@@ -216,7 +218,31 @@ async def prune() -> int:
     return deleted
 
 
-async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = None) -> Path:
+async def _start(settle_wait: float) -> int:
+    """Where a new generation starts following the log: every entry at or below it must be
+    in the tables the rebuild reads next. The newest entry, once the log is settled (no
+    entry below it in flight: `changes.APPENDING`). If it does not settle within
+    `settle_wait` seconds (writers without a pause), the newest entry older than GAP_WAIT,
+    `pending_changes`' own bound on an entry in flight: the entries after it are applied
+    again, which changes nothing they had already put in."""
+    at, settled = await read_settled(settle_wait)
+    if at is None or settled:
+        return at[0] if at else 0
+    older: list[Any] = (
+        await Change.filter(created_at__lt=utcnow() - GAP_WAIT)
+        .order_by("-id")
+        .limit(1)
+        .values_list("id", flat=True)
+    )
+    return int(older[0]) if older else 0
+
+
+async def rebuild(
+    root: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    settle_wait: float = SETTLE_WAIT,
+) -> Path:
     """Index everything from the database into a new generation, then swap it in.
 
     Searches keep using the old generation until the swap. progress(done, total) is called
@@ -227,8 +253,7 @@ async def rebuild(root: Path, *, progress: Callable[[int, int], None] | None = N
     (`query._newest_part`), which is then its start, reached without reading the postings
     of the rest.
     """
-    at = await position()
-    cursor = at[0] if at else 0
+    cursor = await _start(settle_wait)
     generation = await asyncio.to_thread(new_generation, root)
     ix = await asyncio.to_thread(whoosh_index.open_dir, str(generation))
     # Whoosh's multiprocess writer: each process builds its own segment (kept as is, not
