@@ -22,6 +22,7 @@ from forum.permissions import viewer_for
 from forum.search.indexer import catch_up
 from forum.search.query import Filters
 from forum.search.service import SearchService
+from forum.threads import services as threads_services
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
 from forum.timeutil import utcnow
 from tests.conftest import QueryCounter
@@ -387,6 +388,73 @@ async def test_a_tags_pages_run_newest_review_first_across_pages_in_a_fixed_numb
     assert second == ["Question 03", "Question 02", "Question 01", "Question 00"]
     # Past the last page: the last page.
     assert titles((await client.get("/n/dl/kb?tag=common&page=9")).text) == second
+
+
+async def test_the_stale_shelf_is_tested_and_sorted_by_the_database_in_a_fixed_number_of_queries(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    """`?status=stale` lists the summaries with a live reply since their review, newest
+    review first, PER_PAGE a page, with `tag=` too; deleted and hidden replies do not make a
+    summary stale; a members-only network's never shows. The same queries with 2 or 33 stale
+    articles, and no statement whose parameters grow with them (one per summary would
+    overflow the drivers' limit, 32,767, on a large forum)."""
+    network, fac, alice, bob, _thread, _ = await _setup()
+    secret = await make_network("sec", visibility=Visibility.MEMBERS)
+    await make_member(secret, fac, role=Role.FACILITATOR)
+    await make_member(secret, alice)
+    base = utcnow() - timedelta(days=100)
+
+    async def add(i: int, where: Network = network, tags: str = "common") -> Thread:
+        t = await make_thread(where, alice, title=f"Question {i:02}", tags=tags)
+        await _summarise(t, fac, f"Answer {i}.")
+        await Post.filter(thread_id=t.id).update(created_at=base)
+        # Reviewed i days after `base`: the higher i, the newer.
+        await Summary.filter(thread_id=t.id).update(reviewed_at=base + timedelta(days=i))
+        return t
+
+    def titles(html: str) -> list[str]:
+        return [a.text().strip() for a in HTMLParser(html).css(".article-card h3 a")]
+
+    secret_one = await add(90, secret)
+    await make_reply(secret_one, alice, "Stale, but members only.")
+    await add(91)  # never replied to since: not stale
+    gone = await add(92)
+    await threads_services.delete_post(
+        viewer=await viewer_for(bob),
+        post=await make_reply(gone, bob, "Withdrawn."),
+        network=network,
+    )
+    hidden = await make_reply(await add(93), bob, "Hidden by a facilitator.")
+    await Post.filter(id=hidden.id).update(hidden=True)
+    for i in range(2):
+        await make_reply(await add(i, tags="rare" if i else "common"), bob, "Since the review.")
+    assert (await client.get("/n/dl/kb?status=stale")).status_code == 200  # counts kept
+    count_queries.statements.clear()
+    few = titles((await client.get("/n/dl/kb?status=stale")).text)
+    few_count = count_queries.count
+    assert few == ["Question 01", "Question 00"]
+    assert titles((await client.get("/n/dl/kb?status=stale&tag=rare")).text) == ["Question 01"]
+    assert titles((await client.get("/kb?status=stale")).text) == few  # not the secret one
+    await login(client, alice)
+    assert titles((await client.get("/kb?status=stale")).text) == ["Question 90", *few]
+    await client.post("/logout", data={"csrf_token": await csrf(client, "/")})
+    for i in range(2, kb_queries.PER_PAGE + 3):
+        await make_reply(await add(i), bob, "Since the review.")
+    await changes.record("summary", 0)
+    assert (await client.get("/n/dl/kb?status=stale")).status_code == 200  # counts kept
+    count_queries.statements.clear()
+    first = titles((await client.get("/n/dl/kb?status=stale")).text)
+    assert count_queries.count == few_count
+    assert (
+        max(q.count("?") + q.count("$") for q in count_queries.statements)
+        <= kb_queries.PER_PAGE + 2
+    )
+    last = kb_queries.PER_PAGE + 2
+    assert first == [f"Question {i:02}" for i in range(last, 2, -1)]
+    second = titles((await client.get("/n/dl/kb?status=stale&page=2")).text)
+    assert second == ["Question 02", "Question 01", "Question 00"]
+    common = titles((await client.get("/n/dl/kb?status=stale&tag=common&page=2")).text)
+    assert common == ["Question 02", "Question 00"]
 
 
 async def test_the_knowledge_bases_counts_are_kept_until_a_write_changes_them(

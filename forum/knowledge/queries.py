@@ -193,12 +193,6 @@ class KnowledgeBase:
     pages: int = 1
 
 
-def _last_reviewed(row: dict[str, Any]) -> datetime:
-    """`Summary.last_reviewed`, from a `values()` row."""
-    reviewed: datetime = row["reviewed_at"] or row["updated_at"] or row["created_at"]
-    return reviewed
-
-
 _NEWEST_REVIEWED = (
     "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
     " WHERE t.network_id IN ({ids})"
@@ -232,9 +226,27 @@ async def _tagged_newest(network_ids: list[int], tag: str, offset: int, limit: i
     return [int(r["thread_id"]) for r in rows]
 
 
-def _newest(rows: list[dict[str, Any]]) -> list[int]:
-    """Thread ids of summary rows, newest review first."""
-    rows = sorted(rows, key=lambda r: (_last_reviewed(r), int(r["thread_id"])), reverse=True)
+# Every stale summary (one with a live reply since its last review), newest review first.
+_STALE_NEWEST = (
+    "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
+    " {tagged} WHERE t.network_id IN ({ids}) {tag} AND EXISTS (SELECT 1 FROM posts p"
+    " WHERE p.thread_id = s.thread_id AND p.deleted = FALSE AND p.hidden = FALSE"
+    " AND p.created_at > COALESCE(s.reviewed_at, s.updated_at, s.created_at))"
+    " ORDER BY COALESCE(s.reviewed_at, s.updated_at, s.created_at) DESC, s.thread_id DESC"
+)
+_TAGGED = "JOIN thread_tags tt ON tt.threads_id = t.id JOIN tags g ON g.id = tt.tag_id"
+
+
+async def _stale_newest(network_ids: list[int], tag: str | None) -> list[int]:
+    """Thread ids of every stale summary of the networks (of one tag's, with `tag`), newest
+    review first: one query, each summary's test an index probe in the database (the
+    posts' (thread_id, created_at) index), whatever their number."""
+    sql = (
+        _STALE_NEWEST.replace("{ids}", db.placeholders(network_ids))
+        .replace("{tagged}", _TAGGED if tag is not None else "")
+        .replace("{tag}", "AND g.slug = ?" if tag is not None else "")
+    )
+    rows = await db.fetch(sql, *network_ids, *([tag] if tag is not None else []))
     return [int(r["thread_id"]) for r in rows]
 
 
@@ -253,8 +265,8 @@ async def knowledge_base(
     With `tag`, or `stale_only`, one shelf of those articles, PER_PAGE at a time.
 
     A fixed number of queries: the counts (kept until the change log moves); for a tag, the
-    ids of its page, sorted and cut by the database; for the stale ones, a light row of
-    each candidate; then the shown articles in full.
+    ids of its page, sorted and cut by the database; for the stale ones, the ids of them
+    all, tested and sorted by the database; then the shown articles in full.
     """
     if not network_ids:
         return KnowledgeBase([], 0, [])
@@ -270,14 +282,9 @@ async def knowledge_base(
         shown = await _tagged_newest(network_ids, tag, (page - 1) * PER_PAGE, PER_PAGE)
         total = shape.total
     else:
-        # The stale ones: which are stale is known only from each one's replies since
-        # its review, so every candidate's light row is read (the facilitators' queue).
-        in_networks = Summary.filter(thread__network_id__in=network_ids)
-        light = in_networks.filter(thread__tags__slug=tag) if tag is not None else in_networks
-        rows = await light.values("thread_id", "created_at", "updated_at", "reviewed_at")
-        newest = _newest(rows)
-        stale = await replies_since_review(newest)
-        newest = [tid for tid in newest if stale.get(tid)]
+        # The stale ones (the facilitators' shelf): their ids, tested and sorted by the
+        # database.
+        newest = await _stale_newest(network_ids, tag)
         found = total = len(newest)
         page, pages = pages_of(found, page, PER_PAGE)
         shown = newest[(page - 1) * PER_PAGE : page * PER_PAGE]
