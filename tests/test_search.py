@@ -11,14 +11,17 @@ from tortoise.transactions import in_transaction
 
 from forum import changes
 from forum.accounts.models import User
+from forum.knowledge import services as knowledge
 from forum.networks.models import Network, Role, Visibility
 from forum.permissions import readable_network_ids, viewer_for
+from forum.search import indexer
 from forum.search.indexer import catch_up, check, rebuild
 from forum.search.query import Filters
 from forum.search.service import SearchService
 from forum.threads import curation as curate
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
+from tests.conftest import QueryCounter
 from tests.factories import make_member, make_network, make_org, make_reply, make_thread, make_user
 
 
@@ -258,6 +261,42 @@ async def test_visibility_change_is_reflected_at_once(
     await networks.set_visibility(network=secret, visibility=Visibility.MEMBERS)
     anonymous = await readable_network_ids(await viewer_for(None))
     assert (await search.search("quokkacanary", network_ids=anonymous)).total == 0
+
+
+async def test_a_change_to_a_whole_network_is_read_through_it_and_written_in_parts(
+    db: str,
+    index_dir: Path,
+    search: SearchService,
+    count_queries: QueryCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A network's change (its slug edited, say) rewrites every document of it: read through
+    the network, never as a list of its threads (at large scale more than the drivers'
+    32,767 parameters), and written WRITE_MAX documents per Whoosh commit."""
+    monkeypatch.setattr(indexer, "CHUNK", 2)
+    monkeypatch.setattr(indexer, "WRITE_MAX", 3)
+    dl = await make_network("dl")
+    alice = await make_member(dl)
+    fac = await make_member(dl, await make_user("fac"), role=Role.FACILITATOR)
+    for i in range(10):
+        thread = await make_thread(dl, alice, title=f"Wombatword {i}", body="wombatword")
+        await make_reply(thread, alice, "wombatword again")
+        await knowledge.write_summary(
+            viewer=await viewer_for(fac), thread=thread, body="Wombatword summary."
+        )
+    await catch_up(index_dir)
+    assert (await search.search("wombatword network:dl", network_ids=[dl.id])).total == 10
+    await Network.filter(id=dl.id).update(slug="leaders")
+    await changes.record("network", dl.id)
+    count_queries.statements.clear()
+    await catch_up(index_dir)
+    widest = max(q.split(":")[0].count("?") + q.count("$") for q in count_queries.statements)
+    assert widest <= indexer.CHUNK + 3, count_queries.statements
+    assert (await search.search("wombatword network:dl", network_ids=[dl.id])).total == 0
+    found = await search.search("wombatword network:leaders", network_ids=[dl.id])
+    assert found.total == 10  # threads, each with its summary and two posts: all rewritten
+    assert sum(1 + hit.more for hit in found.hits) == 30
+    assert await check(index_dir) == []
 
 
 async def test_losing_membership_hides_results_at_once(

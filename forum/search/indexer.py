@@ -14,7 +14,7 @@ import heapq
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,13 +35,14 @@ from forum.search.index import (
     swap_in,
     write_batch,
 )
-from forum.threads.models import Post, Summary
+from forum.threads.models import Post, Summary, Thread
 from forum.timeutil import utcnow
 
 log = logging.getLogger("forum.search")
 
 BATCH = 500
 CHUNK = 1000
+WRITE_MAX = 5000  # documents held before a Whoosh commit, when one batch touches more
 # A missing change id may be a transaction that has not committed yet (PostgreSQL hands out
 # ids before commit): wait this long for it before treating the gap as a rollback.
 GAP_WAIT = timedelta(seconds=3)
@@ -80,41 +81,38 @@ async def _ids(queryset: Any, field: str) -> set[int]:
 
 
 async def expand(changes: list[Change]) -> Work:
-    """Which documents a batch of changes touches."""
+    """Which documents a batch of changes touches. A network's are read through the network
+    (never as a list of its threads: at large scale tens of thousands, past the drivers'
+    32,767 parameters)."""
     work = Work()
     by_kind: dict[str, set[int]] = {}
     for change in changes:
         by_kind.setdefault(change.kind, set()).add(change.object_id)
     work.post_ids |= by_kind.get("post", set())
     threads = set(by_kind.get("thread", set())) | by_kind.get("summary", set())
+    if by_kind.get("thread"):
+        moved = list(by_kind["thread"])
+        work.post_ids |= await _ids(Post.filter(thread_id__in=moved), "id")
     if by_kind.get("network"):
         networks = list(by_kind["network"])
-        threads |= await _ids(Post.filter(thread__network_id__in=networks), "thread_id")
+        threads |= await _ids(Thread.filter(network_id__in=networks), "id")
+        work.post_ids |= await _ids(Post.filter(thread__network_id__in=networks), "id")
     if by_kind.get("user"):
         users = list(by_kind["user"])
         work.post_ids |= await _ids(Post.filter(author_id__in=users), "id")
         threads |= await _ids(Summary.filter(author_id__in=users), "thread_id")
-    if by_kind.get("thread") or by_kind.get("network"):
-        moved = list(set(by_kind.get("thread", set())) | threads)
-        work.post_ids |= await _ids(Post.filter(thread_id__in=moved), "id")
     work.summary_thread_ids |= threads
     return work
 
 
-async def _documents(work: Work) -> tuple[list[dict[str, Any]], list[str]]:
-    docs: list[dict[str, Any]] = []
-    deletes: list[str] = []
+async def _documents(work: Work) -> AsyncIterator[tuple[list[dict[str, Any]], list[str]]]:
+    """The work's documents to write and ids to delete, CHUNK objects at a time."""
     post_ids = sorted(work.post_ids)
     for start in range(0, len(post_ids), CHUNK):
-        d, x = await documents.post_documents(post_ids[start : start + CHUNK])
-        docs += d
-        deletes += x
+        yield await documents.post_documents(post_ids[start : start + CHUNK])
     thread_ids = sorted(work.summary_thread_ids)
     for start in range(0, len(thread_ids), CHUNK):
-        d, x = await documents.summary_documents(thread_ids[start : start + CHUNK])
-        docs += d
-        deletes += x
-    return docs, deletes
+        yield await documents.summary_documents(thread_ids[start : start + CHUNK])
 
 
 def index_name(root: Path) -> str:
@@ -165,7 +163,17 @@ async def _apply_pending(index: _Open, batch: int = BATCH) -> int:
         if not changes:
             break
         work = await expand(changes)
-        docs, deletes = await _documents(work)
+        docs: list[dict[str, Any]] = []
+        deletes: list[str] = []
+        async for more, gone in _documents(work):
+            docs += more
+            deletes += gone
+            if len(docs) + len(deletes) >= WRITE_MAX:
+                # A change that touches a whole network: written a part at a time, with the
+                # cursor where it was until the last part (killed between parts, the batch
+                # is applied again from the start).
+                await asyncio.to_thread(write_batch, index.ix, docs, deletes, index.cursor)
+                docs, deletes = [], []
         cursor = changes[-1].id
         await asyncio.to_thread(write_batch, index.ix, docs, deletes, cursor)
         index.cursor = cursor
