@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -199,6 +200,12 @@ def _numbered(conn: BaseDBAsyncClient, sql: str) -> str:
         return sql
     parts = sql.split("?")
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def timestamp(value: datetime) -> Any:
+    """`value` as `fetch`'s SQL compares it with a stored timestamp: SQLite keeps them as
+    text (Tortoise writes `str(datetime)`, in UTC), PostgreSQL as timestamptz."""
+    return value if dialect() == "postgres" else str(value.astimezone(UTC))
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -555,6 +555,39 @@ async def test_facilitators_queue(db: str, client: httpx.AsyncClient) -> None:
     assert (await client.get("/queue")).status_code == 404
 
 
+async def test_the_queue_lists_overtaken_summaries_of_active_threads_most_replies_first(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """Counted, sorted and cut by the database: live replies since the review (not deleted
+    or hidden ones), only threads active within ACTIVE_FOR, the most overtaken first."""
+    network, fac, alice, bob, _thread, _ = await _setup()
+    long_ago = utcnow() - timedelta(days=200)
+
+    async def summarised(title: str, replies: int) -> Thread:
+        t = await make_thread(network, alice, title=title)
+        await _summarise(t, fac, "Answer.")
+        await Post.filter(thread_id=t.id).update(created_at=long_ago)
+        await Summary.filter(thread_id=t.id).update(reviewed_at=long_ago + timedelta(days=1))
+        for i in range(replies):
+            await make_reply(t, bob, f"Reply {i}.")
+        return t
+
+    await summarised("One reply since", 1)
+    await summarised("Three replies since", 3)
+    await summarised("Not overtaken", 0)
+    withdrawn = await summarised("Only withdrawn replies since", 2)
+    await Post.filter(thread_id=withdrawn.id, created_at__gt=long_ago).update(hidden=True)
+    quiet = await summarised("Overtaken but quiet", 4)
+    await Thread.filter(id=quiet.id).update(last_activity_at=long_ago + timedelta(days=2))
+    await login(client, fac)
+    page = HTMLParser((await client.get("/queue")).text)
+    stale = page.css_first("section[aria-labelledby=stale-title]")
+    assert [a.text().strip() for a in stale.css(".article-card h3 a")] == [
+        "Three replies since",
+        "One reply since",
+    ]
+
+
 async def test_search_finds_the_summary_first_and_marks_it_the_answer(
     db: str, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:

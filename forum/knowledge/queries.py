@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from tortoise.expressions import Subquery
 from tortoise.functions import Count, Min
@@ -391,6 +390,18 @@ class Queue:
     stale: list[Article]
 
 
+# The summaries of active threads with the most live replies since their review: counted,
+# sorted and cut by the database.
+_MOST_OVERTAKEN = (
+    "SELECT p.thread_id AS thread_id, COUNT(*) AS n FROM posts p"
+    " JOIN summaries s ON s.thread_id = p.thread_id JOIN threads t ON t.id = p.thread_id"
+    " WHERE t.network_id IN ({ids}) AND t.last_activity_at >= ?"
+    " AND p.deleted = FALSE AND p.hidden = FALSE"
+    " AND p.created_at > COALESCE(s.reviewed_at, s.updated_at, s.created_at)"
+    " GROUP BY p.thread_id ORDER BY n DESC, p.thread_id DESC LIMIT ?"
+)
+
+
 async def facilitator_queue(network_ids: list[int], limit: int = 50) -> Queue:
     if not network_ids:
         return Queue([], [])
@@ -405,11 +416,8 @@ async def facilitator_queue(network_ids: list[int], limit: int = 50) -> Queue:
         .order_by("-reply_count", "-last_activity_at")
         .limit(limit)
     )
-    active: list[Any] = await Summary.filter(
-        thread__network_id__in=network_ids, thread__last_activity_at__gte=since
-    ).values_list("thread_id", flat=True)
-    counts = await replies_since_review([int(i) for i in active])
-    stale_ids = sorted(counts, key=lambda tid: counts[tid], reverse=True)[:limit]
-    stale = await _load_articles(stale_ids)
+    sql = _MOST_OVERTAKEN.replace("{ids}", db.placeholders(network_ids))
+    rows = await db.fetch(sql, *network_ids, db.timestamp(since), limit)
+    stale = await _load_articles([int(r["thread_id"]) for r in rows])
     stale.sort(key=lambda a: a.replies_since, reverse=True)
     return Queue(list(awaiting), stale)
