@@ -226,9 +226,12 @@ async def _tagged_newest(network_ids: list[int], tag: str, offset: int, limit: i
 
 
 # Every stale summary (one with a live reply since its last review), newest review first.
+# `+t.network_id`: not by the threads' network index, so SQLite reads the summaries (never
+# more than the threads, often a fifth) and looks each one's thread up, instead of looking
+# a summary up for every thread of the networks (at large scale 275 ms a page, now 135-170).
 _STALE_NEWEST = (
     "SELECT s.thread_id AS thread_id FROM summaries s JOIN threads t ON t.id = s.thread_id"
-    " {tagged} WHERE t.network_id IN ({ids}) {tag} AND EXISTS (SELECT 1 FROM posts p"
+    " {tagged} WHERE +t.network_id IN ({ids}) {tag} AND EXISTS (SELECT 1 FROM posts p"
     " WHERE p.thread_id = s.thread_id AND p.deleted = FALSE AND p.hidden = FALSE"
     " AND p.created_at > COALESCE(s.reviewed_at, s.updated_at, s.created_at))"
     " ORDER BY COALESCE(s.reviewed_at, s.updated_at, s.created_at) DESC, s.thread_id DESC"
