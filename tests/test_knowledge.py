@@ -430,8 +430,11 @@ async def test_the_stale_shelf_is_tested_and_sorted_by_the_database_in_a_fixed_n
         await make_reply(await add(i, tags="rare" if i else "common"), bob, "Since the review.")
     assert (await client.get("/n/dl/kb?status=stale")).status_code == 200  # counts kept
     count_queries.statements.clear()
-    few = titles((await client.get("/n/dl/kb?status=stale")).text)
+    few_page = (await client.get("/n/dl/kb?status=stale")).text
     few_count = count_queries.count
+    few = titles(few_page)
+    heading = HTMLParser(few_page).css_first("section.shelf h2").text()
+    assert " ".join(heading.split()) == "Replies since the last review (2)"
     assert few == ["Question 01", "Question 00"]
     assert titles((await client.get("/n/dl/kb?status=stale&tag=rare")).text) == ["Question 01"]
     assert titles((await client.get("/kb?status=stale")).text) == few  # not the secret one
