@@ -6,6 +6,7 @@ import itertools
 import re
 
 import httpx
+from tortoise.queryset import QuerySet
 
 from forum.accounts import services as accounts
 from forum.accounts.models import Organisation, User
@@ -139,3 +140,22 @@ async def make_many_posts(thread: Thread, authors: list[User], n: int) -> None:
         await Post.bulk_create(rows)
         ids = list(await Post.filter(thread_id=thread.id).values_list("id", flat=True))
     await Thread.filter(id=thread.id).update(reply_count=n)
+
+
+# Users who have not confirmed their address, inserted by one statement: for tests of what a
+# network of tens of thousands does (PostgreSQL's driver takes at most 32,767 parameters).
+_CROWD = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+INSERT INTO users (username, email, display_name, password_hash, is_admin, is_active, created_at)
+SELECT 'crowd' || i, 'crowd' || i || '@example.org', 'Crowd ' || i, '!', FALSE, TRUE,
+       CURRENT_TIMESTAMP
+FROM n
+"""
+
+
+async def make_crowd(n: int) -> QuerySet[User]:
+    """`n` users who have not confirmed their address (so are sent nothing): the query of them."""
+    from forum import db
+
+    await db.fetch(_CROWD, n)
+    return User.filter(username__startswith="crowd")

@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from forum.accounts.models import User
 from forum.config import Settings
+from forum.knowledge import services as knowledge
 from forum.mail.models import MailStatus, OutboundEmail
 from forum.networks.models import Membership, Role, Visibility
 from forum.notifications import emails, services, weeknotes
 from forum.notifications.models import (
     DigestFrequency,
     FollowLevel,
+    NetworkWatch,
     Notification,
     Preferences,
     WatchLevel,
@@ -27,6 +30,7 @@ from tests.conftest import QueryCounter
 from tests.factories import (
     csrf,
     login,
+    make_crowd,
     make_member,
     make_network,
     make_org,
@@ -145,14 +149,32 @@ async def test_watch_levels_and_summaries(db: str) -> None:
     thread = await make_thread(dl, fac, title="New question")
     assert await _kinds(keen.id) == ["new-thread"]
     assert await _kinds(quiet.id) == []
-    from forum.knowledge import services as knowledge
-
     thread.network = dl
     await make_reply(thread, quiet, "I took part")
     await knowledge.write_summary(viewer=await viewer_for(fac), thread=thread, body="Concluded.")
     assert await _kinds(keen.id) == ["new-thread", "summary"]
     # "Nothing" wins over having taken part.
     assert "summary" not in await _kinds(quiet.id)
+
+
+async def test_watchers_beyond_one_statement_s_parameters_are_told_or_not_as_one(
+    db: str,
+) -> None:
+    """Who may be told is asked in parts: 33,000 watchers are more ids than PostgreSQL's
+    driver takes in one statement (32,767). Here they have left the members-only network
+    (their watch rows stay), so none of them is told; the member who watches is."""
+    dl = await make_network("dl", visibility=Visibility.MEMBERS)
+    fac = await make_member(dl, await make_user("fac"), role=Role.FACILITATOR)
+    keen = await make_member(dl, await make_user("keen"))
+    await services.set_watch(user=keen, network=dl, level=WatchLevel.ALL)
+    ids = await (await make_crowd(33_000)).values_list("id", flat=True)
+    await NetworkWatch.bulk_create(
+        [NetworkWatch(network_id=dl.id, user_id=uid, level=WatchLevel.ALL) for uid in ids]
+    )
+    thread = await make_thread(dl, fac, title="New question")
+    await knowledge.write_summary(viewer=await viewer_for(fac), thread=thread, body="Done.")
+    assert await _kinds(keen.id) == ["new-thread", "summary"]
+    assert await Notification.all().count() == 2
 
 
 async def test_notification_pages_unread_and_follow_buttons(
@@ -311,6 +333,10 @@ async def test_publishing_a_weeknote_emails_members_who_want_it(
     keen = await make_member(dl, await make_user("keen"))
     off = await make_member(dl, await make_user("off"))
     await make_user("outsider")
+    unconfirmed = await make_member(dl, await make_user("unconfirmed"))
+    gone = await make_member(dl, await make_user("gone"))
+    await User.filter(id=unconfirmed.id).update(email_verified_at=None)
+    await User.filter(id=gone.id).update(is_active=False)
     await services.set_preferences(
         user=off,
         email_replies=True,
@@ -367,6 +393,32 @@ async def test_publishing_a_weeknote_emails_members_who_want_it(
     r = await client.post(f"/n/dl/weeknotes/{note.id}/publish", data={"csrf_token": token})
     assert r.status_code == 303
     assert await OutboundEmail.all().count() == 2
+
+
+async def test_a_weeknote_reaches_a_network_of_any_size(db: str, settings: Settings) -> None:
+    """Its readers are asked of the database in one statement: an IN list of every member
+    would break PostgreSQL's driver past 32,767 members (asyncpg's parameter limit)."""
+    dl = await make_network("dl", name="Data Leaders")
+    fac = await make_member(dl, await make_user("fac"), role=Role.FACILITATOR)
+    keen = await make_member(dl, await make_user("keen"))
+    crowd, now = 33_000, datetime.now(UTC)
+    ids = await (await make_crowd(crowd)).values_list("id", flat=True)
+    await Membership.bulk_create(
+        [Membership(network_id=dl.id, user_id=uid, role=Role.MEMBER, created_at=now) for uid in ids]
+    )
+    assert await Membership.filter(network_id=dl.id).count() == crowd + 2
+    await make_thread(dl, keen, title="A busy week")
+    today = datetime.now(UTC)
+    viewer = await viewer_for(fac)
+    note = await weeknotes.draft(
+        viewer=viewer, network=dl, start=today - timedelta(days=6), end=today
+    )
+    sent = await weeknotes.publish(viewer=viewer, weeknote=note, site_name="Forum")
+    assert sent == 2
+    assert sorted(await OutboundEmail.all().values_list("to_address", flat=True)) == [
+        "fac@example.org",
+        "keen@example.org",
+    ]
 
 
 async def test_unfinished_notifications_never_name_unreadable_networks(

@@ -36,6 +36,8 @@ from forum.timeutil import utcnow
 
 # Kinds that may be emailed at once (the others wait for the digest).
 EMAILED = {NotificationKind.REPLY, NotificationKind.MENTION}
+# The most ids one IN list carries.
+IN_MAX = 10_000
 
 
 async def _ids(queryset: Any, field: str, conn: BaseDBAsyncClient | None) -> set[int]:
@@ -48,20 +50,25 @@ async def _readers(
     network: Network, user_ids: Iterable[int], conn: BaseDBAsyncClient | None
 ) -> set[int]:
     """Those of `user_ids` who are active and may read `network` now."""
-    ids = set(user_ids)
-    if not ids:
-        return set()
+    ordered = sorted(set(user_ids))
+    readers: set[int] = set()
+    # In parts: a network's watchers may outnumber the parameters one statement may carry
+    # (asyncpg allows 32,767).
+    for start in range(0, len(ordered), IN_MAX):
+        readers |= await _readers_among(network, ordered[start : start + IN_MAX], conn)
+    return readers
+
+
+async def _readers_among(
+    network: Network, ids: list[int], conn: BaseDBAsyncClient | None
+) -> set[int]:
     active = (
-        await User.filter(id__in=list(ids), is_active=True)
-        .using_db(conn)
-        .values_list("id", "is_admin")
+        await User.filter(id__in=ids, is_active=True).using_db(conn).values_list("id", "is_admin")
     )
     if network.visibility == Visibility.PUBLIC:
         return {int(uid) for uid, _ in active}
     admins = {int(uid) for uid, admin in active if admin}
-    members = await _ids(
-        Membership.filter(network_id=network.id, user_id__in=list(ids)), "user_id", conn
-    )
+    members = await _ids(Membership.filter(network_id=network.id, user_id__in=ids), "user_id", conn)
     return (members | admins) & {int(uid) for uid, _ in active}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -260,30 +261,20 @@ async def publish(*, viewer: permissions.Viewer, weeknote: Weeknote, site_name: 
         )
         if not claimed:
             return 0
-        if network is not None:
-            members: list[Any] = list(
-                await Membership.filter(network_id=network.id)
-                .using_db(conn)
-                .values_list("user_id", flat=True)
-            )
-            query = User.filter(id__in=[int(m) for m in members] or [0])
-        else:
-            query = User.all()
-        readers = (
-            await query.filter(is_active=True, email_verified_at__isnull=False)
-            .using_db(conn)
-            .order_by("id")
+        # Who is sent it is asked of the database in one statement, however many members
+        # (an IN list of every member would meet asyncpg's limit of 32,767 parameters).
+        query = User.filter(is_active=True, email_verified_at__isnull=False).exclude(
+            id__in=Subquery(Preferences.filter(weeknotes=False).values("user_id"))
         )
-        off = {
-            p.user_id
-            for p in await Preferences.filter(weeknotes=False).using_db(conn).only("user_id")
-        }
+        if network is not None:
+            query = query.filter(
+                id__in=Subquery(Membership.filter(network_id=network.id).values("user_id"))
+            )
+        readers = await query.using_db(conn).order_by("id")
         path = weeknote_path(weeknote)
         network_ids = [network.id] if network else await _public_ids()
         sent = 0
         for user in readers:
-            if user.id in off:
-                continue
             await mail.queue(
                 to=user.email,
                 subject=weeknote.title,
