@@ -266,6 +266,26 @@ async def test_reply_to_a_given_post_lands_under_it(client: httpx.AsyncClient) -
     assert r.headers["location"].endswith(f"#p{reply.id}")
 
 
+async def test_a_reply_to_a_post_that_cannot_exist_keeps_the_text_and_says_why(
+    client: httpx.AsyncClient,
+) -> None:
+    """However big the number (PostgreSQL's integer columns end at 2,147,483,647)."""
+    network = await make_network("dl")
+    alice = await make_member(network)
+    thread = await make_thread(network, alice)
+    await login(client, alice)
+    token = await csrf(client, "/")
+    for parent in ("99999999999", "999999999", "x"):
+        r = await client.post(
+            f"/n/dl/t/{thread.id}/reply",
+            data={"body": "my kept words", "parent": parent, "csrf_token": token},
+        )
+        assert r.status_code == 422, parent
+        assert "not in this thread" in r.text and "my kept words" in r.text
+    r = await client.get(f"/n/dl/t/{thread.id}/reply?to=99999999999")
+    assert r.status_code == 200
+
+
 async def test_reply_to_a_locked_thread_is_refused_with_a_message(
     client: httpx.AsyncClient,
 ) -> None:

@@ -230,6 +230,7 @@ HOSTILE_STRINGS = [
     "%ED%A0%80",
     "💥" * 1000,
     "99999999999999999999999",
+    "99999999999",  # 11 digits: a whole number, too big for a 32-bit column
     "-1",
     "0",
     "1e9",

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from forum.web.security import csrf_valid
 
 CSRF_FIELD = "csrf_token"
-_DIGITS = re.compile(r"^[0-9]{1,12}$")
+# At most nine digits, as the routes' ids: a bigger number would overflow PostgreSQL's
+# integer columns, so it is no id (and no page) at all.
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
 
 
 async def read_form(request: Request) -> dict[str, str]:
