@@ -74,7 +74,8 @@ async def record(kind: str, object_id: int, *, using: BaseDBAsyncClient | None =
 async def record_many(
     kind: str, object_ids: list[int], *, using: BaseDBAsyncClient | None = None
 ) -> None:
-    """`record` for a batch of objects of one kind, in one INSERT (imports)."""
+    """`record` for a batch of objects of one kind, in one `bulk_create` (imports): one
+    prepared INSERT the driver runs for every row, so any number of rows fits."""
     _forget_position()
     now = utcnow()
     rows = [Change(kind=kind, object_id=i, created_at=now) for i in object_ids]

@@ -5,7 +5,8 @@ mapping from archive keys to database ids (short strings and ints), never record
 
 Rendering Markdown is most of the cost of an import (about 2 ms a post), so posts and summaries
 are collected in batches that are rendered in worker processes while the database takes the
-batch before; each batch is then written with one INSERT. Small archives (fewer posts than one
+batch before; each batch is then written with one `bulk_create` (one prepared INSERT
+that the driver runs for every row). Small archives (fewer posts than one
 batch) are rendered in this process and start no workers.
 """
 
@@ -54,8 +55,8 @@ from forum.timeutil import utcnow
 
 __all__ = ["ImportReport", "import_archive"]
 
-#: Posts and summaries rendered and inserted together. Large enough that one INSERT and one
-#: id lookup serve many rows; small enough that a batch in flight holds little memory.
+#: Posts and summaries rendered and inserted together. Large enough that one bulk write and
+#: one id lookup serve many rows; small enough that a batch in flight holds little memory.
 BATCH_SIZE = 250
 
 #: How often (in lines) the progress callback is told how far the import has read.
@@ -713,8 +714,8 @@ class _Importer:
         await self._record("post", [ids[i.ref] for i in items])
 
     async def _record(self, kind: str, ids: list[int]) -> None:
-        """Add the batch to the change log in one INSERT: one per row was a third of the
-        database time of an import."""
+        """Add the batch to the change log in one `bulk_create`: a `record` per row was a third
+        of the database time of an import."""
         await changes.record_many(kind, ids, using=self.conn)
 
     # -- after the last line
