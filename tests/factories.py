@@ -6,6 +6,7 @@ import itertools
 import re
 
 import httpx
+from selectolax.lexbor import LexborHTMLParser
 from tortoise.queryset import QuerySet
 
 from forum.accounts import services as accounts
@@ -159,3 +160,7 @@ async def make_crowd(n: int) -> QuerySet[User]:
 
     await db.fetch(_CROWD, n)
     return User.filter(username__startswith="crowd")
+
+
+def html(response: httpx.Response) -> LexborHTMLParser:
+    return LexborHTMLParser(response.text)

@@ -29,6 +29,7 @@ from forum.threads.models import Post, Thread
 from tests.conftest import QueryCounter
 from tests.factories import (
     csrf,
+    html,
     login,
     make_crowd,
     make_member,
@@ -214,6 +215,54 @@ async def test_notification_pages_unread_and_follow_buttons(
     assert r.status_code == 400
     r = await client.post("/notifications/read-all", data={"csrf_token": token})
     assert r.status_code == 303
+
+
+async def test_notifications_of_one_kind_about_one_thread_are_one_line(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    dl = await make_network("dl", name="Data Leaders")
+    alice = await make_member(dl, await make_user("alice", display_name="Alice"))
+    people = {
+        name: await make_member(dl, await make_user(name.lower(), display_name=name))
+        for name in ("Bob", "Carol", "Dave", "Erin")
+    }
+    thread = await make_thread(dl, alice, title="Budgets for data teams")
+    other = await make_thread(dl, alice, title="Hiring")
+    first = await make_reply(thread, people["Bob"], "One.")
+    for name in ("Carol", "Bob", "Dave", "Erin"):
+        await make_reply(thread, people[name], f"From {name}.")
+    await make_reply(thread, people["Carol"], "What do you think, @alice?")
+    await make_reply(other, people["Bob"], "Me too.")
+    await login(client, alice)
+    page = html(await client.get("/notifications"))
+    lines = [" ".join(li.text().split()) for li in page.css("li.notification")]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("New Bob replied in “Hiring”")
+    assert lines[1].startswith("New Carol mentioned you in “Budgets for data teams”")
+    assert "· 1 " not in lines[1]
+    assert lines[2].startswith(
+        "New Erin, Dave and 2 others replied in “Budgets for data teams” in Data Leaders"
+        " · 5 replies"
+    ), lines[2]
+    # Opening the line reads all five and lands on the first of them; the mention stays new.
+    form = page.css("li.notification form")[2]
+    data = {i.attributes["name"]: i.attributes["value"] for i in form.css("input")}
+    assert data["next"].endswith(f"#p{first.id}")
+    r = await client.post(form.attributes["action"], data=data)
+    assert r.status_code == 303 and r.headers["location"] == data["next"]
+    unread = Notification.filter(user_id=alice.id, read_at__isnull=True)
+    assert sorted(await unread.values_list("kind", flat=True)) == ["mention", "reply"]
+    # Read now: one line still, opened at its newest post.
+    page = html(await client.get("/notifications"))
+    lines = [" ".join(li.text().split()) for li in page.css("li.notification")]
+    assert lines[2].startswith("Erin, Dave and 2 others replied in"), lines
+    # Someone else's ids in "with" change nothing.
+    theirs = await Notification.create(
+        user_id=people["Bob"].id, kind="reply", created_at=first.created_at
+    )
+    data["with"] = f"{theirs.id},x,99999999999"
+    assert (await client.post(form.attributes["action"], data=data)).status_code == 303
+    assert (await Notification.get(id=theirs.id)).read_at is None
 
 
 async def test_preferences_page_keeps_choices(db: str, client: httpx.AsyncClient) -> None:

@@ -47,21 +47,84 @@ def _readable(viewer: permissions.Viewer) -> Q:
     )
 
 
+# What a group of several notifications of one kind counts, by kind.
+COUNTED = {
+    NotificationKind.REPLY: "replies",
+    NotificationKind.MENTION: "mentions",
+    NotificationKind.SUMMARY: "updates",
+    NotificationKind.FLAG_RESOLVED: "posts",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
-    note: Notification
+    """One line of the page: a notification, or several of one kind about one thread, all
+    read or all unread (newest first): "Raj and 3 others replied in …"."""
+
+    notes: list[Notification]
     label: str
     thread: Thread | None
     network: Network | None
 
     @property
+    def note(self) -> Notification:
+        return self.notes[0]
+
+    @property
+    def ids(self) -> list[int]:
+        return [n.id for n in self.notes]
+
+    @property
+    def who(self) -> str:
+        names = list(
+            dict.fromkeys(n.actor.display_name if n.actor else "Someone" for n in self.notes)
+        )
+        if len(names) == 1:
+            return names[0]
+        if len(names) <= 3:
+            return ", ".join(names[:-1]) + " and " + names[-1]
+        return f"{names[0]}, {names[1]} and {len(names) - 2} others"
+
+    @property
+    def count(self) -> str:
+        """ "6 replies" for a group ("" for one)."""
+        noun = COUNTED.get(NotificationKind(self.note.kind))
+        return f"{len(self.notes)} {noun}" if len(self.notes) > 1 and noun else ""
+
+    @property
     def url(self) -> str:
         if self.thread is not None and self.network is not None:
-            anchor = f"#p{self.note.post_id}" if self.note.post_id else ""
+            # An unread group opens at its first post; a read one at its newest.
+            post_id = (self.notes[-1] if self.note.read_at is None else self.note).post_id
+            anchor = f"#p{post_id}" if post_id else ""
             return f"/n/{self.network.slug}/t/{self.thread.id}-{self.thread.slug}{anchor}"
         if self.network is not None:
             return f"/n/{self.network.slug}"
         return "/"
+
+
+def _grouped(
+    rows: list[Notification], threads: dict[int, Thread], networks: dict[int, Network]
+) -> list[Item]:
+    """The page's rows as lines: those of one kind about one thread, and all read or all
+    unread, become one line, where the newest of them stands."""
+    items: list[Item] = []
+    groups: dict[tuple[int, str, bool], list[Notification]] = {}
+    for r in rows:
+        key = (r.thread_id or 0, r.kind, r.read_at is None)
+        if r.thread_id and key in groups:
+            groups[key].append(r)
+            continue
+        groups[key] = notes = [r]
+        items.append(
+            Item(
+                notes=notes,
+                label=LABELS.get(NotificationKind(r.kind), "updated"),
+                thread=threads.get(r.thread_id or 0),
+                network=networks.get(r.network_id or 0),
+            )
+        )
+    return items
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +136,8 @@ class Page:
 
 
 async def notifications(viewer: permissions.Viewer, page: int = 1) -> Page:
-    """A page of the viewer's notifications, newest first (four queries)."""
+    """A page of the viewer's notifications, newest first, grouped by thread and kind (four
+    queries)."""
     assert viewer.user is not None
     base = Notification.filter(_readable(viewer), user_id=viewer.user.id)
     total = await base.count()
@@ -97,15 +161,7 @@ async def notifications(viewer: permissions.Viewer, page: int = 1) -> Page:
     networks = {n.id: n for n in await Network.filter(id__in=list(network_ids) or [0])}
     for thread in threads.values():
         networks[thread.network_id] = thread.network
-    items = [
-        Item(
-            note=r,
-            label=LABELS.get(NotificationKind(r.kind), "updated"),
-            thread=threads.get(r.thread_id or 0),
-            network=networks.get(r.network_id or 0),
-        )
-        for r in rows
-    ]
+    items = _grouped(list(rows), threads, networks)
     return Page(items=items, page=page, pages=pages, unread=unread)
 
 

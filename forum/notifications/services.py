@@ -158,11 +158,10 @@ async def mark_all_read(*, user: User) -> int:
     return await _read(user, Notification.filter(user_id=user.id, read_at__isnull=True))
 
 
-async def mark_one_read(*, user: User, notification_id: int) -> None:
-    """Mark one of the user's own notifications read (another's id changes nothing)."""
-    await _read(
-        user, Notification.filter(id=notification_id, user_id=user.id, read_at__isnull=True)
-    )
+async def mark_notes_read(*, user: User, notification_ids: Iterable[int]) -> None:
+    """Mark some of the user's own notifications read (another's ids change nothing)."""
+    ids = sorted(set(notification_ids))[:IN_MAX]
+    await _read(user, Notification.filter(id__in=ids, user_id=user.id, read_at__isnull=True))
 
 
 async def set_preferences(

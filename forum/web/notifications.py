@@ -43,11 +43,13 @@ async def read_all(request: Request) -> Response:
 
 
 async def open_one(request: Request) -> Response:
-    """Mark one notification read and go to what it is about."""
+    """Mark a line of the page read (a notification, and those grouped with it) and go to
+    what it is about."""
     user = _user(request)
     form = await read_form(request)
-    notification_id = request.path_params["notification_id"]
-    await services.mark_one_read(user=user, notification_id=notification_id)
+    grouped = [int_or_none(i) for i in form.get("with", "").split(",")[: queries.PER_PAGE]]
+    ids = [request.path_params["notification_id"], *(i for i in grouped if i is not None)]
+    await services.mark_notes_read(user=user, notification_ids=ids)
     return RedirectResponse(safe_next(form.get("next")), status_code=303)
 
 
