@@ -1,4 +1,4 @@
-"""Small helpers for user-supplied text: cleaning, slugs and tags."""
+"""Small helpers for user-supplied text: cleaning, slugs, tags and excerpts."""
 
 from __future__ import annotations
 
@@ -36,3 +36,29 @@ def parse_tags(value: str) -> list[str]:
         if slug and slug not in out:
             out.append(slug)
     return out
+
+
+# A block of text ending in one of these reads on into the next without a mark between.
+_ENDS_A_SENTENCE = frozenset(".!?:;,…)]\"'\u201d\u2019»")
+
+
+def excerpt(text: str, limit: int) -> str:
+    """A post's or summary's plain text (one block a line, as Markdown rendering stores it)
+    as one line of about `limit` characters. A block that does not end a sentence (a
+    heading, a list item) is followed by " · ", so that it does not run into the next;
+    a longer text is cut at a word and ends with "…"."""
+    parts: list[str] = []
+    for line in text.splitlines():
+        words = " ".join(line.split())
+        if not words:
+            continue
+        if parts and parts[-1][-1] not in _ENDS_A_SENTENCE:
+            parts.append("·")
+        parts.append(words)
+    one = " ".join(parts)
+    if len(one) <= limit:
+        return one
+    cut = one[:limit]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.·") + "…"

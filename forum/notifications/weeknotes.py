@@ -23,7 +23,7 @@ from forum.mail import services as mail
 from forum.mail.sender import SITE
 from forum.networks.models import Membership, Network, Visibility
 from forum.notifications.models import Preferences, Weeknote, WeeknoteStatus
-from forum.text import clean, clean_line, slugify
+from forum.text import clean, clean_line, excerpt, slugify
 from forum.threads.models import Post, Summary, Thread
 from forum.timeutil import utcnow
 
@@ -137,8 +137,7 @@ def compose(name: str, found: Activity, start: datetime, end: datetime) -> tuple
     if found.summaries:
         lines += ["## What we concluded", ""]
         for summary in found.summaries[:TOP]:
-            gist = " ".join(summary.body_text.split())
-            gist = gist if len(gist) <= 240 else gist[:239].rstrip() + "…"
+            gist = excerpt(summary.body_text, 240)
             lines.append(f"- **[{summary.thread.title}]({_link(summary.thread)})**: {gist}")
         lines.append("")
     if found.new_threads:

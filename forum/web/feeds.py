@@ -33,6 +33,7 @@ from forum.networks.models import Network
 from forum.notifications import feeds as feed_keys
 from forum.notifications.models import Weeknote
 from forum.permissions import Viewer
+from forum.text import excerpt
 from forum.threads import queries as thread_queries
 from forum.threads.models import Thread
 from forum.web.forms import read_form
@@ -87,13 +88,6 @@ def _with_key(url: str, key: str) -> str:
     return f"{url}?{urlencode({'token': key})}" if key else url
 
 
-def _excerpt(text: str, limit: int = EXCERPT) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
-
-
 def _updated(entries: list[Entry], otherwise: datetime) -> datetime:
     return max((e.updated for e in entries), default=otherwise)
 
@@ -141,7 +135,7 @@ async def threads(request: Request) -> Response:
                 updated=t.last_activity_at,
                 published=t.created_at,
                 author=t.author.display_name,
-                summary=_excerpt(found.opening.body_text) if found.opening else "",
+                summary=excerpt(found.opening.body_text, EXCERPT) if found.opening else "",
             )
         )
     path = f"/n/{network.slug}/threads.atom"
@@ -207,7 +201,7 @@ async def kb(request: Request) -> Response:
                 updated=a.summary.last_reviewed,
                 published=a.summary.created_at,
                 author=a.summary.author.display_name,
-                summary=_excerpt(a.summary.body_text) + contributors,
+                summary=excerpt(a.summary.body_text, EXCERPT) + contributors,
                 content_html=a.summary.body_html,
                 categories=tuple(a.tags),
             )

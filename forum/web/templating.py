@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from forum.config import ROOT
+from forum.text import excerpt
 from forum.timeutil import iso, relative
 from forum.web.security import csrf_token
 
@@ -41,6 +42,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["time"] = _time
     env.filters["iso"] = iso
     env.filters["plural"] = _plural
+    env.filters["excerpt"] = excerpt
     return Jinja2Templates(env=env)
 
 
