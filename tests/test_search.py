@@ -53,6 +53,21 @@ async def test_stemming_finds_other_forms_of_the_words(
     assert "<mark>" in page.hits[0].snippet
 
 
+async def test_a_snippet_from_the_middle_of_a_post_shows_it_goes_on(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    network = await make_network("dl")
+    alice = await make_member(network)
+    filler = " ".join(f"word{i}" for i in range(80))
+    await make_thread(network, alice, title="Long", body=f"{filler} zebracrossing {filler}")
+    await make_thread(network, alice, title="Short", body="Only a quokka here.")
+    await catch_up(index_dir)
+    long = (await search.search("zebracrossing", network_ids=[network.id])).hits[0].snippet
+    assert long.startswith("…") and long.endswith("…") and "<mark>zebracrossing</mark>" in long
+    short = (await search.search("quokka", network_ids=[network.id])).hits[0].snippet
+    assert short == "Only a <mark>quokka</mark> here."
+
+
 async def test_members_only_canary_never_reaches_outsiders(
     db: str, index_dir: Path, search: SearchService
 ) -> None:

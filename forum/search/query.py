@@ -277,8 +277,28 @@ def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
     return wq.And(parts) if len(parts) > 1 else parts[0]
 
 
+class _Formatter(HtmlFormatter):
+    """<mark> around the words found, " … " between fragments, and "…" where the first
+    starts or the last ends inside the text, so a snippet never seems to be the whole."""
+
+    def format(self, fragments: list[Any], replace: bool = False) -> str:
+        if not fragments:
+            return ""
+        first, last = fragments[0], fragments[-1]
+        before = first.text[: first.startchar]
+        after = last.text[last.endchar :] if last.endchar >= 0 else ""
+        lead = "…" if _has_words(before) else ""
+        # Only punctuation after the last word (a full stop): shown, not cut.
+        tail = "…" if _has_words(after) else str(Markup.escape(after.rstrip()))
+        return lead + str(super().format(fragments, replace=replace)) + tail
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
 def _snippet(hit: Any) -> Markup:
-    formatter = HtmlFormatter(tagname="mark", between=" … ")
+    formatter = _Formatter(tagname="mark", between=" … ")
     formatter.template = "<%(tag)s>%(t)s</%(tag)s>"  # plain <mark>: no classes to style
     hit.results.formatter = formatter
     hit.results.fragmenter = ContextFragmenter(maxchars=240, surround=60)
