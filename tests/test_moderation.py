@@ -222,3 +222,35 @@ async def test_service_refusals(db: str) -> None:
         await services.flag_post(
             viewer=await viewer_for(w.alice), post=w.post, network=w.network, reason="spam"
         )
+
+
+async def test_the_queue_reads_only_the_posts_it_shows_the_longest_waiting_first(
+    db: str,
+) -> None:
+    from forum.moderation import queries
+
+    w = await _world()
+    elsewhere = await make_network("other")
+    await make_member(elsewhere, w.bob)
+    stranger_post = await make_reply(
+        await make_thread(elsewhere, await make_member(elsewhere)), w.bob, "Not in dl."
+    )
+    posts = [w.post] + [await make_reply(w.thread, w.bob, f"Reply {i}.") for i in range(3)]
+    by_alice, by_fac = await viewer_for(w.alice), await viewer_for(w.fac)
+    for post in posts:  # each flagged once by alice, the oldest first
+        await services.flag_post(viewer=by_alice, post=post, network=w.network, reason="spam")
+    # The newest post is flagged a second time; the second post's flag is dismissed.
+    await services.flag_post(viewer=by_fac, post=posts[3], network=w.network, reason="spam")
+    dismissed = await Flag.get(post_id=posts[1].id)
+    await services.dismiss_flag(viewer=by_fac, flag=dismissed, network=w.network)
+    await services.flag_post(
+        viewer=await viewer_for(w.bob), post=stranger_post, network=elsewhere, reason="spam"
+    )
+    shown, total = await queries.open_flags([w.network.id], limit=2)
+    assert total == 3
+    assert [e.post.id for e in shown] == [posts[0].id, posts[2].id]
+    everything, _ = await queries.open_flags([w.network.id])
+    assert [e.post.id for e in everything] == [posts[0].id, posts[2].id, posts[3].id]
+    assert [len(e.flags) for e in everything] == [1, 1, 2]
+    assert everything[2].post.thread.network.slug == "dl"
+    assert await queries.open_flags([]) == ([], 0)
