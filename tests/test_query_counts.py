@@ -135,3 +135,36 @@ async def test_a_thread_of_two_thousand_posts_renders_in_one_page(
     assert response.text.count('<li class="post depth-') == 2001
     assert "Reply number 1999 with <strong>some</strong> text." in response.text
     assert count_queries.count == n_small
+
+
+async def test_the_flag_queue_queries_do_not_grow_with_flags(
+    client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    from forum.moderation import services as moderation
+    from forum.permissions import viewer_for
+
+    network = await make_network("dl")
+    fac = await make_member(network, role=Role.FACILITATOR)
+    reporter = await make_member(network)
+    thread = await make_thread(network, fac, title="Flagged")
+    by_reporter = await viewer_for(reporter)
+
+    async def flag(n: int) -> None:
+        for i in range(n):
+            post = await make_reply(thread, fac, f"flag me {i}")
+            await moderation.flag_post(
+                viewer=by_reporter, post=post, network=network, reason="spam"
+            )
+
+    async def queue() -> int:
+        assert (await client.get("/flags")).status_code == 200
+        count_queries.statements.clear()
+        response = await client.get("/flags")
+        assert response.status_code == 200 and "flag me" in response.text
+        return count_queries.count
+
+    await login(client, fac)
+    await flag(2)
+    few = await queue()
+    await flag(12)
+    assert await queue() == few, count_queries.statements
