@@ -235,14 +235,21 @@ class UntilChanged(Generic[K, V]):
         if kept is not None:
             self._weight -= kept[2]
 
-    async def get(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+    async def get(
+        self,
+        key: K,
+        compute: Callable[[], Awaitable[V]],
+        *,
+        keep: Callable[[V], bool] | None = None,
+    ) -> V:
+        """What is kept for `key`, or `compute()`'s value, kept unless `keep` says not."""
         at = await settled_position()
         kept = self._kept.get(key)
         if kept is not None and at is not None and kept[0] == at:
             self._kept.move_to_end(key)
             return kept[1]
         value = await compute()
-        if at is not None:
+        if at is not None and (keep is None or keep(value)):
             replaced = self._kept.pop(key, None)  # (another request may have kept it since)
             if replaced is not None:
                 self._weight -= replaced[2]

@@ -66,6 +66,25 @@ async def test_a_kept_visit_costs_one_query_where_the_log_stands(
     assert statement.startswith('SELECT "id", "created_at"') and 'FROM "changes"' in statement
 
 
+async def test_cookies_that_open_no_session_never_push_a_kept_visit_out(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accounts._kept_visits, "size", 3)
+    member = await make_member(await make_network("dl"))
+    await login(client, member)
+    key = _session_key(client)
+    idle = timedelta(hours=1)
+    assert await accounts.visit(key, idle=idle) is not None
+    for i in range(10):
+        assert await accounts.visit(f"made-up-{i}", idle=idle) is None
+    count_queries.statements.clear()
+    assert await accounts.visit("made-up-0", idle=idle) is None  # not kept: read again
+    assert any("sessions" in s for s in count_queries.statements)
+    count_queries.statements.clear()
+    assert await accounts.visit(key, idle=idle) is not None  # still kept: no session read
+    assert not any("sessions" in s for s in count_queries.statements), count_queries.statements
+
+
 EndSessions = Callable[[User, str, User], Awaitable[object]]
 
 

@@ -257,6 +257,12 @@ KEPT_FOR = 30.0
 _kept_visits: changes.UntilChanged[tuple[str, int], Visit | None] = changes.UntilChanged(4096)
 
 
+def _is_visit(found: Visit | None) -> bool:
+    """Only a session found is kept: keys that open none (made up, or of ended sessions)
+    cost their query each time, and never push a real visit out."""
+    return found is not None
+
+
 async def account_changed(user_id: int, *, using: BaseDBAsyncClient | None = None) -> None:
     """Note in the change log that what a signed-in request holds of `user_id` changed
     (their sessions, roles, account or unread count): every process reads their visit again.
@@ -301,12 +307,12 @@ async def visit(key: str, *, idle: timedelta) -> Visit | None:
         fresh = True
         return await _read_visit(key_hash)
 
-    found = await _kept_visits.get(kept_as, read)
+    found = await _kept_visits.get(kept_as, read, keep=_is_visit)
     now = utcnow()
     if found is not None and not fresh and _last_use(found.session) <= now - idle:
         # Idle by the kept copy: another process may have seen it used since. Ask again.
         _kept_visits.discard(kept_as)
-        found = await _kept_visits.get(kept_as, read)
+        found = await _kept_visits.get(kept_as, read, keep=_is_visit)
     if found is None:
         return None
     session = found.session
