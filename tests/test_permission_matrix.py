@@ -565,6 +565,8 @@ ACTIONS: list[Action] = [
         a_thread,
         post_to("summary", body="Three models came up."),
         summarised,
+        # Signed out: the login page, carrying the text to send once logged in (web.unsent).
+        anonymous_status=401,
     ),
     Action("summary form", CURATORS, a_thread, get_page("summary"), always, success=200),
     Action(

@@ -17,10 +17,13 @@ from forum.web.security import (
     SESSION_COOKIE,
     client_address,
     delete_cookie,
+    new_csrf_value,
     rotate_csrf,
     set_cookie,
 )
 from forum.web.templating import render
+from forum.web.unsent import Unsent, carried
+from forum.web.unsent import page as unsent_page
 
 
 def safe_next(value: str | None) -> str:
@@ -33,40 +36,65 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+def login_page(
+    request: Request,
+    *,
+    next_url: str,
+    login: str = "",
+    error: str | None = None,
+    unsent: Unsent | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The login form; with `unsent`, it carries what someone wrote when their session
+    ended (`web.unsent`) and says so."""
+    context = {"next": next_url, "login": login, "error": error, "unsent": unsent}
+    return render(request, "accounts/login.html", context, status_code)
+
+
 async def login_form(request: Request) -> Response:
-    return render(
-        request,
-        "accounts/login.html",
-        {"next": safe_next(request.query_params.get("next")), "login": "", "error": None},
-    )
+    return login_page(request, next_url=safe_next(request.query_params.get("next")))
 
 
 async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = form.get("login", "")[:254]
     password = form.get("password", "")[:1024]
-    context = {"next": safe_next(form.get("next")), "login": login_name}
+    next_url = safe_next(form.get("next"))
+    text = carried(form)
+
+    def again(error: str, status_code: int) -> Response:
+        return login_page(
+            request,
+            next_url=next_url,
+            login=login_name,
+            error=error,
+            unsent=text,
+            status_code=status_code,
+        )
+
     if not login_name or not password:
-        error = "Enter your username or email and your password."
-        return render(request, "accounts/login.html", {**context, "error": error}, 400)
+        return again("Enter your username or email and your password.", 400)
     # Only failures count; a correct password does not get past a limit either.
     rules = limits.login_rules(request, login_name)
     try:
         await ratelimit.check_all(rules)
     except ratelimit.RateLimited as exc:
-        return limits.too_many(request, "accounts/login.html", {**context, "error": str(exc)}, exc)
+        context = {"next": next_url, "login": login_name, "error": str(exc), "unsent": text}
+        return limits.too_many(request, "accounts/login.html", context, exc)
     user = await services.authenticate(login=login_name, password=password)
     if user is None:
         # The same answer whether or not the account exists (or is deactivated).
         await ratelimit.record_all(key for key, _ in rules)
-        error = "That username or email and password do not match an account."
-        return render(request, "accounts/login.html", {**context, "error": error}, 401)
+        return again("That username or email and password do not match an account.", 401)
     await ratelimit.clear(*limits.login_account_keys(user))
-    return await start_session(request, user, context["next"])
+    return await start_session(request, user, next_url, unsent=text)
 
 
-async def start_session(request: Request, user: User, next_url: str) -> Response:
-    """Log `user` in on this browser and go to `next_url` (a safe, local path).
+async def start_session(
+    request: Request, user: User, next_url: str, *, unsent: Unsent | None = None
+) -> Response:
+    """Log `user` in on this browser and go to `next_url` (a safe, local path); or, with
+    `unsent`, show what they wrote before logging in, ready to send.
 
     A new session key at every login, so a key planted before login is worthless, and a new
     CSRF cookie with it. For any page that logs someone in.
@@ -81,9 +109,17 @@ async def start_session(request: Request, user: User, next_url: str) -> Response
         user_agent=request.headers.get("user-agent", ""),
         address=client_address(request),
     )
-    response = RedirectResponse(next_url, status_code=303)
+    csrf = new_csrf_value()
+    response: Response
+    if unsent is None:
+        response = RedirectResponse(next_url, status_code=303)
+    else:
+        # This page is the first of the new session: its form carries the new cookie's token.
+        request.state.viewer = await permissions.viewer_for(user)
+        request.state.csrf_cookie = csrf
+        response = unsent_page(request, unsent, again=True, status_code=200)
     set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
-    rotate_csrf(response, request)
+    rotate_csrf(response, request, csrf)
     return response
 
 

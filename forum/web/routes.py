@@ -30,6 +30,7 @@ from forum.web import (
     threads,
     weeknotes,
 )
+from forum.web.unsent import keeps_unsent
 
 
 class IdConvertor(Convertor[int]):
@@ -205,10 +206,12 @@ ROUTES: list[BaseRoute] = [
         name="request_decline",
     ),
     Route(NET + "/new", threads.new_form, methods=["GET"], name="thread_new"),
-    Route(NET + "/new", threads.create, methods=["POST"], name="thread_create"),
+    Route(NET + "/new", keeps_unsent(threads.create), methods=["POST"], name="thread_create"),
     Route(NET + "/t/{thread}", threads.show, name="thread"),
     Route(NET + "/t/{thread_id:id}/reply", threads.reply_form, methods=["GET"], name="reply_form"),
-    Route(NET + "/t/{thread_id:id}/reply", threads.reply, methods=["POST"], name="reply"),
+    Route(
+        NET + "/t/{thread_id:id}/reply", keeps_unsent(threads.reply), methods=["POST"], name="reply"
+    ),
     # Curating threads (facilitators and admins).
     Route(NET + "/t/{thread_id:id}/pin", curation.pin, methods=["POST"], name="thread_pin"),
     Route(
@@ -324,7 +327,12 @@ ROUTES: list[BaseRoute] = [
     Route(
         NET + "/t/{thread_id:id}/summary", summaries.edit_form, methods=["GET"], name="summary_form"
     ),
-    Route(NET + "/t/{thread_id:id}/summary", summaries.save, methods=["POST"], name="summary_save"),
+    Route(
+        NET + "/t/{thread_id:id}/summary",
+        keeps_unsent(summaries.save),
+        methods=["POST"],
+        name="summary_save",
+    ),
     Route(NET + "/t/{thread_id:id}/summary/history", summaries.history, name="summary_history"),
     Route(
         NET + "/t/{thread_id:id}/summary/restore",
@@ -359,7 +367,9 @@ ROUTES: list[BaseRoute] = [
     # Posts.
     Route(NET + "/p/{post_id:id}", posts.permalink, name="post"),
     Route(NET + "/p/{post_id:id}/edit", posts.edit_form, methods=["GET"], name="post_edit_form"),
-    Route(NET + "/p/{post_id:id}/edit", posts.edit, methods=["POST"], name="post_edit"),
+    Route(
+        NET + "/p/{post_id:id}/edit", keeps_unsent(posts.edit), methods=["POST"], name="post_edit"
+    ),
     Route(
         NET + "/p/{post_id:id}/delete", posts.delete_form, methods=["GET"], name="post_delete_form"
     ),

@@ -83,9 +83,13 @@ def delete_cookie(response: Response, conn: HTTPConnection, name: str) -> None:
     )
 
 
-def rotate_csrf(response: Response, conn: HTTPConnection) -> None:
-    """Give the browser a new CSRF cookie (at login and logout)."""
-    set_cookie(response, conn, CSRF_COOKIE, secrets.token_urlsafe(24), None)
+def new_csrf_value() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def rotate_csrf(response: Response, conn: HTTPConnection, value: str | None = None) -> None:
+    """Give the browser a new CSRF cookie (at login and logout): `value`, or a new one."""
+    set_cookie(response, conn, CSRF_COOKIE, value or new_csrf_value(), None)
 
 
 # Paths served without reading the session (and without setting a CSRF cookie).
@@ -127,7 +131,7 @@ class SessionMiddleware:
         csrf = conn.cookies.get(csrf_name)
         new_csrf = None
         if not csrf or len(csrf) > 100:
-            csrf = new_csrf = secrets.token_urlsafe(24)
+            csrf = new_csrf = new_csrf_value()
         state["csrf_cookie"] = csrf
         state["session_key"] = key if session else None
         state["session_id"] = session.id if session else None

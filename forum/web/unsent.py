@@ -1,0 +1,103 @@
+"""What a member wrote is never lost because a page expired or a session ended.
+
+A post, reply, edit or summary sent from a page whose CSRF token no longer matches (the
+member logged in or out in another tab), or after the session ended while it was being
+written (idle, logged out elsewhere, a new password), cannot be accepted as it stands.
+Instead of a refusal that drops the text:
+
+- signed in, the text comes back in a form with a fresh token, to check and send again;
+- signed out, the login page carries it (`unsent.` fields), and once logged in it comes
+  back the same way.
+
+Nothing is ever sent without the member pressing the button on a page that shows every
+field, exactly as a form filled in from a link would be; and only these four forms, whose
+every field is shown, are carried (a refused admin action is never offered again).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum.web.security import csrf_valid
+from forum.web.templating import render
+
+PREFIX = "unsent."
+
+# The forms whose text is carried: where they post, the fields each shows, and its button.
+_SLUG = r"[^/]{1,100}"
+_ID = r"[0-9]{1,9}"
+FORMS: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
+    (re.compile(rf"^/n/{_SLUG}/new$"), ("title", "body", "tags"), "Start thread"),
+    (re.compile(rf"^/n/{_SLUG}/t/{_ID}/reply$"), ("body", "parent"), "Post reply"),
+    (re.compile(rf"^/n/{_SLUG}/p/{_ID}/edit$"), ("body",), "Save changes"),
+    (re.compile(rf"^/n/{_SLUG}/t/{_ID}/summary$"), ("body", "source"), "Save summary"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    action: str  # where the form posts
+    fields: dict[str, str]  # the form's own fields, only those it shows
+    button: str
+
+    def get(self, name: str) -> str:
+        return self.fields.get(name, "")
+
+
+def unsent(action: str, form: Mapping[str, str], prefix: str = "") -> Unsent | None:
+    """The text of a form posted to `action` (its fields named with `prefix`), if it is one
+    of the carried forms and holds anything."""
+    for pattern, names, button in FORMS:
+        if pattern.match(action):
+            fields = {name: form.get(prefix + name, "") for name in names}
+            if not any(fields.get(name) for name in ("title", "body")):
+                return None
+            return Unsent(action, fields, button)
+    return None
+
+
+def carried(form: Mapping[str, str]) -> Unsent | None:
+    """The unsent text a login form carries, if any."""
+    return unsent(form.get(PREFIX + "action", ""), form, PREFIX)
+
+
+def page(request: Request, text: Unsent, *, again: bool, status_code: int) -> Response:
+    """The form again with the text in it: `again` after logging in, else after a page had
+    expired."""
+    return render(request, "unsent.html", {"unsent": text, "again": again}, status_code=status_code)
+
+
+def keeps_unsent(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """For the routes of the carried forms: a POST that cannot be accepted because its page
+    expired or its session ended gets its text back, before the endpoint refuses it."""
+
+    async def checked(request: Request) -> Response:
+        viewer = request.state.viewer
+        try:
+            form = await request.form(max_files=0, max_fields=100)
+        except (MultiPartException, UnicodeDecodeError, ValueError):
+            return await endpoint(request)  # it says what is wrong with the form
+        data = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        token_ok = csrf_valid(
+            request.app.state.secret, request.state.csrf_cookie, data.get("csrf_token")
+        )
+        if viewer.user is not None and token_ok:
+            return await endpoint(request)
+        text = unsent(request.url.path, data)
+        if text is None:
+            return await endpoint(request)
+        if viewer.user is not None:
+            return page(request, text, again=False, status_code=403)
+        from forum.web.accounts import login_page
+
+        return login_page(request, next_url=request.url.path, unsent=text, status_code=401)
+
+    return checked
