@@ -224,3 +224,33 @@ def test_a_member_quotes_a_post_in_a_reply(browse: Browse, js: bool) -> None:
     reply = post(raj, "settled on fourteen")
     expect(reply).to_be_visible()
     expect(reply.locator("blockquote")).to_contain_text("thirty-one days")
+
+
+@JS
+def test_a_reply_sent_after_logging_out_in_another_tab_is_kept_and_sent_after_logging_in(
+    browse: Browse, js: bool
+) -> None:
+    title = unique("Do you publish your data strategy?")
+    author = browse.open("priya.shah", js=js)
+    start_thread(author, "data-leaders", title, "Ours is on the intranet only.")
+
+    page = browse.open(js=js)  # a session of its own: logging out ends only this one
+    login(page, "marcus.grant")
+    page.goto(author.url)
+    words = "Ours is public, with a plain-English version."
+    page.get_by_label("Your reply").fill(words)
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Log out").click()
+    other_tab.close()
+
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.get_by_text("You were logged out before this was sent")).to_be_visible()
+    page.get_by_label("Username or email", exact=True).fill("marcus.grant")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not sent yet")
+    expect(page.get_by_label("Your text")).to_have_value(words)
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(post(page, "plain-English version")).to_be_visible()
