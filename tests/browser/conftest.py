@@ -5,9 +5,10 @@ demo (and Mallory's hostile content, `hostile.py`) through the `forum` command, 
 to a temporary folder so that tests can follow emailed links. Tests share it, so each one
 makes its own threads with titles of its own.
 
-Every page a test opens is watched: a dialog, an uncaught script error, a console error (a
-CSP refusal included), a request to another origin or a failed stylesheet or script fails
-the test at teardown (`Browse.problems`).
+Every page a test opens is watched: a dialog (unless the test answers dialogs itself,
+`open(dialogs=True)`), an uncaught script error, a console error (a CSP refusal included),
+a request to another origin or a failed stylesheet or script fails the test at teardown
+(`Browse.problems`).
 
 Without Chromium (or Playwright) every test here is skipped, and the summary says so loudly:
 `.ci/run` installs Chromium so that CI always runs them.
@@ -245,7 +246,9 @@ class Browse:
         phone: bool = False,
         dark: bool = False,
         reduced_motion: bool = False,
+        dialogs: bool = False,
     ) -> Any:
+        """`dialogs`: the test answers the page's dialogs itself (they are no problem)."""
         state = self.login_state(user) if user else None
         context = self.chromium.new_context(
             base_url=self.server.url,
@@ -259,10 +262,10 @@ class Browse:
         context.set_default_timeout(10_000)
         self.contexts.append(context)
         page = context.new_page()
-        self.watch(page)
+        self.watch(page, dialogs=dialogs)
         return page
 
-    def watch(self, page: Any) -> None:
+    def watch(self, page: Any, *, dialogs: bool = False) -> None:
         origin = self.server.url
 
         def on_dialog(dialog: Any) -> None:
@@ -284,7 +287,8 @@ class Browse:
             if response.request.resource_type != "document" and response.status >= 400:
                 self.problems.append(f"{response.status} for {response.url} on {page.url}")
 
-        page.on("dialog", on_dialog)
+        if not dialogs:
+            page.on("dialog", on_dialog)
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         page.on("request", on_request)

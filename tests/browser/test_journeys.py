@@ -254,3 +254,29 @@ def test_a_reply_sent_after_logging_out_in_another_tab_is_kept_and_sent_after_lo
     page.get_by_role("button", name="Post reply").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     expect(post(page, "plain-English version")).to_be_visible()
+
+
+def test_leaving_a_reply_unsent_asks_first_and_sending_it_does_not(browse: Browse) -> None:
+    title = unique("Who signs off your data sharing agreements?")
+    page = browse.open("priya.shah", dialogs=True)
+    start_thread(page, "data-leaders", title, "The SIRO, after legal have read it.")
+    thread_url = page.url
+    asked: list[str] = []
+
+    def stay(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.get_by_label("Your reply").fill("Ours go to the DPO first.")
+    page.get_by_role("link", name="Knowledge base").first.click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url == thread_url
+    expect(page.get_by_label("Your reply")).to_have_value("Ours go to the DPO first.")
+    page.get_by_role("button", name="Post reply").click()
+    expect(post(page, "DPO first")).to_be_visible()
+    assert asked == ["beforeunload"]  # sending it asked nothing
+    page.get_by_role("link", name="Knowledge base").first.click()
+    expect(page.get_by_role("heading", level=1)).not_to_have_text(title)
+    assert asked == ["beforeunload"]

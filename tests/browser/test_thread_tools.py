@@ -79,6 +79,7 @@ def test_keyboard_shortcuts_are_off_until_turned_on_and_leave_typing_alone(
     page.keyboard.type("j k r / ?")
     expect(page.get_by_label("Your reply")).to_have_value("j k r / ?")
     expect(page.get_by_role("heading", name=re.compile("^Replying to"))).to_be_visible()
+    page.get_by_label("Your reply").fill("")  # or leaving the page would ask first
 
     page.goto("/")
     page.keyboard.press("/")
