@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PHONE, Browse, Demo
+from .conftest import PASSWORD, PHONE, Browse, Demo
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG}, "resultTypes": ["violations"]}
@@ -93,6 +93,42 @@ def test_page_has_no_wcag_violations(
     problems = [f"{width}: {v}" for width, vs in found.items() for v in vs]
     if overflow > PHONE["width"]:
         problems.append(f"phone: the page is {overflow}px wide at {PHONE['width']}px")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_pages_that_keep_unsent_text_have_no_wcag_violations(
+    browse: Browse, demo: Demo
+) -> None:
+    """The login page carrying a reply written before the session ended, and the form that
+    gives it back (web.unsent): both reached by a POST, so not in PAGES."""
+    page = browse.open()
+    page.goto("/login")
+    page.evaluate(
+        """([action, body]) => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = action;
+            for (const [name, value] of [["body", body], ["csrf_token", "stale"]]) {
+                const field = document.createElement("input");
+                field.type = "hidden";
+                field.name = name;
+                field.value = value;
+                form.appendChild(field);
+            }
+            document.body.appendChild(form);
+            form.submit();
+        }""",
+        [f"/n/data-leaders/t/{demo.thread_id}/reply", "Kept while logged out."],
+    )
+    page.wait_for_load_state()
+    page.locator("details.unsent-text summary").click()
+    problems = [f"login: {v}" for v in violations(page)]
+    page.get_by_label("Username or email", exact=True).fill("priya.shah")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").text_content() == "Not sent yet"
+    problems += [f"unsent: {v}" for v in violations(page)]
     assert not problems, "\n".join(problems)
 
 
