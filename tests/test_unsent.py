@@ -71,6 +71,7 @@ async def test_a_reply_sent_after_the_session_ended_comes_back_after_logging_in(
     assert data["unsent.body"] == LONG
     r = await client.post(action, data={**data, "login": "alice", "password": PASSWORD})
     assert r.status_code == 200 and "You are logged in again" in r.text
+    assert "Your reply to “Budgets”" in r.text
     assert await Post.filter(thread_id=thread.id).count() == 1  # nothing sent by itself
     action, data = _form(html(r), "main form[method='post']")
     assert action == f"/n/dl/t/{thread.id}/reply"
@@ -85,12 +86,13 @@ async def test_a_reply_sent_after_the_session_ended_comes_back_after_logging_in(
 async def test_a_thread_started_from_an_expired_page_comes_back_to_send_again(
     db: str, client: httpx.AsyncClient
 ) -> None:
-    network = await make_network("dl")
+    network = await make_network("dl", name="Data Leaders")
     alice = await make_member(network, await make_user("alice"))
     await login(client, alice)
     fields = {"title": "How do you fund a data team?", "body": LONG, "tags": "funding, teams"}
     r = await client.post("/n/dl/new", data={"csrf_token": "from-another-tab", **fields})
     assert r.status_code == 403 and "This page had expired" in r.text
+    assert "A new thread in Data Leaders" in r.text
     assert await Thread.filter(network_id=network.id).count() == 0
     action, data = _form(html(r), "main form[method='post']")
     assert action == "/n/dl/new"
@@ -110,12 +112,13 @@ async def test_a_summary_and_an_edit_are_carried_as_well(
     post = await Post.filter(thread_id=thread.id).first()
     assert post is not None
     await login(client, fac)
-    for path, button in (
-        (f"/n/dl/t/{thread.id}/summary", "Save summary"),
-        (f"/n/dl/p/{post.id}/edit", "Save changes"),
+    for path, button, about in (
+        (f"/n/dl/t/{thread.id}/summary", "Save summary", "The summary of “Budgets”"),
+        (f"/n/dl/p/{post.id}/edit", "Save changes", "Your edit of a post in “Budgets”"),
     ):
         r = await client.post(path, data={"csrf_token": "stale", "body": "Three models."})
         assert r.status_code == 403 and button in r.text, path
+        assert about in html(r).css_first("p.lead").text(), path
         action, data = _form(html(r), "main form[method='post']")
         assert action == path and data["body"] == "Three models."
         assert (await client.post(action, data=data)).status_code == 303

@@ -117,7 +117,7 @@ async def start_session(
         # This page is the first of the new session: its form carries the new cookie's token.
         request.state.viewer = await permissions.viewer_for(user)
         request.state.csrf_cookie = csrf
-        response = unsent_page(request, unsent, again=True, status_code=200)
+        response = await unsent_page(request, unsent, again=True, status_code=200)
     set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
     rotate_csrf(response, request, csrf)
     return response

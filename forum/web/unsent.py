@@ -24,19 +24,39 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum.errors import NotFound
+from forum.networks import queries as network_queries
+from forum.permissions import Viewer
+from forum.threads.models import Post, Thread
 from forum.web.security import csrf_valid
 from forum.web.templating import render
 
 PREFIX = "unsent."
 
-# The forms whose text is carried: where they post, the fields each shows, and its button.
-_SLUG = r"[^/]{1,100}"
-_ID = r"[0-9]{1,9}"
-FORMS: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
-    (re.compile(rf"^/n/{_SLUG}/new$"), ("title", "body", "tags"), "Start thread"),
-    (re.compile(rf"^/n/{_SLUG}/t/{_ID}/reply$"), ("body", "parent"), "Post reply"),
-    (re.compile(rf"^/n/{_SLUG}/p/{_ID}/edit$"), ("body",), "Save changes"),
-    (re.compile(rf"^/n/{_SLUG}/t/{_ID}/summary$"), ("body", "source"), "Save summary"),
+# The forms whose text is carried: where they post, the fields each shows, its button, and
+# what it is ("{}": the thread's title; the network's name for a new thread).
+_NET = r"^/n/(?P<network>[^/]{1,100})"
+_THREAD = r"(?P<thread>[0-9]{1,9})"
+FORMS: tuple[tuple[re.Pattern[str], tuple[str, ...], str, str], ...] = (
+    (re.compile(rf"{_NET}/new$"), ("title", "body", "tags"), "Start thread", "A new thread in {}"),
+    (
+        re.compile(rf"{_NET}/t/{_THREAD}/reply$"),
+        ("body", "parent"),
+        "Post reply",
+        "Your reply to “{}”",
+    ),
+    (
+        re.compile(rf"{_NET}/p/(?P<post>[0-9]{{1,9}})/edit$"),
+        ("body",),
+        "Save changes",
+        "Your edit of a post in “{}”",
+    ),
+    (
+        re.compile(rf"{_NET}/t/{_THREAD}/summary$"),
+        ("body", "source"),
+        "Save summary",
+        "The summary of “{}”",
+    ),
 )
 
 
@@ -45,6 +65,8 @@ class Unsent:
     action: str  # where the form posts
     fields: dict[str, str]  # the form's own fields, only those it shows
     button: str
+    about: str  # what it is, "{}" standing for the thread's title (the network's name)
+    names: dict[str, str]  # from `action`: the network's slug, the thread's or post's id
 
     def get(self, name: str) -> str:
         return self.fields.get(name, "")
@@ -53,12 +75,13 @@ class Unsent:
 def unsent(action: str, form: Mapping[str, str], prefix: str = "") -> Unsent | None:
     """The text of a form posted to `action` (its fields named with `prefix`), if it is one
     of the carried forms and holds anything."""
-    for pattern, names, button in FORMS:
-        if pattern.match(action):
+    for pattern, names, button, about in FORMS:
+        match = pattern.match(action)
+        if match:
             fields = {name: form.get(prefix + name, "") for name in names}
             if not any(fields.get(name) for name in ("title", "body")):
                 return None
-            return Unsent(action, fields, button)
+            return Unsent(action, fields, button, about, match.groupdict())
     return None
 
 
@@ -67,10 +90,32 @@ def carried(form: Mapping[str, str]) -> Unsent | None:
     return unsent(form.get(PREFIX + "action", ""), form, PREFIX)
 
 
-def page(request: Request, text: Unsent, *, again: bool, status_code: int) -> Response:
+async def _about(text: Unsent, viewer: Viewer) -> str | None:
+    """What the text is for ("Your reply to “Budgets”"), if the viewer may read it now."""
+    try:
+        network = await network_queries.get_network(text.names["network"], viewer)
+    except NotFound:
+        return None
+    thread_id: int | None = None
+    if text.names.get("thread"):
+        thread_id = int(text.names["thread"])
+    elif text.names.get("post"):
+        post = await Post.get_or_none(id=int(text.names["post"]), thread__network_id=network.id)
+        if post is None:
+            return None
+        thread_id = post.thread_id
+    if thread_id is None:
+        return text.about.format(network.name)
+    thread = await Thread.get_or_none(id=thread_id, network_id=network.id)
+    return text.about.format(thread.title) if thread else None
+
+
+async def page(request: Request, text: Unsent, *, again: bool, status_code: int) -> Response:
     """The form again with the text in it: `again` after logging in, else after a page had
     expired."""
-    return render(request, "unsent.html", {"unsent": text, "again": again}, status_code=status_code)
+    about = await _about(text, request.state.viewer)
+    context = {"unsent": text, "again": again, "about": about}
+    return render(request, "unsent.html", context, status_code=status_code)
 
 
 def keeps_unsent(
@@ -95,7 +140,7 @@ def keeps_unsent(
         if text is None:
             return await endpoint(request)
         if viewer.user is not None:
-            return page(request, text, again=False, status_code=403)
+            return await page(request, text, again=False, status_code=403)
         from forum.web.accounts import login_page
 
         return login_page(request, next_url=request.url.path, unsent=text, status_code=401)
