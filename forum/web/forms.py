@@ -17,9 +17,9 @@ CSRF_FIELD = "csrf_token"
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The posted form's text fields. Raises HTTPException 400 if it cannot be read, 403
-    if the CSRF token is missing or wrong."""
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields, the first value of each name, CSRF not yet checked.
+    Raises HTTPException 400 if it cannot be read."""
     try:
         form = await request.form(max_files=0, max_fields=100)
     except (MultiPartException, UnicodeDecodeError, ValueError) as exc:
@@ -31,8 +31,19 @@ async def read_form(request: Request) -> dict[str, str]:
         if isinstance(value, UploadFile):
             continue
         data.setdefault(key, value)
-    secret = request.app.state.secret
-    if not csrf_valid(secret, request.state.csrf_cookie, data.get(CSRF_FIELD)):
+    return data
+
+
+def csrf_ok(request: Request, data: dict[str, str]) -> bool:
+    """Whether the form's token matches this browser's CSRF cookie."""
+    return csrf_valid(request.app.state.secret, request.state.csrf_cookie, data.get(CSRF_FIELD))
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields. Raises HTTPException 400 if it cannot be read, 403
+    if the CSRF token is missing or wrong."""
+    data = await form_fields(request)
+    if not csrf_ok(request, data):
         raise HTTPException(
             403,
             "This form has expired or did not come from this site. "

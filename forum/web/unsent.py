@@ -20,7 +20,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,7 +27,7 @@ from forum.errors import NotFound
 from forum.networks import queries as network_queries
 from forum.permissions import Viewer
 from forum.threads.models import Post, Thread
-from forum.web.security import csrf_valid
+from forum.web.forms import csrf_ok, form_fields
 from forum.web.templating import render
 
 PREFIX = "unsent."
@@ -126,15 +125,8 @@ def keeps_unsent(
 
     async def checked(request: Request) -> Response:
         viewer = request.state.viewer
-        try:
-            form = await request.form(max_files=0, max_fields=100)
-        except (MultiPartException, UnicodeDecodeError, ValueError):
-            return await endpoint(request)  # it says what is wrong with the form
-        data = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        token_ok = csrf_valid(
-            request.app.state.secret, request.state.csrf_cookie, data.get("csrf_token")
-        )
-        if viewer.user is not None and token_ok:
+        data = await form_fields(request)
+        if viewer.user is not None and csrf_ok(request, data):
             return await endpoint(request)
         text = unsent(request.url.path, data)
         if text is None:
