@@ -26,10 +26,11 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 dev: $(DEVSTAMP)
 
+# FORUM_SERVER_HOST/PORT: the demo's login link and emailed links point where it serves.
 run: $(STAMP)
 	$(BIN)/forum db upgrade
-	$(BIN)/forum demo --if-empty
-	$(BIN)/forum serve --host $(HOST) --port $(PORT)
+	FORUM_SERVER_HOST=$(HOST) FORUM_SERVER_PORT=$(PORT) $(BIN)/forum demo --if-empty
+	FORUM_SERVER_HOST=$(HOST) FORUM_SERVER_PORT=$(PORT) $(BIN)/forum serve
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check forum tests bench

@@ -33,6 +33,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     workers = args.workers or settings.server.workers
+    # The workers read the settings afresh: they learn where they listen (and so, on a new
+    # install, what address to link to: config.load_settings) from the environment.
+    os.environ["FORUM_SERVER_HOST"], os.environ["FORUM_SERVER_PORT"] = host, str(port)
     indexer = None
     if workers > 1:
         if settings.is_sqlite:

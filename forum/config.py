@@ -215,6 +215,22 @@ def _type_of(field: dataclasses.Field[Any]) -> type:
     return int if field.type in ("int", int) else str
 
 
+def _following_the_server(site: SiteSettings, server: ServerSettings) -> SiteSettings:
+    """The local address a new install links to (emails, feeds, the demo's own login link)
+    is wherever `forum serve` listens: `PORT=8010 make run` links to port 8010. Any other
+    base URL is kept as configured."""
+    default = ServerSettings()
+    local = f"http://{default.host}:{default.port}"
+    if site.base_url.rstrip("/") != local or (server.host, server.port) == (
+        default.host,
+        default.port,
+    ):
+        return site
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    return dataclasses.replace(site, base_url=f"http://{host}:{server.port}")
+
+
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (default `config.toml`, or `$FORUM_CONFIG`) and the environment.
 
@@ -240,6 +256,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if not isinstance(body, dict):
             raise ConfigError(f"{name}: expected a [{name}] table")
         sections[name] = _section(name, kind, body, env)
+    sections["site"] = _following_the_server(sections["site"], sections["server"])
     settings = Settings(base_dir=path.resolve().parent, **sections)
     url = settings.database.url
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):

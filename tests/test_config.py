@@ -36,6 +36,24 @@ def test_environment_overrides_the_file(env: dict[str, str], check) -> None:  # 
 
 
 @pytest.mark.parametrize(
+    ("env", "base_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"FORUM_SERVER_PORT": "8010"}, "http://127.0.0.1:8010"),
+        ({"FORUM_SERVER_HOST": "0.0.0.0", "FORUM_SERVER_PORT": "8010"}, "http://127.0.0.1:8010"),  # noqa: S104
+        ({"FORUM_SERVER_HOST": "::1", "FORUM_SERVER_PORT": "8010"}, "http://[::1]:8010"),
+        (
+            {"FORUM_SERVER_PORT": "8010", "FORUM_SITE_BASE_URL": "https://forum.example.org"},
+            "https://forum.example.org",
+        ),
+    ],
+)
+def test_a_new_install_links_to_where_it_serves(env: dict[str, str], base_url: str) -> None:
+    """The shipped local base URL follows the port (`PORT=8010 make run`); any other stays."""
+    assert load_settings(env=env).site.base_url == base_url
+
+
+@pytest.mark.parametrize(
     ("env", "key"),
     [
         ({"FORUM_SERVER_PORT": "eighty"}, "server.port"),
