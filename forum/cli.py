@@ -176,7 +176,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             _err("the database is not empty; the demo loads only into an empty forum")
             return 1
         print("Loading demo content…", flush=True)
-        logins = await demo.load_demo()
+        logins = await demo.load_demo(settings.site)
         await _catch_up_search(settings)
     print(f"\nDemo content loaded. Every demo account's password is: {demo.DEMO_PASSWORD}")
     width = max(len(login.username) for login in logins)

@@ -101,6 +101,16 @@ async def test_is_empty_until_the_demo_is_loaded(db: str) -> None:
     assert not await is_empty()
 
 
+async def test_the_demo_s_emails_link_to_the_site_it_is_loaded_for(db: str) -> None:
+    from forum.config import SiteSettings
+    from forum.mail.models import OutboundEmail
+
+    await load_demo(SiteSettings(base_url="http://127.0.0.1:8010"))
+    bodies = [m.body_text for m in await OutboundEmail.all()]
+    assert bodies and all("http://127.0.0.1:8000" not in b for b in bodies)
+    assert any("http://127.0.0.1:8010/n/" in b for b in bodies)
+
+
 async def test_load_demo_fills_every_network_with_threads_and_a_facilitator(db: str) -> None:
     await load_demo()
     networks = await Network.all()

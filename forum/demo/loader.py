@@ -55,8 +55,9 @@ async def is_empty() -> bool:
     return not (await User.exists() or await Network.exists() or await Thread.exists())
 
 
-async def load_demo() -> list[DemoLogin]:
-    """Fill an empty forum with the demo's organisations, people, networks and threads.
+async def load_demo(site: SiteSettings | None = None) -> list[DemoLogin]:
+    """Fill an empty forum with the demo's organisations, people, networks and threads
+    (emails it queues link to `site`).
 
     Returns the demo logins (admin first, then each network's facilitator, then members); each
     account's password is DEMO_PASSWORD. Raises RuntimeError, writing nothing, if the database
@@ -65,7 +66,7 @@ async def load_demo() -> list[DemoLogin]:
     async with in_transaction():
         if not await is_empty():
             raise RuntimeError("the database is not empty: the demo loads only into an empty forum")
-        await _Loader(utcnow()).load()
+        await _Loader(utcnow(), site or SiteSettings()).load()
     return [DemoLogin(user.username, _role(user)) for user in content.USERS]
 
 
@@ -89,7 +90,8 @@ def _after(start: datetime, hours: float) -> datetime:
 
 
 class _Loader:
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, site: SiteSettings) -> None:
+        self.site = site
         self.now = now
         self.opened = now - timedelta(days=OPENED_DAYS_AGO)
         self.organisations: dict[str, Organisation] = {}
@@ -126,7 +128,7 @@ class _Loader:
                 viewer=self.viewers[demo_request.username],
                 network=self.networks[demo_request.network],
                 message=demo_request.message,
-                site=SiteSettings(),
+                site=self.site,
             )
 
     async def _quiet_history(self) -> None:
