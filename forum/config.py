@@ -220,12 +220,10 @@ def _following_the_server(site: SiteSettings, server: ServerSettings) -> SiteSet
     is wherever `forum serve` listens: `PORT=8010 make run` links to port 8010. Any other
     base URL is kept as configured."""
     default = ServerSettings()
-    local = f"http://{default.host}:{default.port}"
-    if site.base_url.rstrip("/") != local or (server.host, server.port) == (
-        default.host,
-        default.port,
-    ):
-        return site
+    if site.base_url.rstrip("/") != f"http://{default.host}:{default.port}":
+        return site  # configured
+    if (server.host, server.port) == (default.host, default.port):
+        return site  # already where it serves
     host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
     host = f"[{host}]" if ":" in host else host
     return dataclasses.replace(site, base_url=f"http://{host}:{server.port}")

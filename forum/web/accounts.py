@@ -59,18 +59,11 @@ async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = form.get("login", "")[:254]
     password = form.get("password", "")[:1024]
-    next_url = safe_next(form.get("next"))
-    text = carried(form)
+    next_url, text = safe_next(form.get("next")), carried(form)
+    context = {"next": next_url, "login": login_name, "unsent": text}
 
     def again(error: str, status_code: int) -> Response:
-        return login_page(
-            request,
-            next_url=next_url,
-            login=login_name,
-            error=error,
-            unsent=text,
-            status_code=status_code,
-        )
+        return render(request, "accounts/login.html", {**context, "error": error}, status_code)
 
     if not login_name or not password:
         return again("Enter your username or email and your password.", 400)
@@ -79,8 +72,7 @@ async def login(request: Request) -> Response:
     try:
         await ratelimit.check_all(rules)
     except ratelimit.RateLimited as exc:
-        context = {"next": next_url, "login": login_name, "error": str(exc), "unsent": text}
-        return limits.too_many(request, "accounts/login.html", context, exc)
+        return limits.too_many(request, "accounts/login.html", {**context, "error": str(exc)}, exc)
     user = await services.authenticate(login=login_name, password=password)
     if user is None:
         # The same answer whether or not the account exists (or is deactivated).
