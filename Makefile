@@ -33,15 +33,17 @@ run: $(STAMP)
 	FORUM_SERVER_HOST=$(HOST) FORUM_SERVER_PORT=$(PORT) $(BIN)/forum serve
 
 lint: $(DEVSTAMP)
-	$(BIN)/ruff check forum tests bench
-	$(BIN)/ruff format --check forum tests bench
+	$(BIN)/ruff check forum tests bench tools
+	$(BIN)/ruff format --check forum tests bench tools
 
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
 # --dist loadgroup: the browser tests share one server, so they go to one worker together.
+# tools/test_database.py gives the PostgreSQL half a throwaway database when a server answers
+# where .ci/run looks (PGHOST/PGPORT/PGUSER, default postgres@127.0.0.1:5432), dropped after.
 pytest: $(DEVSTAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python tools/test_database.py $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

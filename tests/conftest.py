@@ -31,7 +31,48 @@ from forum.db import MODEL_MODULES
 from tests.mailbox import SmtpServer
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
-PG_SKIP = "PostgreSQL half skipped: FORUM_TEST_DATABASE_URL is not set (.ci/run sets it)"
+# tools/test_database.py (which `make test` runs pytest through) says why it found no server.
+PG_ABSENT = os.environ.get("FORUM_TEST_POSTGRES_ABSENT", "FORUM_TEST_DATABASE_URL is not set")
+PG_SKIP = f"PostgreSQL half skipped: {PG_ABSENT}"
+# What the last line of a run names for each kind of skipped test: the reason's start, the
+# kind, and what is missing.
+SKIPPED_KINDS = (
+    ("PostgreSQL half skipped", "PostgreSQL", "a PostgreSQL server"),
+    ("BROWSER TESTS SKIPPED", "browser", "Chromium"),
+)
+# The one command that runs every skipped test: it starts PostgreSQL and installs Chromium.
+RUN_ALL = ".ci/run"
+
+
+def skipped_summary(reasons: list[str]) -> str | None:
+    """The run's last line when tests of a known kind were skipped: how many of each and the
+    command that would run them; None when none were."""
+    counts = {kind: 0 for _, kind, _ in SKIPPED_KINDS}
+    missing: list[str] = []
+    for reason in reasons:
+        for start, kind, needs in SKIPPED_KINDS:
+            if start in reason:
+                counts[kind] += 1
+                if needs not in missing:
+                    missing.append(needs)
+    parts = [f"{n} {kind}" for kind, n in counts.items() if n]
+    if not parts:
+        return None
+    return (
+        f"SKIPPED {' and '.join(parts)} tests (no {' or '.join(missing)} here); "
+        f"`{RUN_ALL}` starts PostgreSQL, installs Chromium and runs them all"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: object) -> None:
+    reasons = []
+    for report in getattr(terminalreporter, "stats", {}).get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple | list) and len(longrepr) == 3:  # lists from xdist
+            reasons.append(str(longrepr[2]))
+    line = skipped_summary(reasons)
+    if line:
+        terminalreporter.write_sep("!", line, red=True, bold=True)  # type: ignore[attr-defined]
 
 
 def _pg_url_per_test(base: str) -> tuple[str, str]:

@@ -10,7 +10,8 @@ Every page a test opens is watched: a dialog (unless the test answers dialogs it
 a request to another origin or a failed stylesheet or script fails the test at teardown
 (`Browse.problems`).
 
-Without Chromium (or Playwright) every test here is skipped, and the summary says so loudly:
+Without Chromium (or Playwright) every test here is skipped, and the run's last line says so
+(tests/conftest.py):
 `.ci/run` installs Chromium so that CI always runs them.
 """
 
@@ -84,16 +85,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.xdist_group("browser"))
         if SKIP_REASON:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
-    config.stash[_SKIPPED] = len(ours) if SKIP_REASON else 0
-
-
-_SKIPPED = pytest.StashKey[int]()
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    skipped = config.stash.get(_SKIPPED, 0)
-    if skipped:
-        terminalreporter.write_sep("!", f"{skipped} {SKIP_REASON}", red=True, bold=True)
 
 
 # --- the server ------------------------------------------------------------------------------
