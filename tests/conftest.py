@@ -37,7 +37,7 @@ PG_SKIP = f"PostgreSQL half skipped: {PG_ABSENT}"
 # What the last line of a run names for each kind of skipped test: the reason's start, the
 # kind, and what is missing.
 SKIPPED_KINDS = (
-    ("PostgreSQL half skipped", "PostgreSQL", "a PostgreSQL server"),
+    ("PostgreSQL half skipped", "PostgreSQL", "PostgreSQL server"),
     ("BROWSER TESTS SKIPPED", "browser", "Chromium"),
 )
 # The one command that runs every skipped test: it starts PostgreSQL and installs Chromium.
@@ -64,7 +64,12 @@ def skipped_summary(reasons: list[str]) -> str | None:
     )
 
 
-def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: object) -> None:
+# The outermost wrapper: its line comes after pytest's short summary, just above the counts.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: object, exitstatus: int, config: object
+) -> Iterator[None]:
+    yield
     reasons = []
     for report in getattr(terminalreporter, "stats", {}).get("skipped", []):
         longrepr = getattr(report, "longrepr", None)
