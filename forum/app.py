@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app.state.settings = settings
     app.state.secret = secret_key(settings)
     app.state.templates = make_templates()
-    app.state.search = SearchService(settings.index_dir)
+    app.state.search = SearchService(settings.index_dir, settings.search)
     return app
 
 

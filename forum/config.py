@@ -54,6 +54,14 @@ class DatabaseSettings:
 class SearchSettings:
     index_dir: str = "search_index"
     run_indexer: str = "auto"
+    # A search stops after this long and shows what it found so far.
+    time_budget_ms: int = 2000
+    # Searches run at once in a process (at most one per client address), and how many
+    # more of one address's may wait their turn (one more is refused).
+    searches_at_once: int = 2
+    searches_waiting_per_client: int = 2
+    # Searches per minute from one address, per process (a slow search counts for more).
+    searches_per_minute: int = 60
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,6 +167,9 @@ _POSITIVE = {
     ("server", "port"),
     ("server", "workers"),
     ("server", "max_body_bytes"),
+    ("search", "time_budget_ms"),
+    ("search", "searches_at_once"),
+    ("search", "searches_per_minute"),
     ("limits", "title_max"),
     ("limits", "body_max"),
     ("limits", "tags_max"),

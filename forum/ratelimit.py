@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 import random
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,3 +163,49 @@ async def clear(*keys: str) -> None:
 async def prune(older_than: timedelta = MAX_WINDOW) -> int:
     """Delete events older than any window in use; returns how many."""
     return int(await RateEvent.filter(at__lt=utcnow() - older_than).delete())
+
+
+class LocalLimiter:
+    """A rate limit kept in this process's memory, for reads (searches).
+
+    The limits above are rows in the database so that every process shares them; that
+    suits logins and sign-ups, which write anyway. A search is a read: a database write per
+    search would make a flood of searches a flood of writes (on SQLite, one writer at a
+    time, holding up posting and logging in), to protect what is in any case per process,
+    its interpreter. So this is a token bucket per key in memory: `per_minute` tokens,
+    refilled evenly; with N worker processes a key gets N times the allowance, as the
+    deployment has N times the capacity. The number of keys kept is bounded (the least
+    recently used are forgotten first), so many addresses cannot grow it without end.
+    Used from the event loop only (no lock).
+    """
+
+    def __init__(self, per_minute: int, keys_kept: int = 10_000) -> None:
+        self.capacity = float(max(1, per_minute))
+        self.rate = self.capacity / 60.0  # tokens a second
+        self.keys_kept = keys_kept
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (self.capacity, now))
+        return min(self.capacity, tokens + (now - at) * self.rate)
+
+    def _store(self, key: str, tokens: float, now: float) -> None:
+        self._buckets[key] = (tokens, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self.keys_kept:
+            self._buckets.popitem(last=False)
+
+    def take(self, key: str, cost: float = 1.0) -> None:
+        """Spend `cost` tokens of `key`. Raises RateLimited (spending nothing) when fewer
+        than `cost` are left; `retry_after` is when they will be."""
+        now = time.monotonic()
+        tokens = self._level(key, now)
+        if tokens < cost:
+            raise RateLimited(math.ceil((cost - tokens) / self.rate))
+        self._store(key, tokens - cost, now)
+
+    def charge(self, key: str, cost: float) -> None:
+        """Spend `cost` more tokens of `key` after the fact (what a search cost beyond its
+        first token), going into debt down to one bucket's worth at most."""
+        now = time.monotonic()
+        self._store(key, max(-self.capacity, self._level(key, now) - cost), now)

@@ -4,7 +4,9 @@
 - `index`: opening the index folder, and the one writer (with its cursor into the change log).
 - `indexer`: follows the change log from the database into the index; rebuild and check.
 - `query`: turns what a person typed into a Whoosh query, filtered by what they may read.
-- `patches`: two fixes to Whoosh itself (see there).
+- `patches`: two fixes to Whoosh itself, and the hook that enforces `budget`.
+- `budget`: a search's time budget.
+- `service`: what the web layer calls: budgets, caps, fair turns per client.
 """
 
 from forum.search import patches

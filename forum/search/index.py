@@ -161,50 +161,76 @@ def indexer_lock(root: Path, *, wait: bool = False) -> Iterator[bool]:
 
 
 class Reader:
-    """A searcher shared by the requests of one process, refreshed when the index changes.
+    """Searchers shared by the requests of one process, refreshed when the index changes.
 
-    Whoosh calls block, so callers run `use` in a worker thread; the lock keeps one thread
-    at a time on the shared searcher.
+    Whoosh calls block, so callers run `use` in a worker thread. A Whoosh searcher is not
+    for two threads at once, so each `use` has a searcher of its own: an idle one of the
+    current index generation, or a new one (searches run a few at a time, see
+    forum.search.turns, so only a few are ever open). A searcher of an older generation is
+    closed when its search is done.
     """
+
+    IDLE_KEPT = 4
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._lock = threading.Lock()
         self._name: str | None = None
         self._ix: Index | None = None
-        self._searcher: Searcher | None = None
         self._generation = -1
+        self._idle: list[Searcher] = []
+        self._closed = False
 
-    def _fresh(self) -> Searcher:
+    def _current(self) -> tuple[str | None, int]:
         # Cheap: one small file read and Whoosh's check of its table of contents. A new
         # commit or a swapped-in generation is seen by the next search.
         name = _read_current(self.root)
-        if self._searcher is None or self._ix is None or name != self._name:
+        if self._ix is None or name != self._name:
             new_name, ix = open_current(self.root)
-            self._replace(ix.searcher(), ix.latest_generation())
             self._name, self._ix = new_name, ix
+            self._generation = ix.latest_generation()
+            self._close_idle()
         else:
             # Searcher.refresh() can miss a commit made through another Index object, so
             # compare generations ourselves.
             generation = self._ix.latest_generation()
             if generation != self._generation:
-                self._replace(self._ix.searcher(), generation)
-        assert self._searcher is not None
-        return self._searcher
+                self._generation = generation
+                self._close_idle()
+        return self._name, self._generation
 
-    def _replace(self, searcher: Searcher, generation: int) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-        self._searcher, self._generation = searcher, generation
+    def _close_idle(self) -> None:
+        for searcher in self._idle:
+            searcher.close()
+        self._idle = []
+
+    def _take(self) -> tuple[tuple[str | None, int], Searcher]:
+        with self._lock:
+            key = self._current()
+            if self._idle:
+                return key, self._idle.pop()
+            assert self._ix is not None
+            return key, self._ix.searcher()
+
+    def _give_back(self, key: tuple[str | None, int], searcher: Searcher) -> None:
+        with self._lock:
+            current = (self._name, self._generation)
+            if not self._closed and key == current and len(self._idle) < self.IDLE_KEPT:
+                self._idle.append(searcher)
+                return
+        searcher.close()
 
     @contextlib.contextmanager
     def use(self) -> Iterator[Searcher]:
-        """The current searcher. Raises IndexUnavailable when there is no usable index."""
-        with self._lock:
-            yield self._fresh()
+        """A searcher of the current index, for this thread alone while the block runs.
+        Raises IndexUnavailable when there is no usable index."""
+        key, searcher = self._take()
+        try:
+            yield searcher
+        finally:
+            self._give_back(key, searcher)
 
     def close(self) -> None:
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._searcher = None
+            self._closed = True
+            self._close_idle()

@@ -1,4 +1,4 @@
-"""Two fixes to Whoosh, applied when the search package is imported.
+"""Two fixes to Whoosh and one hook, applied when the search package is imported.
 
 1. Whoosh opens each file inside a segment (a compound file, memory-mapped) as a
    `BufferFile`, which wrapped the mapped bytes in `io.BytesIO`: a copy of the whole file.
@@ -13,6 +13,10 @@ one: every posting of a field without lengths (ids, tags, dates) asks the filesy
 whether the column file exists. Writing a segment does that once per posting, about a tenth
 of a rebuild's time. A segment's files never change once written, so remembering "no such
 column" is safe.
+
+3. (A hook, not a fix.) Every block of postings a matcher reads first asks `budget.check()`
+   whether the search in this thread still has time: a search stops within one block of
+   any matcher once its time budget is spent (see `forum.search.budget`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 from whoosh.codec import whoosh3
 from whoosh.filedb import structfile
+
+from forum.search import budget
 
 
 class _ViewFile:
@@ -108,7 +114,16 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
         return reader
 
 
+_goto = whoosh3.W3LeafMatcher._goto
+
+
+def _budgeted_goto(self: Any, position: int) -> None:
+    budget.check()
+    _goto(self, position)
+
+
 def apply() -> None:
     structfile.BufferFile.__init__ = _buffer_file_init
     structfile.BufferFile.read_pickle = _read_pickle
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
+    whoosh3.W3LeafMatcher._goto = _budgeted_goto

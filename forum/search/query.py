@@ -10,6 +10,7 @@ counts, pages, snippets and suggestions only ever see documents the viewer may r
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import unicodedata
@@ -18,7 +19,7 @@ from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -32,11 +33,26 @@ from whoosh.matching.binary import IntersectionMatcher
 from whoosh.matching.wrappers import WrappingMatcher
 from whoosh.searching import Results, Searcher
 
+from forum.search import budget
+from forum.search.budget import Budget, OutOfTime
 from forum.search.schema import TEXT_ANALYZER
 
 MAX_QUERY_CHARS = 500
-MAX_CLAUSES = 30
-MAX_EXPANSIONS = 50
+# What one query may ask for. Each bounds a way the query language can multiply Whoosh's work
+# (every term is a posting list read, every phrase reads positions, every wildcard becomes
+# many terms, an OR of common words is a union of the longest lists); whatever is left out is
+# named in a note on the page. With the time budget (forum.search.budget) they keep the cost
+# of any query bounded: the caps keep ordinary queries well inside the budget, the budget
+# stops whatever still costs too much.
+MAX_TERMS = 12  # words searched for, counted after analysis ("a-b-c" is three), phrases' too
+MAX_PHRASES = 3
+MAX_PHRASE_WORDS = 6
+MAX_WILDCARDS = 2
+MIN_PREFIX = 3  # letters before a trailing *: "da*" would be most of the vocabulary
+MAX_EXPANSIONS = 50  # terms a wildcard becomes, per field
+MAX_OR = 6  # alternatives joined by OR, in the whole query
+MAX_OPERATORS = 8  # network:, tag:, after: …
+MAX_PAGE = 50  # deeper pages cost as much as all the pages before them
 # A query that matches more documents the viewer may read than this (by Whoosh's estimate)
 # is run on the newest this-many documents of the index only: the cost of a search stays
 # that of a forum of this size however large the forum grows, and a query that broad finds
@@ -69,7 +85,7 @@ class Parsed:
     clauses: list[wq.Query] = field(default_factory=list)  # words and phrases (and OR groups)
     required: list[wq.Query] = field(default_factory=list)  # operators: always must match
     negatives: list[wq.Query] = field(default_factory=list)  # -excluded
-    notes: list[str] = field(default_factory=list)  # operators that were not understood
+    notes: list[str] = field(default_factory=list)  # operators not understood, caps reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +113,7 @@ class Outcome:
     suggestion: str | None
     notes: list[str]
     since: datetime | None = None  # a broad query: only documents from about then on
+    stopped_after: float | None = None  # seconds: the budget ran out, this is what was found
 
 
 def clean_text(text: str) -> str:
@@ -108,6 +125,11 @@ def clean_text(text: str) -> str:
 
 def _analyse(word: str) -> list[str]:
     return [t.text for t in TEXT_ANALYZER(word)]
+
+
+def is_searchable(word: str) -> bool:
+    """Whether a plain word is searched for at all (not a stop word, not an operator)."""
+    return ":" not in word and bool(_analyse(word))
 
 
 def _parse_date(value: str) -> date | None:
@@ -127,16 +149,55 @@ def _date_range(after: date | None, before: date | None) -> wq.Query:
     return wq.DateRange("created", start, end)
 
 
+class _Caps:
+    """What a query has used of the caps above, and what was left out because of them."""
+
+    def __init__(self) -> None:
+        self.used: Counter[str] = Counter()
+        self.left_out: dict[str, list[str]] = {}
+
+    def allow(self, kind: str, cap: int, typed: str, cost: int = 1) -> bool:
+        """Whether `cost` more of `kind` fit under `cap`; if not, `typed` is left out."""
+        if self.used[kind] + cost > cap:
+            self.leave_out(kind, typed)
+            return False
+        self.used[kind] += cost
+        return True
+
+    def leave_out(self, kind: str, typed: str) -> None:
+        self.left_out.setdefault(kind, []).append(typed if len(typed) <= 40 else typed[:39] + "…")
+
+    def notes(self) -> list[str]:
+        said = {
+            "terms": f"Only the first {MAX_TERMS} words are searched for; left out:",
+            "phrases": f'At most {MAX_PHRASES} "phrases" are searched for at once; left out:',
+            "phrase_words": f"A phrase is searched for by its first {MAX_PHRASE_WORDS} words:",
+            "wildcards": f"At most {MAX_WILDCARDS} wildcards are searched for at once; left out:",
+            "short": f"A wildcard needs at least {MIN_PREFIX} letters before the *; left out:",
+            "or": f"At most {MAX_OR} alternatives joined by OR are searched for; left out:",
+            "operators": f"At most {MAX_OPERATORS} filters such as tag: are used; left out:",
+        }
+        out = []
+        for kind, items in self.left_out.items():
+            shown = ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+            out.append(f"{said[kind]} {shown}.")
+        return out
+
+
 class _Builder:
-    def __init__(self, searcher: Searcher, fields: tuple[str, ...]) -> None:
+    def __init__(
+        self, searcher: Searcher, fields: tuple[str, ...], permitted: _Permitted | None
+    ) -> None:
         self.searcher = searcher
         self.fields = fields
+        self.permitted = permitted
+        self.caps = _Caps()
 
     def word(self, word: str) -> wq.Query | None:
         if "*" in word or "?" in word:
             return self.wildcard(word)
         terms = _analyse(word)
-        if not terms:
+        if not terms or not self.caps.allow("terms", MAX_TERMS, word, len(terms)):
             return None
         per_term = [wq.Or([wq.Term(f, t) for f in self.fields]) for t in terms]
         return per_term[0] if len(per_term) == 1 else wq.And(per_term)
@@ -146,37 +207,72 @@ class _Builder:
         if not terms:
             return None
         if len(terms) == 1:
+            if not self.caps.allow("terms", MAX_TERMS, f'"{text}"'):
+                return None
             return wq.Or([wq.Term(f, terms[0]) for f in self.fields])
+        if not self.caps.allow("phrases", MAX_PHRASES, f'"{text}"'):
+            return None
+        if len(terms) > MAX_PHRASE_WORDS:
+            self.caps.leave_out("phrase_words", f'"{text}"')
+            terms = terms[:MAX_PHRASE_WORDS]
+        if not self.caps.allow("terms", MAX_TERMS, f'"{text}"', len(terms)):
+            return None
         return wq.Or([wq.Phrase(f, terms) for f in self.fields if f != "author_name"])
 
     def wildcard(self, word: str) -> wq.Query | None:
-        """Only a trailing * expands (to at most MAX_EXPANSIONS terms); other wildcards are
-        dropped, so a query full of them cannot make the index enumerate everything."""
+        """Only a trailing * expands (to at most MAX_EXPANSIONS terms a field, of those the
+        viewer may read: what a prefix expands to never depends on members-only words);
+        other wildcards are dropped, so a query full of them cannot make the index
+        enumerate everything."""
         stem = word.replace("?", "").replace("*", "")
-        if not word.rstrip("*").replace("*", "").replace("?", "") or len(stem) < 2:
+        if not stem:
             return None
         if not word.endswith("*") or "*" in word[:-1]:
             return self.word(stem)
+        if len(stem) < MIN_PREFIX:
+            self.caps.leave_out("short", word)
+            return None
+        if not self.caps.allow("wildcards", MAX_WILDCARDS, word):
+            return None
+        if not self.caps.allow("terms", MAX_TERMS, word):
+            return None
         prefix = stem.lower()
         terms: list[wq.Query] = []
         reader = self.searcher.reader()
         for f in self.fields:
+            found = 0
             for i, term in enumerate(reader.expand_prefix(f, prefix)):
-                if i >= MAX_EXPANSIONS:
+                # Terms only members-only documents hold are passed over, a bounded number.
+                if found >= MAX_EXPANSIONS or i >= 4 * MAX_EXPANSIONS:
                     break
+                budget.check()
                 text = term.decode("utf-8") if isinstance(term, bytes) else term
-                terms.append(wq.Term(f, text))
+                if self.readable(f, text):
+                    terms.append(wq.Term(f, text))
+                    found += 1
         return wq.Or(terms) if terms else wq.NullQuery
 
+    def readable(self, fieldname: str, text: str) -> bool:
+        """Whether a document the viewer may read holds the term."""
+        if self.permitted is None:
+            return True
+        matches = self.permitted.matching(wq.Term(fieldname, text), self.searcher)
+        return next(iter(matches), None) is not None
 
-def parse(text: str, searcher: Searcher) -> Parsed:
-    """Turn the query box's text into clauses. Never raises."""
+
+def parse(text: str, searcher: Searcher, permitted: _Permitted | None = None) -> Parsed:
+    """Turn the query box's text into clauses, within the caps above (what they leave out is
+    said in `notes`). `permitted`: the documents the viewer may read, which alone decide
+    what a wildcard expands to. Never raises, except OutOfTime when the search's budget
+    runs out (forum.search.budget)."""
     text = clean_text(text)
-    tokens = list(_TOKEN.finditer(text))[: MAX_CLAUSES * 2]
+    tokens = list(_TOKEN.finditer(text))
     in_title = any(m.group(2) == "in" and m.group(3).lower() == "title" for m in tokens)
-    build = _Builder(searcher, ("title",) if in_title else TEXT_FIELDS)
+    build = _Builder(searcher, ("title",) if in_title else TEXT_FIELDS, permitted)
+    caps = build.caps
     parsed = Parsed()
     pending_or = False
+    grouped = False  # the last clause is already an OR group (its first side counted)
     for m in tokens:
         negate, op, raw, quoted = (
             m.group(1) == "-",
@@ -187,6 +283,9 @@ def parse(text: str, searcher: Searcher) -> Parsed:
         value = quoted if quoted is not None else raw
         clause: wq.Query | None = None
         if op and op in OPERATORS:
+            if op != "in" and not caps.allow("operators", MAX_OPERATORS, m.group(0)):
+                pending_or = False
+                continue
             clause = _operator(op, value, parsed)
             if clause is not None:
                 (parsed.negatives if negate else parsed.required).append(
@@ -197,26 +296,28 @@ def parse(text: str, searcher: Searcher) -> Parsed:
         elif raw == "OR" and not negate and not op:
             pending_or = bool(parsed.clauses)
             continue
+        joins = pending_or and not negate and bool(parsed.clauses)
+        pending_or = False
+        if joins and not caps.allow("or", MAX_OR, m.group(0), 1 if grouped else 2):
+            continue
+        word = f"{m.group(2)}:{value}" if op else value
+        if quoted is not None and not op:
+            clause = build.phrase(value)
         else:
-            word = f"{m.group(2)}:{value}" if op else value
-            if quoted is not None and not op:
-                clause = build.phrase(value)
-            else:
-                clause = build.word(word if not op else word.replace(":", " "))
-                if not negate and clause is not None:
-                    parsed.words.append(word)
+            clause = build.word(word if not op else word.replace(":", " "))
+            if not negate and clause is not None:
+                parsed.words.append(word)
         if clause is None or (clause is wq.NullQuery and negate):
-            pending_or = False
             continue
         if negate:
             parsed.negatives.append(wq.Not(clause))
-        elif pending_or and parsed.clauses:
+        elif joins:
             parsed.clauses[-1] = wq.Or([parsed.clauses[-1], clause])
+            grouped = True
         else:
             parsed.clauses.append(clause)
-        pending_or = False
-        if len(parsed.clauses) + len(parsed.negatives) >= MAX_CLAUSES:
-            break
+            grouped = False
+    parsed.notes += caps.notes()
     return parsed
 
 
@@ -324,21 +425,49 @@ def run(
     page: int,
     per_page: int,
     answers_first: bool = True,
+    budget_seconds: float = 0,
 ) -> Outcome:
     """Search, one result per thread. Blocking: call from a worker thread.
 
     By relevance, threads whose summary matches come first unless `answers_first` is False
-    (looking for similar threads, where the closest title matters more)."""
+    (looking for similar threads, where the closest title matters more). With a
+    `budget_seconds` (0: none), the search stops when that time is up and gives what it
+    had found, with `stopped_after` set."""
     if not network_ids or searcher.doc_count_all() == 0:
         # Nothing readable, or a brand-new index with no segments yet.
         return Outcome(0, [], False, None, [])
-    parsed = parse(text, searcher)
+    spent = Budget(budget_seconds)
+    with budget.armed(spent):
+        outcome = _run(
+            searcher, text, network_ids, filters, sort, page, per_page, answers_first, spent
+        )
+    if spent.stopped:
+        return replace(outcome, stopped_after=round(spent.elapsed(), 1))
+    return outcome
+
+
+def _run(
+    searcher: Searcher,
+    text: str,
+    network_ids: list[int],
+    filters: Filters,
+    sort: str,
+    page: int,
+    per_page: int,
+    answers_first: bool,
+    spent: Budget,
+) -> Outcome:
+    permitted = _columns(searcher).permitted(searcher, network_ids)
+    try:
+        parsed = parse(text, searcher, permitted)
+    except OutOfTime:  # wildcards of a huge vocabulary: nothing searched yet
+        return Outcome(0, [], False, None, [])
     extra = filter_clauses(filters)
     answers = answers_first and sort != "newest"
     outcome = _execute(
         searcher, parsed, extra, network_ids, sort, page, per_page, any_word=False, answers=answers
     )
-    if outcome.total == 0 and len(parsed.clauses) > 1:
+    if outcome.total == 0 and len(parsed.clauses) > 1 and not spent.stopped:
         outcome = _execute(
             searcher,
             parsed,
@@ -351,16 +480,26 @@ def run(
             answers=answers,
         )
     suggestion = None
-    if outcome.total < 3 and parsed.words:
-        suggestion = _suggest(searcher, text, parsed, extra, network_ids, outcome.total)
-    return Outcome(
-        outcome.total, outcome.hits, outcome.any_word, suggestion, parsed.notes, outcome.since
-    )
+    if outcome.total < 3 and parsed.words and not spent.stopped:
+        try:
+            suggestion = _suggest(searcher, text, parsed, extra, network_ids, outcome.total)
+        except OutOfTime:
+            suggestion = None
+    return replace(outcome, suggestion=suggestion, notes=parsed.notes)
 
 
 def _ranked(results: Results) -> list[int]:
     """Document numbers best first. (Whoosh's `Results.docs()` is a set: docnum order.)"""
     return [docnum for _, docnum in results.top_n]
+
+
+def _search(searcher: Searcher, q: wq.Query, **kwargs: Any) -> Results:
+    """`searcher.search`, or, when the budget runs out, what it had found by then (Whoosh's
+    collector is finished either way, so its results stand)."""
+    collector = searcher.collector(**kwargs)
+    with contextlib.suppress(OutOfTime):
+        searcher.search_with_collector(q, collector)
+    return collector.results()
 
 
 def _execute(
@@ -384,28 +523,71 @@ def _execute(
     wanted = page * per_page
     whole = q
     q, since = _newest_part(searcher, q, permitted.share)
+    stopped = False
     while True:
         # Counts first, without scoring: how many threads match, how many documents in each
         # (the "N more matches in this thread"), and which have a matching summary.
         per_thread: Counter[int] = Counter()
+        first: dict[int, int] = {}  # the first document found of each thread
         summaries: dict[int, int] = {}
-        for docnum in permitted.matching(q, searcher):
-            thread_id = threads[docnum]
-            per_thread[thread_id] += 1
-            if ranks[docnum] == 0:
-                summaries[thread_id] = docnum
+        try:
+            for docnum in permitted.matching(q, searcher):
+                thread_id = threads[docnum]
+                per_thread[thread_id] += 1
+                if per_thread[thread_id] == 1:
+                    first[thread_id] = docnum
+                if ranks[docnum] == 0:
+                    summaries[thread_id] = docnum
+        except OutOfTime:
+            stopped = True
+            break
         if since is None or len(per_thread) >= wanted:
             break
         q, since = whole, None  # the newest part does not fill the page: search it all
     if not per_thread:
-        return Outcome(0, [], any_word, None, [])
-    # Then only the page. By relevance, threads with a matching summary come first (the
-    # network's answer outranks the discussion), ordered by their summaries' scores.
+        return Outcome(0, [], any_word, None, [], None if stopped else since)
     source: dict[int, Results] = {}  # docnum -> the results it came from (for snippets)
     chosen: list[int] = []
+    if stopped:
+        # Out of time before every match was even counted: no time to rank either. The
+        # threads found so far, those with a matching summary first, then those with most
+        # matches, each shown by its summary or its first match.
+        order = sorted(per_thread, key=lambda t: (t not in summaries, -per_thread[t]))
+        chosen = [summaries.get(t, first[t]) for t in order[:wanted]]
+        found = Results(searcher, q, [(0.0, docnum) for docnum in chosen])
+        source = dict.fromkeys(chosen, found)
+    else:
+        chosen = _best(searcher, q, permitted, summaries, threads, sort, wanted, answers, source)
+    hits = [
+        _hit(searching.Hit(source[docnum], docnum), per_thread)
+        for docnum in chosen[(page - 1) * per_page : wanted]
+    ]
+    return Outcome(len(per_thread), hits, any_word, None, [], since)
+
+
+def _best(
+    searcher: Searcher,
+    q: wq.Query,
+    permitted: _Permitted,
+    summaries: dict[int, int],
+    threads: array[int],
+    sort: str,
+    wanted: int,
+    answers: bool,
+    source: dict[int, Results],
+) -> list[int]:
+    """The `wanted` best documents, one per thread, and (into `source`) the results each
+    came from. When the budget runs out, the best of what was scored by then."""
+    # By relevance, threads with a matching summary come first (the network's answer
+    # outranks the discussion), ordered by their summaries' scores.
+    chosen: list[int] = []
     if answers and summaries:
-        best = searcher.search(
-            wq.And([q, wq.Term("kind", "summary")]), limit=wanted, filter=permitted, terms=True
+        best = _search(
+            searcher,
+            wq.And([q, wq.Term("kind", "summary")]),
+            limit=wanted,
+            filter=permitted,
+            terms=True,
         )
         for docnum in _ranked(best):
             source[docnum] = best
@@ -416,7 +598,7 @@ def _execute(
     placed = {threads[d] for d in chosen}
     limit = wanted * 3
     while len(chosen) < wanted:
-        results = searcher.search(q, limit=limit, filter=permitted, sortedby=sortedby, terms=True)
+        results = _search(searcher, q, limit=limit, filter=permitted, sortedby=sortedby, terms=True)
         seen = set(placed)
         found: list[int] = []
         for docnum in _ranked(results):
@@ -432,30 +614,28 @@ def _execute(
             chosen += found
             break
         limit *= 4
-    hits = []
-    for docnum in chosen[(page - 1) * per_page : wanted]:
-        hit = searching.Hit(source[docnum], docnum)
-        fields = hit.fields()
-        thread_id = int(fields["thread_id"])
-        created = fields["created"]
-        hits.append(
-            Hit(
-                doc_id=fields["doc_id"],
-                kind=fields["kind"],
-                thread_id=thread_id,
-                post_id=int(fields.get("post_id") or 0),
-                title=fields.get("thread_title") or "",
-                network=fields.get("network") or "",
-                network_id=int(fields.get("network_id") or 0),
-                author=fields.get("author") or "",
-                author_name=fields.get("author_name") or "",
-                org_name=fields.get("org_name") or "",
-                created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
-                snippet=_snippet(hit),
-                more=max(0, per_thread[thread_id] - 1),
-            )
-        )
-    return Outcome(len(per_thread), hits, any_word, None, [], since)
+    return chosen
+
+
+def _hit(hit: searching.Hit, per_thread: Counter[int]) -> Hit:
+    fields = hit.fields()
+    thread_id = int(fields["thread_id"])
+    created = fields["created"]
+    return Hit(
+        doc_id=fields["doc_id"],
+        kind=fields["kind"],
+        thread_id=thread_id,
+        post_id=int(fields.get("post_id") or 0),
+        title=fields.get("thread_title") or "",
+        network=fields.get("network") or "",
+        network_id=int(fields.get("network_id") or 0),
+        author=fields.get("author") or "",
+        author_name=fields.get("author_name") or "",
+        org_name=fields.get("org_name") or "",
+        created=created.replace(tzinfo=UTC) if created.tzinfo is None else created,
+        snippet=_snippet(hit),
+        more=max(0, per_thread[thread_id] - 1),
+    )
 
 
 class _Until(WrappingMatcher):
@@ -650,12 +830,14 @@ class _Permitted(DocIdSet):
     def matching(self, q: wq.Query, searcher: Searcher) -> Iterator[int]:
         """The documents matching `q` that are in this set: `searcher.docs_for_query(q)`
         filtered, segment by segment (no lookup of the segment for every document)."""
-        if not searcher.subsearchers:
-            bits = self._sets[0]
-            yield from (d for d in q.docs(searcher) if d in bits)
-            return
         for leaf, offset, bits in zip(self._leaves, self._offsets, self._sets, strict=True):
-            yield from (offset + d for d in q.docs(leaf) if d in bits)
+            # The budget is checked where postings are read (forum.search.budget); here
+            # too, now and then, for matchers that read none (a term's single posting).
+            for seen, d in enumerate(q.docs(leaf)):
+                if not seen & 1023:
+                    budget.check()
+                if d in bits:
+                    yield offset + d
 
     def __bool__(self) -> bool:
         return any(self._sets)
@@ -744,27 +926,56 @@ def _suggest(
     network_ids: list[int],
     total: int,
 ) -> str | None:
-    """A better spelling, offered only if it finds more of what *this viewer* may read: a
-    word known only from members-only posts can never be suggested to an outsider."""
+    """A better spelling made only of what *this viewer* may read: each word it puts in is
+    spelt just so in the title of a document the viewer may read (Whoosh's word list is the
+    whole index's, so every candidate is checked against readable titles), and it is offered
+    only if it finds more of what the viewer may read. A word known only from members-only
+    titles, bodies, tags or summaries can never be suggested to an outsider, whatever else
+    the query holds (an OR, an exclusion)."""
+    permitted = _columns(searcher).permitted(searcher, network_ids)
     corrector = searcher.corrector("title")
     corrected = text
     changed = False
-    for word in parsed.words:
+    for word in parsed.words[:MAX_TERMS]:
         if not word.isalpha() or len(word) < 3:
             continue
-        options = corrector.suggest(word.lower(), limit=1, maxdist=2)
-        if options and options[0] != word.lower():
-            corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
-            changed = True
+        lower = word.lower()
+        if _readable_spelling(searcher, permitted, lower):
+            continue  # a word the viewer can find as it is
+        budget.check()
+        for option in corrector.suggest(lower, limit=5, maxdist=2):
+            if option != lower and _readable_spelling(searcher, permitted, option):
+                corrected = re.sub(rf"\b{re.escape(word)}\b", option, corrected, count=1)
+                changed = True
+                break
     if not changed:
         return None
-    again = parse(corrected, searcher)
+    again = parse(corrected, searcher, permitted)
     q = _combine(again, extra, any_word=False)
     if q is wq.NullQuery:
         return None
-    permitted = _columns(searcher).permitted(searcher, network_ids)
     newest = _newest_part(searcher, q, permitted.share)[0]
     for found, _docnum in enumerate(permitted.matching(newest, searcher)):
         if found >= total:  # found + 1 > total
             return corrected
     return None
+
+
+SPELLING_LOOKS = 20  # readable titles looked at for one word's spelling
+
+
+def _readable_spelling(searcher: Searcher, permitted: _Permitted, word: str) -> bool:
+    """Whether `word`, spelt just so (not only its stem: "restructuring" is not "restructure"),
+    is a word of the title of a document in `permitted`. Looks at a few titles only: a word
+    not found in them is not offered (a missed suggestion, never a leak)."""
+    terms = _analyse(word)
+    if len(terms) != 1:
+        return False
+    title = searcher.schema["title"]
+    for looked, docnum in enumerate(permitted.matching(wq.Term("title", terms[0]), searcher)):
+        if looked >= SPELLING_LOOKS:
+            return False
+        stored = searcher.stored_fields(docnum).get("title") or ""
+        if word in set(title.spellable_words(stored)):
+            return True
+    return False

@@ -1,29 +1,41 @@
-"""What the web layer calls: search off the event loop, one reader per process."""
+"""What the web layer calls: search off the event loop, bounded and fair.
+
+Every search is bounded whatever it asks for: the query's caps (forum.search.query), a time
+budget after which it gives what it found so far (forum.search.budget), a page limit, a
+per-client rate (`LocalLimiter`) and fair turns per client (forum.search.turns), so that one
+client's slow searches cannot hold other people's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from forum.config import SearchSettings
+from forum.ratelimit import LocalLimiter, RateLimited
 from forum.search import query
 from forum.search.index import IndexUnavailable, Reader
 from forum.search.query import Filters, Hit
-from forum.turns import Turns
+from forum.search.turns import Busy, FairTurns
 
 log = logging.getLogger("forum.search")
 
 PER_PAGE = 20
 
-# Whoosh searches in Python, holding the interpreter's lock: several searches in threads at
-# once only take turns on it, each finishing as late as the last. One at a time per process
-# finishes the first soonest; the others wait in order, and one whose asker has gone by its
-# turn is not run (`still_wanted`).
-SEARCHES_AT_ONCE = 1
-_turn = Turns(SEARCHES_AT_ONCE)
+
+class SearchRefused(Exception):
+    """Not searched: this client is over its rate, or already has searches running and
+    waiting. `retry_after` in seconds; the message is for the person."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +50,18 @@ class SearchPage:
     notes: list[str]
     unavailable: bool = False
     since: datetime | None = None  # a broad query searched only documents from then on
+    stopped_after: float | None = None  # seconds: the budget ran out; what was found so far
 
 
 class SearchService:
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, settings: SearchSettings | None = None) -> None:
+        settings = settings or SearchSettings()
         self.reader = Reader(index_dir)
+        self.budget_seconds = settings.time_budget_ms / 1000
+        # Whoosh searches in Python, holding the interpreter's lock: searches in threads at
+        # once share one core. A few at once (one per client), the rest in fair turns.
+        self.turns = FairTurns(settings.searches_at_once, settings.searches_waiting_per_client)
+        self.limiter = LocalLimiter(settings.searches_per_minute)
 
     async def search(
         self,
@@ -55,12 +74,32 @@ class SearchService:
         per_page: int = PER_PAGE,
         answers_first: bool = True,
         still_wanted: Callable[[], Awaitable[bool]] | None = None,
+        client: str | None = None,
     ) -> SearchPage:
         """Search what the viewer may read (`network_ids`). Never raises for bad input; an
         unusable index gives an empty page marked unavailable. When its turn comes, a search
-        that is no longer `still_wanted` (its asker has gone) gives an empty page at once."""
-        page = max(1, min(page, 500))
+        that is no longer `still_wanted` (its asker has gone) gives an empty page at once.
+
+        `client` (an address) is whose search this is: it takes turns with other clients'
+        searches fairly and is counted against the client's rate, and its time is charged
+        to it. Raises SearchRefused when the client is over its rate or already has its
+        searches running and waiting. Without a client (the CLI, internal callers) the
+        search waits its turn and is never refused."""
+        notes: list[str] = []
+        if page > query.MAX_PAGE:
+            notes.append(f"Only the first {query.MAX_PAGE} pages of results can be shown.")
+        page = max(1, min(page, query.MAX_PAGE))
         filters = filters or Filters()
+        key = f"search:{client}" if client is not None else ""
+        if client is not None:
+            try:
+                self.limiter.take(key)
+            except RateLimited as exc:
+                raise SearchRefused(
+                    "Too many searches from your address. "
+                    f"Try again in {_seconds(exc.retry_after)}.",
+                    exc.retry_after,
+                ) from None
 
         def blocking() -> query.Outcome:
             with self.reader.use() as searcher:
@@ -73,17 +112,32 @@ class SearchService:
                     page=page,
                     per_page=per_page,
                     answers_first=answers_first,
+                    budget_seconds=self.budget_seconds,
                 )
 
+        started = time.monotonic()
         try:
-            async with _turn():
+            async with self.turns(key, refuse=client is not None):
                 if still_wanted is not None and not await still_wanted():
                     return SearchPage(text, 0, 1, 1, [], False, None, [])
-                outcome = await asyncio.to_thread(blocking)
+                started = time.monotonic()
+                try:
+                    outcome = await asyncio.to_thread(blocking)
+                finally:
+                    if client is not None:
+                        # A search costs a token, and a token more for each second it ran:
+                        # slow searches use up the allowance sooner than quick ones.
+                        self.limiter.charge(key, time.monotonic() - started)
+        except Busy:
+            wait = math.ceil(self.budget_seconds) or 1
+            raise SearchRefused(
+                "Your earlier searches are still running. Wait for them to finish, then try again.",
+                wait,
+            ) from None
         except IndexUnavailable as exc:
             log.warning("search unavailable: %s", exc)
-            return SearchPage(text, 0, 1, 1, [], False, None, [], unavailable=True)
-        pages = max(1, -(-outcome.total // per_page))
+            return SearchPage(text, 0, 1, 1, [], False, None, notes, unavailable=True)
+        pages = max(1, min(query.MAX_PAGE, -(-outcome.total // per_page)))
         return SearchPage(
             text=text,
             total=outcome.total,
@@ -92,21 +146,33 @@ class SearchService:
             hits=outcome.hits,
             any_word=outcome.any_word,
             suggestion=outcome.suggestion,
-            notes=outcome.notes,
+            notes=notes + outcome.notes,
             since=outcome.since,
+            stopped_after=outcome.stopped_after,
         )
 
     async def similar_threads(
-        self, title: str, *, network_ids: list[int], limit: int = 5
+        self, title: str, *, network_ids: list[int], limit: int = 5, client: str | None = None
     ) -> list[Hit]:
-        """Threads whose title or summary looks like `title` (any word may match)."""
-        words = " OR ".join(w for w in query.clean_text(title).split()[:12] if ":" not in w)
+        """Threads whose title or summary looks like `title` (any word may match). Raises
+        SearchRefused as `search` does."""
+        meaningful = [w for w in query.clean_text(title).split() if query.is_searchable(w)]
+        words = " OR ".join(meaningful[: query.MAX_OR])
         if not words.strip():
             return []
         result = await self.search(
-            words, network_ids=network_ids, page=1, per_page=limit, answers_first=False
+            words,
+            network_ids=network_ids,
+            page=1,
+            per_page=limit,
+            answers_first=False,
+            client=client,
         )
         return result.hits[:limit]
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _seconds(seconds: int) -> str:
+    return "1 second" if seconds == 1 else f"{seconds} seconds"

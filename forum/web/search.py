@@ -12,10 +12,11 @@ from starlette.responses import JSONResponse, Response
 from forum import permissions
 from forum.networks.models import Network
 from forum.search.query import Filters, Hit
-from forum.search.service import SearchPage, SearchService
+from forum.search.service import SearchPage, SearchRefused, SearchService
 from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import int_or_none
+from forum.web.security import client_address
 from forum.web.templating import render
 from forum.web.urls import thread_url
 
@@ -70,6 +71,7 @@ class Search:
 
 
 async def _search(request: Request) -> Search:
+    """Run the request's search. Raises SearchRefused (the caller answers 429)."""
     params = request.query_params
     problems: list[str] = []
     text = str(params.get("q") or "")[:MAX_Q]
@@ -89,6 +91,7 @@ async def _search(request: Request) -> Search:
         sort=sort,
         page=page,
         still_wanted=still_wanted,
+        client=client_address(request),
     )
     results = await _join(result.hits, network_ids)
     return Search(text, filters, result, results, problems + result.notes, network_ids)
@@ -118,13 +121,19 @@ def _hit_url(hit: Hit, thread: Thread) -> str:
 
 
 async def page(request: Request) -> Response:
-    search = await _search(request)
+    refused: SearchRefused | None = None
+    try:
+        search = await _search(request)
+    except SearchRefused as exc:
+        refused = exc
+        search = await _not_searched(request)
     text, filters = search.text, search.filters
     networks = await Network.filter(id__in=search.network_ids).order_by("name")
-    searched = bool(text.strip()) or any(
-        (filters.network, filters.org, filters.author, filters.tag, filters.kind)
+    searched = refused is None and (
+        bool(text.strip())
+        or any((filters.network, filters.org, filters.author, filters.tag, filters.kind))
     )
-    return render(
+    response = render(
         request,
         "search/results.html",
         {
@@ -136,7 +145,30 @@ async def page(request: Request) -> Response:
             "notes": search.notes,
             "networks": networks,
             "searched": searched,
+            "refused": str(refused) if refused else None,
         },
+        status_code=429 if refused else 200,
+    )
+    if refused:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+async def _not_searched(request: Request) -> Search:
+    """The form as the person filled it in, with no search run (it was refused)."""
+    params = request.query_params
+    filters = _filters(params, [])
+    network_ids = await permissions.readable_network_ids(request.state.viewer)
+    text = str(params.get("q") or "")[:MAX_Q]
+    empty = SearchPage(text, 0, 1, 1, [], False, None, [])
+    return Search(text, filters, empty, [], [], network_ids)
+
+
+def _refused_json(exc: SearchRefused) -> Response:
+    return JSONResponse(
+        {"error": str(exc), "retry_after": exc.retry_after},
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -155,7 +187,10 @@ def _json_result(r: Result) -> dict[str, Any]:
 
 
 async def api(request: Request) -> Response:
-    search = await _search(request)
+    try:
+        search = await _search(request)
+    except SearchRefused as exc:
+        return _refused_json(exc)
     result = search.result
     return JSONResponse(
         {
@@ -167,6 +202,9 @@ async def api(request: Request) -> Response:
             "any_word": result.any_word,
             # A query this broad searched only the newest posts, from about this time on.
             "searched_since": iso(result.since) if result.since else None,
+            # The search ran out of its time budget after this many seconds: the results
+            # are what it had found by then (and `total` is how many threads so far).
+            "stopped_after": result.stopped_after,
             "notes": search.notes,
             "results": [_json_result(r) for r in search.results],
         }
@@ -174,25 +212,50 @@ async def api(request: Request) -> Response:
 
 
 async def similar_threads(request: Request, title: str) -> list[Result]:
-    """Up to five threads the viewer may read that look like `title`."""
+    """Up to five threads the viewer may read that look like `title`; none when the
+    client's searches are refused (the form they help with still works)."""
+    try:
+        return await _similar_threads(request, title)
+    except SearchRefused:
+        return []
+
+
+async def _similar_threads(request: Request, title: str) -> list[Result]:
     network_ids = await permissions.readable_network_ids(request.state.viewer)
     service: SearchService = request.app.state.search
-    hits = await service.similar_threads(title[:200], network_ids=network_ids)
+    hits = await service.similar_threads(
+        title[:200], network_ids=network_ids, client=client_address(request)
+    )
     return await _join(hits, network_ids)
 
 
 async def _similar(request: Request) -> tuple[str, list[Result]]:
     title = str(request.query_params.get("title") or "")[:200]
-    return title, await similar_threads(request, title)
+    return title, await _similar_threads(request, title)
 
 
 async def similar(request: Request) -> Response:
-    title, results = await _similar(request)
-    return render(request, "search/similar.html", {"title": title, "results": results})
+    try:
+        title, results = await _similar(request)
+    except SearchRefused as exc:
+        response = render(
+            request,
+            "search/similar.html",
+            {"title": "", "results": [], "refused": str(exc)},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return render(
+        request, "search/similar.html", {"title": title, "results": results, "refused": None}
+    )
 
 
 async def similar_api(request: Request) -> Response:
-    title, results = await _similar(request)
+    try:
+        title, results = await _similar(request)
+    except SearchRefused as exc:
+        return _refused_json(exc)
     return JSONResponse(
         {"title": title, "results": [{"title": r.thread.title, "url": r.url} for r in results]}
     )

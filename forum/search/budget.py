@@ -1,0 +1,65 @@
+"""A search's time budget, checked wherever Whoosh reads postings.
+
+Whoosh does its work in Python, reading each term's postings block by block (about a hundred
+documents a block). `patches.apply` makes every block read call `check()`, so a search that
+has used up its budget stops within one block of any matcher, however the query is built:
+phrases scanning documents that never match, ORs of common words, sorting by date. Our own
+loops that do not read blocks call `check()` too. The budget is per thread (each search runs
+in its own worker thread); outside `armed(...)` nothing is ever stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+
+class OutOfTime(Exception):
+    """The search in this thread used up its budget; what it found so far stands."""
+
+
+class Budget:
+    """`seconds` of wall-clock time from when it is armed. Once spent, it stays spent and
+    stops raising (`disarm`), so the code that assembles the partial answer can run."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + seconds if seconds > 0 else math.inf
+        self.stopped = False  # the search was cut short
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def stop(self) -> None:
+        """Note that the search was cut short, and raise no more."""
+        self.stopped = True
+        self.deadline = math.inf
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def armed(budget: Budget) -> Iterator[Budget]:
+    """Make `budget` the one `check()` enforces in this thread, for the block."""
+    previous = getattr(_local, "budget", None)
+    _local.budget = budget
+    try:
+        yield budget
+    finally:
+        _local.budget = previous
+
+
+def check() -> None:
+    """Raise OutOfTime when this thread's budget is used up (and mark it stopped)."""
+    budget: Budget | None = getattr(_local, "budget", None)
+    if budget is not None and time.monotonic() > budget.deadline:
+        budget.stop()
+        raise OutOfTime
