@@ -22,25 +22,21 @@ class OutOfTime(Exception):
 
 
 class Budget:
-    """`seconds` of wall-clock time from when it is armed. Once spent, it stays spent and
-    stops raising (`disarm`), so the code that assembles the partial answer can run."""
+    """`seconds` of wall-clock time from when it is made. Once spent, every further read of
+    postings raises again, so nothing after the first OutOfTime can run on: the partial
+    answer is put together from what was found, without reading postings."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.started = time.monotonic()
         self.deadline = self.started + seconds if seconds > 0 else math.inf
-        self.stopped = False  # the search was cut short
+        self.stopped = False  # the search was cut short (OutOfTime was raised)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def expired(self) -> bool:
         return time.monotonic() > self.deadline
-
-    def stop(self) -> None:
-        """Note that the search was cut short, and raise no more."""
-        self.stopped = True
-        self.deadline = math.inf
 
 
 _local = threading.local()
@@ -61,5 +57,5 @@ def check() -> None:
     """Raise OutOfTime when this thread's budget is used up (and mark it stopped)."""
     budget: Budget | None = getattr(_local, "budget", None)
     if budget is not None and time.monotonic() > budget.deadline:
-        budget.stop()
+        budget.stopped = True
         raise OutOfTime

@@ -51,6 +51,7 @@ MAX_WILDCARDS = 2
 MIN_PREFIX = 3  # letters before a trailing *: "da*" would be most of the vocabulary
 MAX_EXPANSIONS = 50  # terms a wildcard becomes, per field
 MAX_OR = 6  # alternatives joined by OR, in the whole query
+MAX_EXCLUDED = 4  # -words and -"phrases": each reads every document its words are in
 MAX_OPERATORS = 8  # network:, tag:, after: …
 MAX_PAGE = 50  # deeper pages cost as much as all the pages before them
 # A query that matches more documents the viewer may read than this (by Whoosh's estimate)
@@ -84,7 +85,7 @@ class Parsed:
     words: list[str] = field(default_factory=list)  # free words, for "did you mean"
     clauses: list[wq.Query] = field(default_factory=list)  # words and phrases (and OR groups)
     required: list[wq.Query] = field(default_factory=list)  # operators: always must match
-    negatives: list[wq.Query] = field(default_factory=list)  # -excluded
+    negatives: list[wq.Query] = field(default_factory=list)  # -excluded (what they exclude)
     notes: list[str] = field(default_factory=list)  # operators not understood, caps reached
 
 
@@ -175,6 +176,7 @@ class _Caps:
             "wildcards": f"At most {MAX_WILDCARDS} wildcards are searched for at once; left out:",
             "short": f"A wildcard needs at least {MIN_PREFIX} letters before the *; left out:",
             "or": f"At most {MAX_OR} alternatives joined by OR are searched for; left out:",
+            "excluded": f"At most {MAX_EXCLUDED} words can be excluded at once; left out:",
             "operators": f"At most {MAX_OPERATORS} filters such as tag: are used; left out:",
         }
         out = []
@@ -256,8 +258,7 @@ class _Builder:
         """Whether a document the viewer may read holds the term."""
         if self.permitted is None:
             return True
-        matches = self.permitted.matching(wq.Term(fieldname, text), self.searcher)
-        return next(iter(matches), None) is not None
+        return self.permitted.first(wq.Term(fieldname, text), self.searcher, 1) == 1
 
 
 def parse(text: str, searcher: Searcher, permitted: _Permitted | None = None) -> Parsed:
@@ -288,9 +289,7 @@ def parse(text: str, searcher: Searcher, permitted: _Permitted | None = None) ->
                 continue
             clause = _operator(op, value, parsed)
             if clause is not None:
-                (parsed.negatives if negate else parsed.required).append(
-                    wq.Not(clause) if negate else clause
-                )
+                (parsed.negatives if negate else parsed.required).append(clause)
             pending_or = False
             continue
         elif raw == "OR" and not negate and not op:
@@ -299,6 +298,8 @@ def parse(text: str, searcher: Searcher, permitted: _Permitted | None = None) ->
         joins = pending_or and not negate and bool(parsed.clauses)
         pending_or = False
         if joins and not caps.allow("or", MAX_OR, m.group(0), 1 if grouped else 2):
+            continue
+        if negate and not caps.allow("excluded", MAX_EXCLUDED, m.group(0)):
             continue
         word = f"{m.group(2)}:{value}" if op else value
         if quoted is not None and not op:
@@ -310,7 +311,7 @@ def parse(text: str, searcher: Searcher, permitted: _Permitted | None = None) ->
         if clause is None or (clause is wq.NullQuery and negate):
             continue
         if negate:
-            parsed.negatives.append(wq.Not(clause))
+            parsed.negatives.append(clause)
         elif joins:
             parsed.clauses[-1] = wq.Or([parsed.clauses[-1], clause])
             grouped = True
@@ -368,14 +369,15 @@ def permission_filter(network_ids: list[int]) -> wq.Query:
 
 
 def _combine(parsed: Parsed, extra: list[wq.Query], any_word: bool) -> wq.Query:
-    """Words AND-ed (OR-ed when falling back), operators and filters always required."""
+    """Words AND-ed (OR-ed when falling back), operators and filters always required. The
+    exclusions are not part of it: they come off the documents searched (`_Permitted.
+    without`)."""
     words = parsed.clauses
     core: list[wq.Query] = [wq.Or(words)] if any_word and len(words) > 1 else list(words)
     positive = core + parsed.required + extra
     if not positive:
         return wq.NullQuery  # nothing to look for (only exclusions, or nothing at all)
-    parts = positive + parsed.negatives
-    return wq.And(parts) if len(parts) > 1 else parts[0]
+    return wq.And(positive) if len(positive) > 1 else positive[0]
 
 
 class _Formatter(HtmlFormatter):
@@ -518,7 +520,10 @@ def _execute(
     if q is wq.NullQuery:
         return Outcome(0, [], any_word, None, [])
     cache = _columns(searcher)
-    permitted = cache.permitted(searcher, network_ids)
+    try:
+        permitted = cache.permitted(searcher, network_ids).without(parsed.negatives, searcher)
+    except OutOfTime:
+        return Outcome(0, [], any_word, None, [])
     threads, ranks = cache.threads, cache.ranks
     wanted = page * per_page
     whole = q
@@ -839,6 +844,36 @@ class _Permitted(DocIdSet):
                 if d in bits:
                     yield offset + d
 
+    def first(self, q: wq.Query, searcher: Searcher, count: int) -> int:
+        """How many of the first `count` documents matching `q` are in this set (up to
+        `count`). Steps through the matchers, which skip ahead (an intersection of common
+        words does not list each side's documents, as `matching` does): for a few only."""
+        found = 0
+        for leaf, _offset, bits in zip(self._leaves, self._offsets, self._sets, strict=True):
+            m = q.matcher(leaf)
+            while m.is_active() and found < count:
+                if m.id() in bits:
+                    found += 1
+                m.next()
+            if found >= count:
+                break
+        return found
+
+    def without(self, excluded: list[wq.Query], searcher: Searcher) -> _Permitted:
+        """This set less the documents matching any of `excluded` (the -words). Each is
+        read once, as a list of documents: "a AND NOT b" done by Whoosh would step b's
+        matcher to each of a's documents, or (And with Not) step through every document
+        that is not b's, seconds either way for common words."""
+        if not excluded:
+            return self
+        parts = []
+        for leaf, offset, bits in zip(self._leaves, self._offsets, self._sets, strict=True):
+            kept = bits.copy()
+            for q in excluded:
+                kept.difference_update(_docs_of(q, leaf))
+            parts.append((leaf, offset, kept))
+        return _Permitted(parts, self._share)
+
     def __bool__(self) -> bool:
         return any(self._sets)
 
@@ -898,6 +933,16 @@ class _Columns:
         return _Permitted(parts, readable / max(1, len(self.threads)))
 
 
+def _docs_of(q: wq.Query, leaf: Searcher) -> Iterator[int]:
+    """The documents of one segment matching `q`; an OR's sides each read on its own (a
+    term's documents come a block at a time; a union's, one by one)."""
+    if isinstance(q, wq.Or):
+        for child in q.subqueries:
+            yield from _docs_of(child, leaf)
+    else:
+        yield from q.docs(leaf)
+
+
 def _leaf_column(leaf: Any, name: str, count: int, default: int) -> list[int]:
     """One segment's values of a numeric column, one per document (default where none)."""
     if not leaf.has_column(name):
@@ -954,11 +999,9 @@ def _suggest(
     q = _combine(again, extra, any_word=False)
     if q is wq.NullQuery:
         return None
+    permitted = permitted.without(again.negatives, searcher)
     newest = _newest_part(searcher, q, permitted.share)[0]
-    for found, _docnum in enumerate(permitted.matching(newest, searcher)):
-        if found >= total:  # found + 1 > total
-            return corrected
-    return None
+    return corrected if permitted.first(newest, searcher, total + 1) > total else None
 
 
 SPELLING_LOOKS = 20  # readable titles looked at for one word's spelling
