@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
+from starlette.applications import Starlette
 
 from forum.config import Settings
 from forum.mail import services as mail
@@ -29,3 +32,21 @@ async def test_readyz_reports_search_lag_and_the_mail_queue(
     assert "Quokka" not in str(body)
     await indexer.catch_up(settings.index_dir)
     assert (await client.get("/readyz")).json()["search_lag"] == 0
+
+
+async def test_readyz_tells_strangers_only_whether_it_is_ready(
+    app: Starlette, settings: Settings
+) -> None:
+    """Search lag and mail counts are for the operator (token or loopback); a client from
+    elsewhere gets ready/not ready and the same status code."""
+    app.state.settings = replace(settings, server=replace(settings.server, metrics_token="t" * 32))
+    await mail.queue(to="a@example.org", subject="S", text="T")
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        stranger = await c.get("/readyz")
+        wrong = await c.get("/readyz", headers={"Authorization": "Bearer " + "u" * 32})
+        operator = await c.get("/readyz", headers={"Authorization": "Bearer " + "t" * 32})
+    assert stranger.status_code == 200
+    assert stranger.json() == {"ready": True, "database": "ok"}
+    assert wrong.json() == {"ready": True, "database": "ok"}
+    assert operator.json()["mail_queued"] == 1 and "search_lag" in operator.json()

@@ -250,3 +250,52 @@ async def test_email_ca_file_names_the_authority_that_vouches_for_the_server(
     await mail.queue(to="tls@example.org", subject="Over TLS", text="Encrypted")
     assert await deliver(starttls_settings(settings, tls_smtp.port, ca_file=tls_files[0])) == 1
     assert [m["Subject"] for m in tls_smtp.mailbox.messages] == ["Over TLS"]
+
+
+def _raw_headers(raw: bytes) -> dict[str, str]:
+    """The header section as sent: each header's value with its folds undone, not decoded."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # 7-bit: anything else is encoded
+    headers: dict[str, str] = {}
+    name = ""
+    for line in head.split("\r\n"):
+        assert len(line) <= 998
+        if line[:1] in (" ", "\t"):
+            headers[name] += line
+        else:
+            name, _, value = line.partition(":")
+            name = name.lower()
+            headers[name] = value.strip()
+    return headers
+
+
+@pytest.mark.parametrize("extra", [0, 7, 23, 31, 33, 38, 44, 57, 61, 80, 110])
+async def test_headers_arrive_folded_never_encoded_where_a_url_stands(
+    db: str, settings: Settings, smtp: SmtpServer, extra: int
+) -> None:
+    """A long non-ASCII title gives encoded words of at most 75 characters and never an
+    empty one; a long unsubscribe URL arrives as a plain `<https://…>`, with the one-click
+    header (RFC 8058). Read from the raw bytes the SMTP server received."""
+    from email.header import decode_header, make_header
+
+    from tests.factories import make_user
+
+    settings = smtp_settings(settings, smtp.port)
+    base = "https://forum.example.org/" + "a-long-path-segment/" * 6
+    settings = replace(settings, site=replace(settings.site, base_url=base))
+    user = await make_user("ula")
+    title = "Ana Souza replied in “" + "a " * extra + "Réunion: équipes de données”"
+    await mail.queue(to=user.email, subject=title, text="News", kind="digest", user_id=user.id)
+    assert await deliver(settings) == 1
+    [raw] = smtp.mailbox.raw
+    headers = _raw_headers(raw)
+    assert "=?utf-8?q??=" not in raw.decode().lower()
+    assert str(make_header(decode_header(headers["subject"]))) == title
+    for word in headers["subject"].split():
+        assert len(word) <= 75
+    unsubscribe = headers["list-unsubscribe"]
+    assert unsubscribe.startswith("<" + base.rstrip("/") + "/unsubscribe/")
+    assert unsubscribe.endswith(">") and "=?" not in unsubscribe and " " not in unsubscribe
+    assert headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+    [message] = smtp.mailbox.messages
+    assert message["Subject"] == title
+    assert unsubscribe.strip("<>") in body(message)

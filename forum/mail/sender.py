@@ -17,8 +17,10 @@ import logging
 import re
 import ssl
 from datetime import timedelta
+from email import policy as email_policy
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -52,11 +54,36 @@ def backoff(attempts: int) -> timedelta:
 SITE = "{site}"  # in a queued body: replaced by the site's base URL when it is sent
 
 
+# How every message is written out, for the SMTP server and the mail folder alike: CRLF,
+# header objects folded by the standard library, and the two headers we fold ourselves
+# (`_raw` below) written exactly as given. The standard folding encodes a long URL as
+# RFC 2047 words (a List-Unsubscribe that mail programs cannot follow) and, at some line
+# lengths, writes an empty `=?utf-8?q??=` word into a non-ASCII subject.
+POLICY = email_policy.SMTP.clone(refold_source="none")
+HEADER_LINE = 998  # RFC 5322's hard limit on a header line
+
+
+def _subject(text: str) -> str:
+    """The subject as its header value: ASCII folded at spaces, anything else as RFC 2047
+    encoded words of at most 75 characters each (email.header, which splits on character
+    boundaries and never writes an empty word)."""
+    if text.isascii():
+        return Header(text, "us-ascii", header_name="Subject").encode(linesep="\r\n")
+    return Header(text, "utf-8", maxlinelen=76, header_name="Subject").encode(linesep="\r\n")
+
+
+def _raw(message: EmailMessage, name: str, value: str) -> None:
+    """A header written as given (already folded, or a single line such as `<url>`)."""
+    if any(len(line) + len(name) + 2 > HEADER_LINE for line in value.split("\r\n")):
+        raise ValueError(f"{name} is too long for one header line")
+    message.set_raw(name, value)
+
+
 def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = settings.email.from_address
     message["To"] = row.to_address
-    message["Subject"] = row.subject
+    _raw(message, "Subject", _subject(row.subject))
     message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
     domain = settings.email.from_address.rpartition("@")[2].strip("> ") or "localhost"
     message["Message-ID"] = make_msgid(idstring=f"forum-{row.id}", domain=domain)
@@ -65,9 +92,10 @@ def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
     html = row.body_html.replace(SITE, base)
     if row.user_id is not None and row.kind in unsubscribe.KINDS:
         url = f"{base}/unsubscribe/{unsubscribe.token(secret_key(settings), row.user_id, row.kind)}"
-        # RFC 2369 and RFC 8058: mail programs offer a one-click unsubscribe button.
-        message["List-Unsubscribe"] = f"<{url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        # RFC 2369 and RFC 8058: mail programs offer a one-click unsubscribe button, but
+        # only for a plain `<https://…>` (never RFC 2047-encoded), so it is written as is.
+        _raw(message, "List-Unsubscribe", f"<{url}>")
+        _raw(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
         what = unsubscribe.KINDS[row.kind]
         text += f"\n\n--\nStop {what}: {url}\n"
         if html:
@@ -105,8 +133,12 @@ async def _deliver(settings: Settings, row: OutboundEmail) -> None:
         links = " ".join(_LINK.findall(row.body_text))
         log.info("mail to %s: %s%s", row.to_address, row.subject, f" — {links}" if links else "")
         return
+    # Sent as the bytes we wrote: aiosmtplib would otherwise write the message again with
+    # its own policy, refolding (and encoding) the headers written as given.
     await aiosmtplib.send(
-        message,
+        message.as_bytes(policy=POLICY),
+        sender=_address_of(settings.email.from_address),
+        recipients=[row.to_address],
         hostname=email.host,
         port=email.port,
         username=email.username or None,
@@ -116,6 +148,11 @@ async def _deliver(settings: Settings, row: OutboundEmail) -> None:
         tls_context=_tls_context(str(settings.path(email.ca_file))) if email.ca_file else None,
         timeout=email.timeout_seconds,
     )
+
+
+def _address_of(value: str) -> str:
+    """The bare address of a From value such as `Forum <forum@example.org>`."""
+    return parseaddr(value)[1] or value
 
 
 @cache
@@ -130,7 +167,7 @@ def _write_file(folder: Path, row: OutboundEmail, message: EmailMessage) -> None
     stamp = row.created_at.strftime("%Y%m%dT%H%M%S")
     path = folder / f"{stamp}-{row.id}.eml"
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(bytes(message))
+    tmp.write_bytes(message.as_bytes(policy=POLICY))
     tmp.replace(path)
 
 

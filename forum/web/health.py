@@ -3,12 +3,17 @@
 - `/healthz`: the process is alive and serving (no database, no disk): 200 "ok".
 - `/readyz`: ready for traffic: the database answers, and how far behind the search index of
   this host is (changes not yet applied) and how many emails wait in the outbox. 200 with a
-  JSON body when the database answers, 503 otherwise. Nothing in it names content.
+  JSON body when the database answers, 503 otherwise. Nothing in it names content, and the
+  figures are only for the operator: a request with the metrics token (`Authorization:
+  Bearer …`, as /metrics) or from a loopback address. Anyone else learns ready or not ready
+  (the status code, which is all a load balancer reads), not how busy the mail or the index is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +49,19 @@ async def status(index_dir: Path) -> Status:
     return Status(search_lag=lag, mail_queued=queued, mail_failed=failed)
 
 
+def _operator(request: Request) -> bool:
+    """The metrics token's bearer, or a client on this host (the operator's own checks)."""
+    token = request.app.state.settings.server.metrics_token
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if token and given and hmac.compare_digest(token.encode(), given.encode()):
+        return True
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def readyz(request: Request) -> Response:
     settings = request.app.state.settings
     try:
@@ -55,13 +73,11 @@ async def readyz(request: Request) -> Response:
             status_code=503,
             headers={"Cache-Control": "no-store"},
         )
-    return JSONResponse(
-        {
-            "ready": True,
-            "database": "ok",
+    body: dict[str, object] = {"ready": True, "database": "ok"}
+    if _operator(request):
+        body |= {
             "search_lag": now.search_lag,
             "mail_queued": now.mail_queued,
             "mail_failed": now.mail_failed,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+        }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})

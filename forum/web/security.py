@@ -194,8 +194,42 @@ SECURITY_HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
+PRIVATE = b"private, no-store"
+
+
+def _cache_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """What a cache may keep, decided once for every kind of response (page, JSON, feed,
+    redirect, error): an answer to someone signed in, or one that sets a cookie, is
+    `private, no-store` whatever its route said; every answer whose content depends on the
+    session says `Vary: Cookie`, so that no shared cache hands one person's answer to
+    another. Members-only content only ever goes to a signed-in member (or a private feed
+    key, whose feeds say `private, no-store` themselves)."""
+    if scope["path"].startswith(NO_VIEWER):
+        return headers
+    viewer = scope.get("state", {}).get("viewer")
+    signed_in = viewer is not None and viewer.user is not None
+    sets_cookie = any(k.lower() == b"set-cookie" for k, _ in headers)
+    out = []
+    vary: list[bytes] = []
+    for k, v in headers:
+        name = k.lower()
+        if name == b"vary":
+            vary += [part.strip() for part in v.split(b",") if part.strip()]
+        elif name == b"cache-control" and (signed_in or sets_cookie):
+            continue
+        else:
+            out.append((k, v))
+    if signed_in or sets_cookie:
+        out.append((b"cache-control", PRIVATE))
+    if b"cookie" not in {part.lower() for part in vary} and b"*" not in vary:
+        vary.append(b"Cookie")
+    out.append((b"vary", b", ".join(vary)))
+    return out
+
+
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every HTTP response (HSTS only to requests over https)."""
+    """Adds the headers above to every HTTP response (HSTS only to requests over https),
+    and the cache headers of `_cache_headers`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -212,6 +246,7 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 headers.extend(h for h in wanted if h[0] not in present)
+                headers = _cache_headers(scope, headers)
                 message = {**message, "headers": headers}
             await send(message)
 
