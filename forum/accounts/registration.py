@@ -211,12 +211,18 @@ async def verify_email(*, key: str) -> User:
         user.email_verified_at = utcnow()
         await user.save(using_db=conn, update_fields=fields)
         await services.account_changed(user.id, using=conn)
-        # The other links for this purpose are now pointless.
-        await (
-            Token.filter(user_id=user.id, purpose=TokenPurpose.VERIFY_EMAIL, used_at__isnull=True)
-            .using_db(conn)
-            .update(used_at=utcnow())
-        )
+        if "email" in fields:
+            # A new address: every link mailed to the old one (a reset) is retired.
+            await services.retire_links(user.id, using=conn)
+        else:
+            # The other confirmation links are now pointless.
+            await (
+                Token.filter(
+                    user_id=user.id, purpose=TokenPurpose.VERIFY_EMAIL, used_at__isnull=True
+                )
+                .using_db(conn)
+                .update(used_at=utcnow())
+            )
     return user
 
 
@@ -253,7 +259,8 @@ async def request_password_reset(*, email: str, site: SiteSettings) -> None:
 
 
 async def reset_password(*, key: str, password: str) -> User:
-    """Set a new password from a reset link; every session of the account ends.
+    """Set a new password from a reset link; every session of the account ends and every
+    other emailed link of it is retired (`services.password_changed`).
 
     Following the link also proves the address. Raises NotFound (bad link), ValidationError.
     """
@@ -271,7 +278,9 @@ async def reset_password(*, key: str, password: str) -> User:
             user.email_verified_at = utcnow()
             fields.append("email_verified_at")
         await user.save(using_db=conn, update_fields=fields)
-        await services.end_all_sessions(user=user, using=conn)
+        # Every session ends, and every other link (the other resets, a pending change of
+        # address) is retired with this one.
+        await services.password_changed(user.id, using=conn)
     return user
 
 
