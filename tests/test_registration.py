@@ -483,3 +483,65 @@ async def test_every_change_of_credentials_retires_every_kind_of_emailed_link(
         await administration.set_active(viewer=viewer, user=user, active=False)
         await administration.set_active(viewer=viewer, user=user, active=True)
     assert await _still_usable(keys) == []
+
+
+# No account discovery: a known address and an unknown one get the same answer.
+
+
+def _problems(response: httpx.Response) -> str:
+    from selectolax.lexbor import LexborHTMLParser
+
+    summary = LexborHTMLParser(response.text).css_first(".error-summary")
+    return " ".join(summary.text().split()) if summary else ""
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"username": "taken"},
+        {"username": "Not a username!"},
+        {"display_name": ""},
+        {"password": "short"},
+        {},
+    ],
+    ids=["username taken", "bad username", "no name", "weak password", "all good"],
+)
+async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(
+    client: httpx.AsyncClient, settings: Settings, case: dict[str, str]
+) -> None:
+    await _member_org()
+    await make_user("taken")
+    owner = await make_user("owner")
+    await User.filter(id=owner.id).update(email="owner@camden.gov.uk")
+    answers = []
+    for email in ("owner@camden.gov.uk", "newcomer@camden.gov.uk"):
+        fields = {"username": "fresh", **case, "email": email}
+        r = await _register(client, **fields)
+        answers.append((r.status_code, _problems(r), "Check your email" in r.text))
+        await User.filter(email="newcomer@camden.gov.uk").delete()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == (200 if not case else 400)
+
+
+async def test_asking_to_move_to_a_registered_address_looks_the_same_and_tells_its_owner(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    user = await make_user("lee")
+    owner = await make_user("mo")
+    await login(client, user)
+    for new_email in ("nobody@new.example.org", "MO@example.org"):
+        r = await client.post(
+            "/account/email",
+            data={
+                "email": new_email,
+                "current_password": PASSWORD,
+                "csrf_token": await csrf(client, "/account"),
+            },
+        )
+        assert (r.status_code, r.headers["location"]) == (303, "/account?done=email")
+    await deliver(settings)
+    told = [m for m in smtp.mailbox.to("lee@example.org") if "is changing" in m["Subject"]]
+    assert len(told) == 2  # the asker's own address hears the same both times
+    note = smtp.mailbox.last_to(owner.email)
+    assert "/verify/" not in body(note) and "nothing changed" in body(note)
+    assert await Token.filter(email__iexact="mo@example.org").count() == 0

@@ -61,6 +61,30 @@ def normalise_username(username: str) -> str:
     return username.strip().lstrip("@").lower()
 
 
+def account_problems(
+    *, username: str, email: str, display_name: str, password: str | None
+) -> dict[str, str]:
+    """What is wrong with the fields of a new account, by field (empty if nothing), without
+    asking the database: the same answer whoever already has an account."""
+    username = normalise_username(username)
+    email = email.strip()
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = "Use 1 to 40 lowercase letters, digits, underscores, dots or hyphens."
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter an email address like name@example.org."
+    if not clean_line(display_name):
+        errors["display_name"] = "Enter the name people will see."
+    weak = (
+        passwords.problem(password, username=username, email=email)
+        if password is not None
+        else None
+    )
+    if weak:
+        errors["password"] = weak
+    return errors
+
+
 async def create_user(
     *,
     username: str,
@@ -84,20 +108,9 @@ async def create_user(
     username = normalise_username(username)
     email = email.strip()
     display_name = clean_line(display_name)
-    errors: dict[str, str] = {}
-    if not USERNAME_RE.match(username):
-        errors["username"] = "Use 1 to 40 lowercase letters, digits, underscores, dots or hyphens."
-    if not EMAIL_RE.match(email) or len(email) > 254:
-        errors["email"] = "Enter an email address like name@example.org."
-    if not display_name:
-        errors["display_name"] = "Enter the name people will see."
-    weak = (
-        passwords.problem(password, username=username, email=email)
-        if password is not None
-        else None
+    errors = account_problems(
+        username=username, email=email, display_name=display_name, password=password
     )
-    if weak:
-        errors["password"] = weak
     if errors:
         raise ValidationError(errors)
     if await User.filter(username=username).using_db(using).exists():
