@@ -296,7 +296,8 @@ async def reset_password(*, key: str, password: str) -> User:
 
 async def change_email(*, user: User, new_email: str, password: str, site: SiteSettings) -> None:
     """Ask to move the account to a new address: the change happens when the link mailed to
-    the new address is followed. The old address is told. Raises ValidationError.
+    the new address is followed. The old address is told. Raises ValidationError, and
+    RateLimited after too many wrong current passwords (`services.check_password`).
 
     An address that already has an account gets no link but a note to its owner; the asker
     sees the same either way (page and email), so this cannot find out who is registered.
@@ -307,8 +308,7 @@ async def change_email(*, user: User, new_email: str, password: str, site: SiteS
         errors["email"] = "Enter an email address like name@example.org."
     elif new_email.lower() == user.email.lower():
         errors["email"] = "That is already your address."
-    ok = await passwords.verified(user.password_hash, password)
-    if not ok:
+    if not await services.check_password(user, password):
         errors["current_password"] = WRONG_PASSWORD
     if errors:
         raise ValidationError(errors)

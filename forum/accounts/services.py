@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum import changes, db
+from forum import changes, db, ratelimit
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, Token, User
 from forum.errors import Conflict, NotFound, ValidationError
@@ -206,8 +206,20 @@ async def authenticate(*, login: str, password: str) -> User | None:
 
 
 async def check_password(user: User, password: str) -> bool:
-    """Whether `password` is the user's current one (to confirm a sensitive change)."""
-    return await passwords.verified(user.password_hash, password)
+    """Whether `password` is the user's current one (to confirm a sensitive change).
+
+    Every check of a signed-in user's password goes through here, and is limited like a
+    login: after PASSWORD_CHECK_PER_ACCOUNT wrong ones it raises RateLimited (without
+    checking) until the oldest leaves the window; the right one forgets the failures.
+    """
+    key = f"password-check:user:{user.id}"
+    await ratelimit.check(key, ratelimit.PASSWORD_CHECK_PER_ACCOUNT)
+    ok = await passwords.verified(user.password_hash, password)
+    if ok:
+        await ratelimit.clear(key)
+    else:
+        await ratelimit.record_all([key])
+    return ok
 
 
 def _hash_key(key: str) -> str:
