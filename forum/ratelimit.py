@@ -79,6 +79,10 @@ class Limit:
 # bounds an attacker who tries one password against many accounts.
 LOGIN_PER_ACCOUNT = Limit(10, timedelta(minutes=15))
 LOGIN_PER_ADDRESS = Limit(30, timedelta(minutes=15))
+# Wrong current passwords typed by someone signed in (changing the password or the address),
+# per account: a borrowed or stolen session must not become an unlimited password oracle.
+# Only the session's holder can spend it, so it is no lock-out button for strangers.
+PASSWORD_CHECK_PER_ACCOUNT = Limit(10, timedelta(minutes=15))
 # New threads and replies, per account: generous for people, a brake on a runaway script.
 POSTS_PER_ACCOUNT = Limit(30, timedelta(minutes=10))
 # For the lead's registration and password reset (see the module docstring).

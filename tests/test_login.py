@@ -22,6 +22,7 @@ from forum.ratelimit import RateEvent
 from forum.timeutil import utcnow
 from tests.conftest import QueryCounter
 from tests.factories import PASSWORD, csrf, make_user
+from tests.factories import login as log_in
 
 
 class CountingHasher(PasswordHasher):
@@ -166,3 +167,42 @@ async def test_an_empty_form_is_not_a_failure(
     r = await attempt(client, "", "")
     assert r.status_code == 400
     assert await RateEvent.all().count() == 0 and hasher.verified == []
+
+
+# The current password, asked for by the settings page, is limited like a login.
+
+
+async def _settings_post(
+    client: httpx.AsyncClient, path: str, current: str, **data: str
+) -> httpx.Response:
+    token = await csrf(client, "/account")
+    return await client.post(path, data={"current_password": current, "csrf_token": token, **data})
+
+
+async def test_guessing_the_current_password_in_the_settings_is_limited_like_a_login(
+    client: httpx.AsyncClient, hasher: CountingHasher
+) -> None:
+    """Someone holding a signed-in browser (borrowed, or a stolen cookie) cannot try password
+    after password on the settings page; the limit is per account, across every form that
+    asks for the current password."""
+    alice = await make_user("alice")
+    await log_in(client, alice)
+    new = {"password": "a quiet orange lighthouse"}
+    for _ in range(ratelimit.PASSWORD_CHECK_PER_ACCOUNT.events):
+        r = await _settings_post(client, "/account/password", "a wrong guess", **new)
+        assert r.status_code == 400
+    hasher.verified.clear()
+    r = await _settings_post(client, "/account/password", PASSWORD, **new)
+    assert r.status_code == 429 and 14 * 60 < int(r.headers["retry-after"]) <= 15 * 60 + 1
+    assert "Too many attempts. Try again in 15 minutes." in error_of(r)
+    assert hasher.verified == []  # refused without checking
+    r = await _settings_post(client, "/account/email", PASSWORD, email="alice@new.example.org")
+    assert r.status_code == 429 and hasher.verified == []
+    assert passwords.verify((await User.get(id=alice.id)).password_hash, PASSWORD)
+    # Once the failures are old enough, the right password works, and forgets them.
+    await RateEvent.filter(key__startswith="password-check:").update(
+        at=utcnow() - timedelta(minutes=16)
+    )
+    r = await _settings_post(client, "/account/password", PASSWORD, **new)
+    assert r.status_code == 303
+    assert not await RateEvent.filter(key__startswith="password-check:").exists()

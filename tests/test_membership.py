@@ -368,7 +368,6 @@ async def test_facilitators_invite_someone_new_by_email(db: str, client: httpx.A
 
     for email, message, problem in [
         ("not an address", "", "Enter an email address"),
-        (fac.email, "", "already has an account"),
         ("someone@example.org", "x" * 1001, "Keep the message to 1,000 characters"),
     ]:
         response = await post_form(
@@ -380,6 +379,33 @@ async def test_facilitators_invite_someone_new_by_email(db: str, client: httpx.A
         assert doc.css_first("input#email").attributes["value"] == email
         assert doc.css_first("textarea#invite_message").text() == message
     assert await Invitation.all().count() == 1
+
+
+async def test_inviting_an_address_that_has_an_account_answers_as_for_a_new_one(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """A facilitator cannot use the invitation form to find out who is registered: the
+    page is the same, and the owner of the address is told by email how to join."""
+    network = await make_network("dl", name="Data Leaders", visibility=Visibility.MEMBERS)
+    fac = await make_member(network, role=Role.FACILITATOR)
+    known = await make_user("known")
+    await login(client, fac)
+    answers = []
+    for email in ("nobody.yet@example.org", "KNOWN@example.org"):
+        response = await post_form(
+            client, "/n/dl/members/invite", {"email": email, "message": "Join us"}
+        )
+        page = await client.get(response.headers["location"])
+        answers.append((response.status_code, response.headers["location"], page.text))
+    assert answers[0][:2] == answers[1][:2] == (303, "/n/dl/members?done=invited")
+    assert answers[0][2] == answers[1][2]
+    # No invitation for the known address (its link could only fail), a note to its owner.
+    assert await Invitation.filter(email__iexact="known@example.org").count() == 0
+    [note] = await OutboundEmail.filter(to_address=known.email)
+    assert "Data Leaders" in note.subject and "Join us" in note.body_text
+    assert "username: known" in note.body_text and "/n/dl/request" in note.body_text
+    assert "/invite/" not in note.body_text
+    assert await actions() == ["invitation.create", "invitation.create"]
 
 
 def member_names(page: HTMLParser) -> list[str]:

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from tortoise.transactions import in_transaction
 
 from forum.accounts import invitations
-from forum.accounts.models import Invitation, Session, Token, User
+from forum.accounts.models import Invitation, Session, Token, TokenPurpose, User
 from forum.config import Settings
 from forum.mail.models import MailStatus, OutboundEmail
 from forum.networks.models import Membership, Role, Visibility
@@ -326,3 +327,221 @@ async def test_a_mail_server_that_is_down_loses_nothing(
     row = await OutboundEmail.get()
     assert row.status == MailStatus.SENT and row.attempts == 2 and row.sent_at is not None
     assert link_in(smtp.mailbox.last_to("fay@example.org"), "/password/reset/")
+
+
+# Every change of credentials retires every outstanding emailed link of the account.
+
+
+async def _ask_for_new_address(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer, new_email: str
+) -> str:
+    """Ask (signed in) to move to `new_email`; returns the path of the link mailed there."""
+    r = await client.post(
+        "/account/email",
+        data={
+            "email": new_email,
+            "current_password": PASSWORD,
+            "csrf_token": await csrf(client, "/account"),
+        },
+    )
+    assert r.status_code == 303
+    await deliver(settings)
+    return link_in(smtp.mailbox.last_to(new_email), "/verify/")
+
+
+async def _ask_for_reset(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer, email: str
+) -> str:
+    """Ask for a reset link for `email`; returns its path."""
+    token = await csrf(client, "/password/forgot")
+    r = await client.post("/password/forgot", data={"email": email, "csrf_token": token})
+    assert r.status_code == 200
+    await deliver(settings)
+    return link_in(smtp.mailbox.last_to(email), "/password/reset/")
+
+
+async def _follow(client: httpx.AsyncClient, path: str, **data: str) -> httpx.Response:
+    return await client.post(path, data={**data, "csrf_token": await csrf(client, "/login")})
+
+
+async def test_changing_ones_password_cancels_a_pending_change_of_address(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    """A thief signed in as the owner asks to move the account to their own address; the
+    owner changes the password: the thief's link no longer moves the account."""
+    user = await make_user("gil")
+    await login(client, user)
+    path = await _ask_for_new_address(client, settings, smtp, "thief@elsewhere.example")
+    r = await client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "password": NEW_PASSWORD,
+            "csrf_token": await csrf(client, "/account"),
+        },
+    )
+    assert r.status_code == 303
+    assert (await client.get(path)).status_code == 404
+    assert (await _follow(client, path)).status_code == 404
+    assert (await User.get(id=user.id)).email == "gil@example.org"
+
+
+async def test_a_password_reset_cancels_a_pending_change_of_address(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    user = await make_user("hal")
+    await login(client, user)
+    change = await _ask_for_new_address(client, settings, smtp, "thief@elsewhere.example")
+    owner = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    reset = await _ask_for_reset(owner, settings, smtp, "hal@example.org")
+    assert (await _follow(owner, reset, password=NEW_PASSWORD)).status_code == 303
+    await owner.aclose()
+    assert (await _follow(client, change)).status_code == 404
+    assert (await User.get(id=user.id)).email == "hal@example.org"
+
+
+async def test_using_one_reset_link_retires_every_other(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    await make_user("ivy")
+    first = await _ask_for_reset(client, settings, smtp, "ivy@example.org")
+    second = await _ask_for_reset(client, settings, smtp, "ivy@example.org")
+    assert first != second
+    assert (await _follow(client, second, password=NEW_PASSWORD)).status_code == 303
+    assert (await client.get(first)).status_code == 404
+    r = await _follow(client, first, password="another good password")
+    assert r.status_code == 404 and "used or has expired" in r.text
+
+
+async def test_a_new_address_retires_the_reset_links_sent_to_the_old_one(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    user = await make_user("jo")
+    reset = await _ask_for_reset(client, settings, smtp, "jo@example.org")
+    await login(client, user)
+    change = await _ask_for_new_address(client, settings, smtp, "jo@new.example.org")
+    assert (await _follow(client, change)).status_code == 200
+    assert (await User.get(id=user.id)).email == "jo@new.example.org"
+    assert (await _follow(client, reset, password=NEW_PASSWORD)).status_code == 404
+
+
+async def _every_kind_of_link(user: User) -> list[str]:
+    """One outstanding link of every purpose there is (a new purpose is included by itself)."""
+    from forum.accounts import registration
+
+    keys = []
+    async with in_transaction() as conn:
+        for purpose in TokenPurpose:
+            keys.append(
+                await registration._new_token(user, purpose, user.email, timedelta(hours=1), conn)
+            )
+    return keys
+
+
+async def _still_usable(keys: list[str]) -> list[str]:
+    from forum.accounts import registration
+    from forum.errors import NotFound
+
+    usable = []
+    for key, purpose in zip(keys, TokenPurpose, strict=True):
+        try:
+            await registration.check_token(key, purpose)
+        except NotFound:
+            continue
+        usable.append(purpose.value)
+    return usable
+
+
+@pytest.mark.parametrize(
+    "change", ["password set", "password reset", "address changed", "deactivated"]
+)
+async def test_every_change_of_credentials_retires_every_kind_of_emailed_link(
+    db: str, change: str
+) -> None:
+    from forum.accounts import administration, registration, services
+
+    user = await make_user("kit")
+    admin = await make_user("root", is_admin=True)
+    keys = await _every_kind_of_link(user)
+    assert await _still_usable(keys) == [p.value for p in TokenPurpose]
+    if change == "password set":  # by the owner in their settings, by an admin, by the CLI
+        await services.set_password(user=user, password=NEW_PASSWORD)
+    elif change == "password reset":
+        async with in_transaction() as conn:
+            key = await registration._new_token(
+                user, TokenPurpose.RESET_PASSWORD, user.email, timedelta(hours=1), conn
+            )
+        await registration.reset_password(key=key, password=NEW_PASSWORD)
+    elif change == "address changed":
+        async with in_transaction() as conn:
+            key = await registration._new_token(
+                user, TokenPurpose.VERIFY_EMAIL, "kit@new.example.org", timedelta(hours=1), conn
+            )
+        await registration.verify_email(key=key)
+    else:
+        viewer = await viewer_for(admin)
+        await administration.set_active(viewer=viewer, user=user, active=False)
+        await administration.set_active(viewer=viewer, user=user, active=True)
+    assert await _still_usable(keys) == []
+
+
+# No account discovery: a known address and an unknown one get the same answer.
+
+
+def _problems(response: httpx.Response) -> str:
+    from selectolax.lexbor import LexborHTMLParser
+
+    summary = LexborHTMLParser(response.text).css_first(".error-summary")
+    return " ".join(summary.text().split()) if summary else ""
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"username": "taken"},
+        {"username": "Not a username!"},
+        {"display_name": ""},
+        {"password": "short"},
+        {},
+    ],
+    ids=["username taken", "bad username", "no name", "weak password", "all good"],
+)
+async def test_sign_up_answers_the_same_whether_or_not_the_address_has_an_account(
+    client: httpx.AsyncClient, settings: Settings, case: dict[str, str]
+) -> None:
+    await _member_org()
+    await make_user("taken")
+    owner = await make_user("owner")
+    await User.filter(id=owner.id).update(email="owner@camden.gov.uk")
+    answers = []
+    for email in ("owner@camden.gov.uk", "newcomer@camden.gov.uk"):
+        fields = {"username": "fresh", **case, "email": email}
+        r = await _register(client, **fields)
+        answers.append((r.status_code, _problems(r), "Check your email" in r.text))
+        await User.filter(email="newcomer@camden.gov.uk").delete()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == (200 if not case else 400)
+
+
+async def test_asking_to_move_to_a_registered_address_looks_the_same_and_tells_its_owner(
+    client: httpx.AsyncClient, settings: Settings, smtp: SmtpServer
+) -> None:
+    user = await make_user("lee")
+    owner = await make_user("mo")
+    await login(client, user)
+    for new_email in ("nobody@new.example.org", "MO@example.org"):
+        r = await client.post(
+            "/account/email",
+            data={
+                "email": new_email,
+                "current_password": PASSWORD,
+                "csrf_token": await csrf(client, "/account"),
+            },
+        )
+        assert (r.status_code, r.headers["location"]) == (303, "/account?done=email")
+    await deliver(settings)
+    told = [m for m in smtp.mailbox.to("lee@example.org") if "is changing" in m["Subject"]]
+    assert len(told) == 2  # the asker's own address hears the same both times
+    note = smtp.mailbox.last_to(owner.email)
+    assert "/verify/" not in body(note) and "nothing changed" in body(note)
+    assert await Token.filter(email__iexact="mo@example.org").count() == 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from forum.accounts.models import Session, User
-from forum.accounts.services import account_changed
+from forum.accounts.services import account_changed, retire_links
 from forum.audit import services as audit
 from forum.errors import PermissionDenied, ValidationError
 from forum.permissions import Viewer
@@ -43,6 +43,8 @@ async def set_active(*, viewer: Viewer, user: User, active: bool) -> User:
         await user.save(using_db=conn, update_fields=["is_active"])
         if not active:
             await Session.filter(user_id=user.id).using_db(conn).delete()
+            # Or a link mailed before would work again once the account is reactivated.
+            await retire_links(user.id, using=conn)
         await account_changed(user.id, using=conn)
         await audit.record(
             actor=actor,

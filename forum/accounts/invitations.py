@@ -33,11 +33,16 @@ async def create_invitation(
     message: str = "",
     base_url: str,
     site_name: str,
-) -> tuple[Invitation, str]:
+) -> tuple[Invitation, str] | None:
     """Invite `email`, and mail the link. Returns the invitation and its key.
 
     Admins invite to the site and any networks; facilitators only to networks they facilitate
     (and at least one). Raises ValidationError, PermissionDenied.
+
+    An address that already has an account is refused for an admin (who may look accounts
+    up anyway). For a facilitator it is answered as a new one is (the same page), but no
+    invitation is made: its owner is mailed how to join the networks, the audit entry names
+    the existing account, and None is returned.
     """
     user = viewer.user
     if user is None:
@@ -55,10 +60,24 @@ async def create_invitation(
         # Refused, not cut short: the inviter sees what would have been lost.
         too_long = f"Keep the message to {MESSAGE_MAX:,} characters (it has {len(message):,})."
         raise ValidationError({"message": too_long})
-    if await User.filter(email__iexact=email).exists():
-        raise ValidationError(
-            {"email": "Someone already has an account with this address: add them as a member."}
+    existing = await User.filter(email__iexact=email).first()
+    if existing is not None:
+        if viewer.is_admin:
+            # Admins may look any account up by its address (/admin/users): tell them.
+            raise ValidationError(
+                {"email": "Someone already has an account with this address: add them as a member."}
+            )
+        # A facilitator must not learn who is registered: the answer is the one a new
+        # address gets, and the owner is told by email how to join instead.
+        await _mail_existing_account(
+            actor=user,
+            invitee=existing,
+            networks=networks,
+            message=message,
+            base_url=base_url,
+            site_name=site_name,
         )
+        return None
     key, key_hash = tokens.new_key()
     now = utcnow()
     names = ", ".join(n.name for n in networks)
@@ -100,6 +119,53 @@ async def create_invitation(
             using=conn,
         )
     return invitation, key
+
+
+async def _mail_existing_account(
+    *,
+    actor: User,
+    invitee: User,
+    networks: list[Network],
+    message: str,
+    base_url: str,
+    site_name: str,
+) -> None:
+    base = base_url.rstrip("/")
+    lines = [
+        f"Hello {invitee.display_name},",
+        "",
+        f"{actor.display_name} has invited you to join "
+        + ", ".join(n.name for n in networks)
+        + f" on {site_name}.",
+        "",
+    ]
+    if message:
+        lines += [message, ""]
+    lines += [
+        f"You already have an account with this address (username: {invitee.username}).",
+        "Log in, then join from here (a members-only network asks its facilitators first):",
+        *(f"{base}/n/{n.slug}/request" for n in networks),
+        "",
+        "Forgotten your password? " + f"{base}/password/forgot",
+    ]
+    async with in_transaction() as conn:
+        await audit.record(
+            actor=actor,
+            action="invitation.create",
+            using=conn,
+            after={
+                "email": invitee.email,
+                "networks": [n.slug for n in networks],
+                # No link: the address has this account, whose owner was told how to join.
+                "existing_account": invitee.username,
+            },
+        )
+        await mail.queue(
+            to=invitee.email,
+            subject=f"You are invited to {', '.join(n.name for n in networks)}",
+            text="\n".join(lines),
+            using=conn,
+        )
 
 
 async def revoke(*, viewer: permissions.Viewer, invitation: Invitation) -> None:

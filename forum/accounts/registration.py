@@ -91,40 +91,50 @@ async def register(
     mailed the address a note instead, when the address already has an account (the page
     says "check your email" either way). Raises ValidationError (including an address at no
     member organisation) and Conflict (username taken).
+
+    Every answer but "check your email" is decided before the address is looked up, and so
+    is the same whether or not it has an account: a bad field, an address at no member
+    organisation, a taken username (usernames are public, on every profile).
     """
     email = email.strip()
-    errors: dict[str, str] = {}
-    if not services.EMAIL_RE.match(email) or len(email) > 254:
-        errors["email"] = "Enter an email address like name@example.org."
-    organisation = await organisation_for(email) if not errors else None
-    if not errors and organisation is None:
+    errors = services.account_problems(
+        username=username, email=email, display_name=display_name, password=password
+    )
+    organisation = await organisation_for(email) if "email" not in errors else None
+    if "email" not in errors and organisation is None:
         errors["email"] = (
             "This address is not at a member organisation. Ask a facilitator or an admin "
             "of the forum to invite you."
         )
-    weak = passwords.problem(password, username=username, email=email)
-    if weak:
-        errors["password"] = weak
     if errors:
         raise ValidationError(errors)
+    if await User.filter(username=services.normalise_username(username)).exists():
+        raise Conflict(f"username {username!r} is taken")
     existing = await User.filter(email__iexact=email).first()
-    if existing is not None:
-        await _mail_already_registered(existing, site)
+    if existing is None:
+        try:
+            async with in_transaction() as conn:
+                user = await services.create_user(
+                    username=username,
+                    email=email,
+                    display_name=display_name,
+                    password=password,
+                    organisation=organisation,
+                    email_verified=False,
+                    using=conn,
+                )
+                await _mail_verification(user, email, site, conn)
+            return user
+        except Conflict:
+            # Taken by a sign-up at the same moment: the address, or else the username.
+            existing = await User.filter(email__iexact=email).first()
+            if existing is None:
+                raise
+    else:
         # Hash anyway, so that the answer takes as long as a real sign-up.
         await passwords.hashed(password)
-        return None
-    async with in_transaction() as conn:
-        user = await services.create_user(
-            username=username,
-            email=email,
-            display_name=display_name,
-            password=password,
-            organisation=organisation,
-            email_verified=False,
-            using=conn,
-        )
-        await _mail_verification(user, email, site, conn)
-    return user
+    await _mail_already_registered(existing, site)
+    return None
 
 
 async def _mail_already_registered(user: User, site: SiteSettings) -> None:
@@ -211,12 +221,18 @@ async def verify_email(*, key: str) -> User:
         user.email_verified_at = utcnow()
         await user.save(using_db=conn, update_fields=fields)
         await services.account_changed(user.id, using=conn)
-        # The other links for this purpose are now pointless.
-        await (
-            Token.filter(user_id=user.id, purpose=TokenPurpose.VERIFY_EMAIL, used_at__isnull=True)
-            .using_db(conn)
-            .update(used_at=utcnow())
-        )
+        if "email" in fields:
+            # A new address: every link mailed to the old one (a reset) is retired.
+            await services.retire_links(user.id, using=conn)
+        else:
+            # The other confirmation links are now pointless.
+            await (
+                Token.filter(
+                    user_id=user.id, purpose=TokenPurpose.VERIFY_EMAIL, used_at__isnull=True
+                )
+                .using_db(conn)
+                .update(used_at=utcnow())
+            )
     return user
 
 
@@ -253,7 +269,8 @@ async def request_password_reset(*, email: str, site: SiteSettings) -> None:
 
 
 async def reset_password(*, key: str, password: str) -> User:
-    """Set a new password from a reset link; every session of the account ends.
+    """Set a new password from a reset link; every session of the account ends and every
+    other emailed link of it is retired (`services.password_changed`).
 
     Following the link also proves the address. Raises NotFound (bad link), ValidationError.
     """
@@ -271,29 +288,51 @@ async def reset_password(*, key: str, password: str) -> User:
             user.email_verified_at = utcnow()
             fields.append("email_verified_at")
         await user.save(using_db=conn, update_fields=fields)
-        await services.end_all_sessions(user=user, using=conn)
+        # Every session ends, and every other link (the other resets, a pending change of
+        # address) is retired with this one.
+        await services.password_changed(user.id, using=conn)
     return user
 
 
 async def change_email(*, user: User, new_email: str, password: str, site: SiteSettings) -> None:
     """Ask to move the account to a new address: the change happens when the link mailed to
-    the new address is followed. The old address is told. Raises ValidationError."""
+    the new address is followed. The old address is told. Raises ValidationError, and
+    RateLimited after too many wrong current passwords (`services.check_password`).
+
+    An address that already has an account gets no link but a note to its owner; the asker
+    sees the same either way (page and email), so this cannot find out who is registered.
+    """
     new_email = new_email.strip()
     errors: dict[str, str] = {}
     if not services.EMAIL_RE.match(new_email) or len(new_email) > 254:
         errors["email"] = "Enter an email address like name@example.org."
     elif new_email.lower() == user.email.lower():
         errors["email"] = "That is already your address."
-    ok = await passwords.verified(user.password_hash, password)
-    if not ok:
+    if not await services.check_password(user, password):
         errors["current_password"] = WRONG_PASSWORD
     if errors:
         raise ValidationError(errors)
-    if await User.filter(email__iexact=new_email).exists():
-        # Say nothing that tells whether the address has an account; the link would fail.
-        return
+    taken = await User.filter(email__iexact=new_email).first()
     async with in_transaction() as conn:
-        await _mail_verification(user, new_email, site, conn)
+        if taken is None:
+            await _mail_verification(user, new_email, site, conn)
+        else:
+            # Nothing the asker sees differs (this page, the note to their own address): the
+            # owner of the address is told instead, and no link is made (it would fail).
+            await mail.queue(
+                to=taken.email,
+                subject=f"Someone tried to use your address on {site.name}",
+                text="\n".join(
+                    [
+                        f"Hello {taken.display_name},",
+                        "",
+                        f"Someone asked to move another account on {site.name} to this",
+                        "address. It already belongs to your account, so nothing changed.",
+                        "If you did not expect this, you can ignore this email.",
+                    ]
+                ),
+                using=conn,
+            )
         await mail.queue(
             to=user.email,
             subject=f"Your email address on {site.name} is changing",

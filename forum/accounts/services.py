@@ -14,9 +14,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum import changes, db
+from forum import changes, db, ratelimit
 from forum.accounts import passwords
-from forum.accounts.models import Organisation, Session, User
+from forum.accounts.models import Organisation, Session, Token, User
 from forum.errors import Conflict, NotFound, ValidationError
 from forum.networks.models import Role
 from forum.text import clean_line
@@ -61,6 +61,30 @@ def normalise_username(username: str) -> str:
     return username.strip().lstrip("@").lower()
 
 
+def account_problems(
+    *, username: str, email: str, display_name: str, password: str | None
+) -> dict[str, str]:
+    """What is wrong with the fields of a new account, by field (empty if nothing), without
+    asking the database: the same answer whoever already has an account."""
+    username = normalise_username(username)
+    email = email.strip()
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = "Use 1 to 40 lowercase letters, digits, underscores, dots or hyphens."
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "Enter an email address like name@example.org."
+    if not clean_line(display_name):
+        errors["display_name"] = "Enter the name people will see."
+    weak = (
+        passwords.problem(password, username=username, email=email)
+        if password is not None
+        else None
+    )
+    if weak:
+        errors["password"] = weak
+    return errors
+
+
 async def create_user(
     *,
     username: str,
@@ -84,20 +108,9 @@ async def create_user(
     username = normalise_username(username)
     email = email.strip()
     display_name = clean_line(display_name)
-    errors: dict[str, str] = {}
-    if not USERNAME_RE.match(username):
-        errors["username"] = "Use 1 to 40 lowercase letters, digits, underscores, dots or hyphens."
-    if not EMAIL_RE.match(email) or len(email) > 254:
-        errors["email"] = "Enter an email address like name@example.org."
-    if not display_name:
-        errors["display_name"] = "Enter the name people will see."
-    weak = (
-        passwords.problem(password, username=username, email=email)
-        if password is not None
-        else None
+    errors = account_problems(
+        username=username, email=email, display_name=display_name, password=password
     )
-    if weak:
-        errors["password"] = weak
     if errors:
         raise ValidationError(errors)
     if await User.filter(username=username).using_db(using).exists():
@@ -122,7 +135,8 @@ async def create_user(
 
 
 async def set_password(*, user: User, password: str, keep_session_key: str | None = None) -> None:
-    """Replace a user's password and end their sessions. Raises ValidationError.
+    """Replace a user's password, end their sessions and retire their emailed links
+    (`password_changed`). Raises ValidationError.
 
     Whoever knew the old password is logged out everywhere. When the owner changes it while
     logged in, pass their own session's key as `keep_session_key` so they stay logged in
@@ -134,13 +148,43 @@ async def set_password(*, user: User, password: str, keep_session_key: str | Non
     password_hash = await passwords.hashed(password)
     async with in_transaction() as conn:
         await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
-        ended = Session.filter(user_id=user.id)
-        if keep_session_key:
-            ended = ended.exclude(key_hash=_hash_key(keep_session_key))
-        await ended.using_db(conn).delete()
-        await account_changed(user.id, using=conn)
+        await password_changed(user.id, keep_session_key=keep_session_key, using=conn)
     # Only once it is saved: `user` may be a signed-in request's kept visit's.
     user.password_hash = password_hash
+
+
+async def password_changed(
+    user_id: int, *, keep_session_key: str | None = None, using: BaseDBAsyncClient
+) -> None:
+    """What every change of an account's password brings with it, in the transaction that
+    saves the new hash: every session ends (but the one `keep_session_key` opens, when the
+    owner changed it from there) and every outstanding emailed link is retired
+    (`retire_links`). Whoever knew the old password, or holds an old link, is shut out."""
+    ended = Session.filter(user_id=user_id)
+    if keep_session_key:
+        ended = ended.exclude(key_hash=_hash_key(keep_session_key))
+    await ended.using_db(using).delete()
+    await retire_links(user_id, using=using)
+    await account_changed(user_id, using=using)
+
+
+async def retire_links(user_id: int, *, using: BaseDBAsyncClient | None = None) -> int:
+    """Make every emailed link of the account that is still usable unusable: a pending
+    change of address, a confirmation, every password reset (all `Token` rows, whatever
+    their purpose). Returns how many were retired.
+
+    The one place that does it, called by every change of what proves who the owner is: a
+    new password (changed, reset or set by an admin), a new address, a deactivation. A link
+    mailed before such a change was asked for by whoever held the account then: it must not
+    outlive the change (an email change asked for by a thief must not complete after the
+    owner reset the password; a second reset link must not work after the first was used).
+    Invitations are not an account's links: they are retired when used or withdrawn.
+    """
+    return int(
+        await Token.filter(user_id=user_id, used_at__isnull=True)
+        .using_db(using)
+        .update(used_at=utcnow())
+    )
 
 
 async def authenticate(*, login: str, password: str) -> User | None:
@@ -162,8 +206,20 @@ async def authenticate(*, login: str, password: str) -> User | None:
 
 
 async def check_password(user: User, password: str) -> bool:
-    """Whether `password` is the user's current one (to confirm a sensitive change)."""
-    return await passwords.verified(user.password_hash, password)
+    """Whether `password` is the user's current one (to confirm a sensitive change).
+
+    Every check of a signed-in user's password goes through here, and is limited like a
+    login: after PASSWORD_CHECK_PER_ACCOUNT wrong ones it raises RateLimited (without
+    checking) until the oldest leaves the window; the right one forgets the failures.
+    """
+    key = f"password-check:user:{user.id}"
+    await ratelimit.check(key, ratelimit.PASSWORD_CHECK_PER_ACCOUNT)
+    ok = await passwords.verified(user.password_hash, password)
+    if ok:
+        await ratelimit.clear(key)
+    else:
+        await ratelimit.record_all([key])
+    return ok
 
 
 def _hash_key(key: str) -> str:

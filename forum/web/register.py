@@ -258,7 +258,9 @@ async def account_email(request: Request) -> Response:
             site=_site(request),
         )
     except RateLimited as exc:
-        return _account(request, 429, new_email=new_email, errors={"email": str(exc)})
+        response = _account(request, 429, new_email=new_email, errors={"email": str(exc)})
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except ValidationError as exc:
         return _account(request, 400, new_email=new_email, errors=exc.errors)
     return RedirectResponse("/account?done=email", status_code=303)
@@ -268,7 +270,13 @@ async def account_password(request: Request) -> Response:
     user = _signed_in(request)
     form = await read_form(request)
     errors: dict[str, str] = {}
-    if not await services.check_password(user, form.get("current_password", "")[:1024]):
+    try:
+        right = await services.check_password(user, form.get("current_password", "")[:1024])
+    except RateLimited as exc:
+        response = _account(request, 429, errors={"current_password": str(exc)})
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if not right:
         errors["current_password"] = WRONG_PASSWORD
     new = form.get("password", "")[:1024]
     weak = passwords.problem(new, username=user.username, email=user.email)
