@@ -539,9 +539,9 @@ async def test_merge_adds_new_records_that_refer_to_existing_ones(db: str, tmp_p
     path = write_archive(tmp_path / "more.jsonl", rows)
 
     with pytest.raises(ArchiveError, match=r'^line 3: thread "t-1": already exists'):
-        await import_archive(path)
+        await import_archive(path, grant_roles=True)
 
-    report = await import_archive(path, skip_existing=True)
+    report = await import_archive(path, skip_existing=True, grant_roles=True)
     assert report.created == {
         **dict.fromkeys(FIXTURE_COUNTS, 0),
         "membership": 1,
