@@ -217,6 +217,10 @@ async def import_archive(
     return importer.report
 
 
+def _plural(kind: str, n: int) -> str:
+    return kind if n == 1 else {"summary": "summaries"}.get(kind, kind + "s")
+
+
 def _one_line(exc: BaseException, limit: int = 300) -> str:
     return " ".join(str(exc).split())[:limit]
 
@@ -971,7 +975,7 @@ class _Importer:
             after["grants_not_listed"] = len(report.grants) - len(listed)
         if report.added_to_existing:
             after["added_to_existing_networks"] = {
-                slug: ", ".join(f"{n} {kind}" for kind, n in counts.items())
+                slug: ", ".join(f"{n:,} {_plural(kind, n)}" for kind, n in counts.items())
                 for slug, counts in sorted(report.added_to_existing.items())
             }
         options = [
