@@ -9,11 +9,14 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forum import db
 from forum.config import ConfigError, Settings, load_settings
 from forum.errors import DomainError, ValidationError
+
+if TYPE_CHECKING:
+    from forum.archive.importer import ImportReport
 
 Handler = Callable[[Settings, argparse.Namespace], Awaitable[int] | int]
 
@@ -288,17 +291,46 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 report = await import_archive(
                     path,
                     skip_existing=args.skip_existing,
+                    grant_roles=args.grant_roles,
+                    dry_run=args.dry_run,
+                    limits=settings.limits,
                     progress=lambda n: bar.update(task, completed=n),
                 )
             except ArchiveError as exc:
-                _err(f"{path}: {exc}\nNothing was imported.")
+                # One line: what is wrong, where, and that nothing changed.
+                _err(f"{path}: {exc} Nothing was imported.")
                 return 1
-        await _catch_up_search(settings)
-    print(f"Imported {_counts(report.created) or 'nothing'} from {report.lines:,} lines.")
+        if not report.dry_run:
+            await _catch_up_search(settings)
+    done = "Would import" if report.dry_run else "Imported"
+    print(f"{done} {_counts(report.created) or 'nothing'} from {report.lines:,} lines.")
     skipped = _counts(report.skipped)
     if skipped:
         print(f"Skipped (already present): {skipped}")
+    _print_grants(report)
+    if report.dry_run:
+        print("Dry run: nothing was written.")
+    else:
+        print("Recorded in the audit log: /admin/audit?action=archive.import")
     return 0
+
+
+def _print_grants(report: ImportReport) -> None:
+    """Every role the import gave (those over records already in the forum first), and what
+    it added to networks that were already there: an admin must see what a merge changed."""
+    if not report.grants:
+        print("Roles granted: none.")
+    else:
+        by_role = ", ".join(f"{n:,} {role}" for role, n in report.grant_counts().items())
+        print(f"Roles granted ({by_role}):")
+        lines = report.grant_lines()
+        for line in lines:
+            print(f"  {line}")
+        if len(report.grants) > len(lines):
+            more = len(report.grants) - len(lines)
+            print(f"  … and {more:,} more, all within accounts and networks the import created")
+    for slug, counts in sorted(report.added_to_existing.items()):
+        print(f"Added to network {slug!r}, already in the forum: {_counts(counts)}")
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -413,9 +445,28 @@ def build_parser() -> argparse.ArgumentParser:
     setpw.add_argument("username")
     setpw.set_defaults(handler=cmd_user_set_password)
 
-    imp = sub.add_parser("import", help="import an archive (.jsonl or .jsonl.gz), all or nothing")
+    imp = sub.add_parser(
+        "import",
+        help="import an archive (.jsonl or .jsonl.gz), all or nothing",
+        description="Import an archive (docs/archive-format.md), all or nothing. Every field "
+        "is held to the forms' limits ([limits] in config.toml); a bad line stops the import "
+        "with its number and field. Every role the archive grants is listed and recorded in "
+        "the audit log.",
+    )
     imp.add_argument("file")
     imp.add_argument("--skip-existing", action="store_true", help="skip records that already exist")
+    imp.add_argument(
+        "--grant-roles",
+        action="store_true",
+        help="allow memberships and facilitator roles for accounts or in networks already in "
+        "the forum, and admins when it has accounts (refused without it; every grant is "
+        "listed and audited)",
+    )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the whole file and list what it would import and grant; write nothing",
+    )
     imp.set_defaults(handler=cmd_import)
 
     exp = sub.add_parser("export", help="export everything to an archive (.jsonl or .jsonl.gz)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,10 @@ from forum.archive import ArchiveError, export_archive, import_archive
 from forum.archive import exporter as exporter_module
 from forum.archive import importer as importer_module
 from forum.archive.exporter import parents_first
+from forum.archive.records import Bounds
+from forum.audit.models import AuditEntry
 from forum.changes import Change
+from forum.config import LimitSettings
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.permissions import viewer_for
 from forum.threads import curation as curate
@@ -32,6 +37,8 @@ from tests.factories import (
     make_thread,
     make_user,
 )
+from tests.hostile_archives import HOSTILE, LINE_MAX
+from tests.hostile_archives import base as hostile_base
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive_small.jsonl"
 HEADER = {"type": "forum-archive", "version": 1, "exported_at": "2026-11-23T12:00:00Z"}
@@ -481,6 +488,93 @@ async def test_a_user_whose_email_is_taken_in_the_forum_is_refused(db: str, tmp_
     )
 
 
+# ------------------------------------------------------------------------ hostile records
+
+
+@pytest.mark.parametrize("case", list(HOSTILE))
+async def test_a_hostile_record_is_refused_in_one_line_naming_it_and_imports_nothing(
+    db: str, tmp_path: Path, case: str
+) -> None:
+    hostile = HOSTILE[case]
+    path = hostile.write(tmp_path / "hostile.jsonl")
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path)
+
+    message = str(caught.value)
+    assert re.fullmatch(hostile.message, message), message
+    assert "\n" not in message and "\x1b" not in message and len(message) < 400
+    assert await table_counts() == EMPTY
+    assert await AuditEntry.all().count() == 0
+
+
+async def test_the_hostile_cases_spoil_an_archive_that_imports(db: str, tmp_path: Path) -> None:
+    """Each case above fails for its one spoilt field, not for something in the base."""
+    report = await import_archive(write_archive(tmp_path / "base.jsonl", list(hostile_base())))
+    assert report.created == dict.fromkeys(FIXTURE_COUNTS, 1)
+
+
+async def test_a_record_at_every_limit_imports_whatever_its_json_escaping(
+    db: str, tmp_path: Path
+) -> None:
+    """The longest line a valid record can need fits under the line limit: bodies of the
+    widest characters (outside the BMP, written as two \\u escapes by json.dumps' default)."""
+    limits = LimitSettings()
+    rows = hostile_base()
+    rows[4] = {**rows[4], "title": "T" * limits.title_max, "tags": [f"t{i}" for i in range(8)]}
+    rows[5] = {**rows[5], "body": "\U0001f600" * limits.body_max}
+    rows[6] = {**rows[6], "body": "\x01" * limits.body_max}
+    rows[2] = {**rows[2], "description": "\U0001f600" * 5000}
+    path = tmp_path / "widest.jsonl"
+    lines = [json.dumps(HEADER), *(json.dumps(row) for row in rows)]  # ensure_ascii: escapes
+    assert max(len(line) for line in lines) > 500_000
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+
+    report = await import_archive(path)
+
+    assert report.created["post"] == 1 and report.created["summary"] == 1
+    assert len((await Post.get(ref="p-1")).body) == limits.body_max
+
+
+async def test_the_limits_are_the_configured_ones(db: str, tmp_path: Path) -> None:
+    rows = hostile_base()
+    rows[4] = {**rows[4], "title": "Eleven char", "tags": ["a", "b", "c"]}
+    path = write_archive(tmp_path / "a.jsonl", list(rows))
+    tight = LimitSettings(title_max=10, tags_max=2, body_max=5)
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path, limits=tight)
+    assert str(caught.value) == (
+        'line 6: thread "t-1": field "title" is 11 characters long; the limit is 10 '
+        "(limits.title_max in config.toml)"
+    )
+    # The line limit follows the body limit: 12 bytes a character, and room for the rest.
+    assert Bounds(limits=tight).line_bytes_max == 12 * 5000 + 64 * 1024  # the description's
+    assert Bounds().line_bytes_max == LINE_MAX == 12 * 50_000 + 64 * 1024
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzipped"])
+async def test_an_over_long_line_is_refused_before_it_is_read_into_memory(
+    db: str, tmp_path: Path, gzipped: bool
+) -> None:
+    line = b'{"type": "post", "body": "' + b"x" * 40_000_000 + b'"}'
+    data = json.dumps(HEADER).encode() + b"\n" + line + b"\n"
+    path = tmp_path / ("long.jsonl.gz" if gzipped else "long.jsonl")
+    path.write_bytes(gzip.compress(data, compresslevel=1) if gzipped else data)
+    del data, line
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveError, match=r"^line 2: longer than 665,536 bytes"):
+            await import_archive(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Reading the line whole would hold 40 MB (twice, decoded); a bounded read holds one
+    # line's worth.
+    assert peak < 8_000_000, peak
+
+
 # ---------------------------------------------------------------------------------- merging
 
 
@@ -539,9 +633,9 @@ async def test_merge_adds_new_records_that_refer_to_existing_ones(db: str, tmp_p
     path = write_archive(tmp_path / "more.jsonl", rows)
 
     with pytest.raises(ArchiveError, match=r'^line 3: thread "t-1": already exists'):
-        await import_archive(path)
+        await import_archive(path, grant_roles=True)
 
-    report = await import_archive(path, skip_existing=True)
+    report = await import_archive(path, skip_existing=True, grant_roles=True)
     assert report.created == {
         **dict.fromkeys(FIXTURE_COUNTS, 0),
         "membership": 1,
@@ -555,6 +649,187 @@ async def test_merge_adds_new_records_that_refer_to_existing_ones(db: str, tmp_p
     assert t1.reply_count == 6
     assert t1.last_activity_at == at("2022-07-29T11:00:00Z")
     assert await Summary.filter(thread__ref="t-3").exists()
+
+
+# --------------------------------------------------------------------- roles and the audit
+
+
+async def audit_entries(action: str) -> list[AuditEntry]:
+    return list(await AuditEntry.filter(action=action).order_by("id"))
+
+
+async def test_an_import_lists_every_role_it_grants_and_is_audited(db: str) -> None:
+    report = await import_archive(FIXTURE)
+
+    # Into an empty forum nothing was there before: every grant is within the archive.
+    assert [g.describe() for g in report.grants] == [
+        "line 7: zoe.d: admin of the forum",
+        'line 10: alice: member of "data-leaders" (public)',
+        'line 11: bob: member of "data-leaders" (public)',
+        'line 12: carol: facilitator of "data-leaders" (public)',
+        'line 13: bob: facilitator of "info-governance" (members only)',
+        'line 14: zoe.d: member of "info-governance" (members only)',
+    ]
+    assert not any(g.reaches_existing for g in report.grants)
+    [entry] = await audit_entries("archive.import")
+    assert entry.actor_id is None
+    assert entry.after == {
+        "file": "archive_small.jsonl",
+        "created": FIXTURE_COUNTS,
+        "skipped": {},
+        "grants": [g.describe() for g in report.grants],
+        "options": "(none)",
+    }
+    assert await AuditEntry.all().count() == 1
+
+
+async def _an_existing_members_only_network() -> tuple[User, Network]:
+    alice = await make_user("alice")
+    secret = await make_network("secret", visibility=Visibility.MEMBERS, name="Secret")
+    return alice, secret
+
+
+def _merge_into_secret(path: Path) -> Path:
+    """What the review sent: records already there (skipped with --skip-existing), then a
+    facilitator role for the existing account and a thread in the existing network."""
+    return write_archive(
+        path,
+        [
+            {"type": "user", "username": "alice", "display_name": "A", "email": "a@x.org"},
+            {"type": "network", "slug": "secret", "name": "Secret", "visibility": "members"},
+            {"type": "membership", "network": "secret", "user": "alice", "role": "facilitator"},
+            {
+                "type": "thread",
+                "id": "t-new",
+                "network": "secret",
+                "title": "Planted",
+                "author": "alice",
+                "created": "2022-07-26T09:30:00Z",
+            },
+            {
+                "type": "post",
+                "id": "p-new",
+                "thread": "t-new",
+                "author": "alice",
+                "created": "2022-07-26T09:30:00Z",
+                "body": "Planted.",
+            },
+        ],
+    )
+
+
+async def test_a_merge_gives_an_existing_account_a_role_only_when_allowed(
+    db: str, tmp_path: Path
+) -> None:
+    alice, secret = await _an_existing_members_only_network()
+    path = _merge_into_secret(tmp_path / "merge.jsonl")
+    audited = await AuditEntry.all().count()
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path, skip_existing=True)
+
+    assert str(caught.value) == (
+        'line 4: membership of "alice" in "secret": grants a role over what was already in '
+        'the forum (alice: facilitator of "secret" (members only; the account was already in '
+        "the forum; the network was already in the forum)); import with --grant-roles to "
+        "allow that (--dry-run lists every grant first)"
+    )
+    assert not await Membership.filter(network=secret, user=alice).exists()
+    assert not await Thread.filter(ref="t-new").exists()
+    assert await AuditEntry.all().count() == audited
+
+    report = await import_archive(path, skip_existing=True, grant_roles=True)
+
+    membership = await Membership.get(network=secret, user=alice)
+    assert membership.role == Role.FACILITATOR
+    [grant] = report.grants
+    assert (grant.existing_account, grant.existing_network, grant.reaches_existing) == (
+        True,
+        True,
+        True,
+    )
+    assert report.added_to_existing == {"secret": {"thread": 1, "post": 1}}
+    [added] = await audit_entries("member.add")
+    assert added.network_id == secret.id and added.actor_id is None
+    assert added.after == {"user": "alice", "role": "facilitator", "how": "imported"}
+    [entry] = await audit_entries("archive.import")
+    assert entry.after["grants"] == [grant.describe()]
+    assert entry.after["added_to_existing_networks"] == {"secret": "1 thread, 1 post"}
+    assert entry.after["options"] == "--skip-existing --grant-roles"
+    assert entry.after["skipped"] == {"user": 1, "network": 1}
+
+
+async def test_a_new_account_gets_no_role_in_an_existing_network_unless_allowed(
+    db: str, tmp_path: Path
+) -> None:
+    # An imported account can be taken over by a password reset to its address: a role in a
+    # network that was already there is a way in.
+    _, secret = await _an_existing_members_only_network()
+    rows: list[Any] = [
+        {"type": "user", "username": "mallory", "display_name": "M", "email": "m@evil.example"},
+        {"type": "membership", "network": "secret", "user": "mallory"},
+    ]
+    path = write_archive(tmp_path / "a.jsonl", rows)
+
+    with pytest.raises(ArchiveError, match=r'^line 3: membership of "mallory" in "secret": '):
+        await import_archive(path)
+    assert not await User.filter(username="mallory").exists()
+
+    report = await import_archive(path, grant_roles=True)
+    assert [g.what for g in report.grants] == [
+        'mallory: member of "secret" (members only; the network was already in the forum)'
+    ]
+    assert await Membership.filter(network=secret, user__username="mallory").exists()
+
+
+async def test_a_new_admin_needs_consent_once_the_forum_has_accounts(
+    db: str, tmp_path: Path
+) -> None:
+    await make_user("alice")
+    rows: list[Any] = [
+        {
+            "type": "user",
+            "username": "root",
+            "display_name": "R",
+            "email": "r@x.org",
+            "is_admin": True,
+        }
+    ]
+    path = write_archive(tmp_path / "a.jsonl", rows)
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path)
+    assert str(caught.value) == (
+        'line 2: user "root": grants a role over what was already in the forum (root: admin '
+        "of the forum (the forum already had accounts)); import with --grant-roles to allow "
+        "that (--dry-run lists every grant first)"
+    )
+    assert not await User.filter(username="root").exists()
+
+    await import_archive(path, grant_roles=True)
+    assert (await User.get(username="root")).is_admin
+    [entry] = await audit_entries("user.admin")
+    assert entry.after == {"user": "root", "admin": True, "how": "imported"}
+
+
+async def test_a_dry_run_lists_what_it_would_grant_and_writes_nothing(
+    db: str, tmp_path: Path
+) -> None:
+    await _an_existing_members_only_network()
+    path = _merge_into_secret(tmp_path / "merge.jsonl")
+    before = await table_counts()
+    audited = await AuditEntry.all().count()
+
+    report = await import_archive(path, skip_existing=True, grant_roles=True, dry_run=True)
+
+    assert report.dry_run
+    assert [g.what for g in report.grants] == [
+        'alice: facilitator of "secret" (members only; the account was already in the forum; '
+        "the network was already in the forum)"
+    ]
+    assert report.created["thread"] == 1 and report.created["post"] == 1
+    assert await table_counts() == before
+    assert await AuditEntry.all().count() == audited
 
 
 # ------------------------------------------------------------------------------ round trip

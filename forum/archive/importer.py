@@ -3,6 +3,15 @@
 The file is streamed: lines are read one at a time and what is kept across lines is only the
 mapping from archive keys to database ids (short strings and ints), never records or bodies.
 
+Every line is held to the forms' limits (`settings.limits` and the services' constants, via
+`records.Bounds`), and read with a bounded `readline`: a line longer than any record within
+those limits can be is refused after that many bytes, before the rest of it is read.
+
+What an import grants (memberships, facilitator roles, admin) is listed in its report and in
+the audit log. A grant that reaches an account or network already in the forum is refused
+unless the caller allows it (`grant_roles`): merging an archive must not quietly hand
+someone a role.
+
 Rendering Markdown is most of the cost of an import (about 2 ms a post), so posts and summaries
 are collected in batches that are rendered in worker processes while the database takes the
 batch before; each batch is then written with one `bulk_create` (one prepared INSERT
@@ -37,6 +46,7 @@ from forum.accounts.services import account_changed
 from forum.archive.records import (
     RECORD_TYPES,
     ArchiveError,
+    Bounds,
     MembershipRecord,
     NetworkRecord,
     OrganisationRecord,
@@ -48,12 +58,14 @@ from forum.archive.records import (
     parse_header,
     parse_record,
 )
-from forum.networks.models import Membership, Network
+from forum.audit import services as audit
+from forum.config import LimitSettings
+from forum.networks.models import Membership, Network, Role, Visibility
 from forum.text import slugify
 from forum.threads.models import Post, Summary, Tag, Thread
 from forum.timeutil import utcnow
 
-__all__ = ["ImportReport", "import_archive"]
+__all__ = ["Grant", "ImportReport", "import_archive"]
 
 #: Posts and summaries rendered and inserted together. Large enough that one bulk write and
 #: one id lookup serve many rows; small enough that a batch in flight holds little memory.
@@ -63,20 +75,98 @@ BATCH_SIZE = 250
 PROGRESS_EVERY = 500
 
 
+#: Grants an audit entry (and the command's output) lists one by one; more are counted.
+GRANTS_LISTED = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One role an import gave: a membership (with its role) in a network, or admin."""
+
+    line: int
+    user: str
+    #: "member" or "facilitator" (of `network`), or "admin" (of the forum).
+    role: str
+    network: str | None = None
+    members_only: bool = False
+    #: Whether the account, or the network, was in the forum before the import.
+    existing_account: bool = False
+    existing_network: bool = False
+    #: True if it gives a role over, or to, something the archive did not bring: a
+    #: membership of an existing account or in an existing network, or an admin of a forum
+    #: that already had accounts. These need the importer's consent (`grant_roles`).
+    reaches_existing: bool = False
+
+    @property
+    def what(self) -> str:
+        """'alice: facilitator of "data-leaders" (members only; the account was already in
+        the forum)'"""
+        if self.network is None:
+            what = f"{self.user}: admin of the forum"
+        else:
+            kind = "members only" if self.members_only else "public"
+            what = f'{self.user}: {self.role} of "{self.network}" ({kind}'
+        notes = []
+        if self.existing_account:
+            notes.append("the account was already in the forum")
+        if self.existing_network:
+            notes.append("the network was already in the forum")
+        if self.network is None and self.reaches_existing:
+            notes.append("the forum already had accounts")
+        if self.network is None:
+            return f"{what} ({'; '.join(notes)})" if notes else what
+        return "; ".join([what, *notes]) + ")"
+
+    def describe(self) -> str:
+        """The grant with its line: 'line 10: alice: member of "dl" (public)'."""
+        return f"line {self.line}: {self.what}"
+
+
 @dataclass
 class ImportReport:
-    """What an import did: records created and skipped (already there), by record type."""
+    """What an import did: records created and skipped (already there), by record type, the
+    roles it granted, and what it added to networks that were already in the forum."""
 
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_TYPES, 0))
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RECORD_TYPES, 0))
     #: Lines read, the header included.
     lines: int = 0
+    #: Every membership, facilitator role and admin the import gave, in file order.
+    grants: list[Grant] = field(default_factory=list)
+    #: Network slug -> {"thread": n, "post": n, "summary": n} created in it, for the networks
+    #: that were in the forum before the import.
+    added_to_existing: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: True if nothing was written (a dry run): the figures say what would have been.
+    dry_run: bool = False
+
+    def grant_lines(self, limit: int = GRANTS_LISTED) -> list[str]:
+        """The grants as lines, those reaching what was already in the forum first, at most
+        `limit` of them (the rest are counted by `grant_counts`)."""
+        ordered = sorted(self.grants, key=lambda g: not g.reaches_existing)
+        return [g.describe() for g in ordered[:limit]]
+
+    def grant_counts(self) -> dict[str, int]:
+        """{"facilitator": 2, "member": 5, "admin": 1, "reaching existing records": 1}"""
+        counts: dict[str, int] = {}
+        for grant in self.grants:
+            counts[grant.role] = counts.get(grant.role, 0) + 1
+        reaching = sum(g.reaches_existing for g in self.grants)
+        if reaching:
+            counts["reaching existing records"] = reaching
+        return counts
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run, inside the transaction, to roll it back."""
 
 
 async def import_archive(
     path: Path,
     *,
     skip_existing: bool = False,
+    grant_roles: bool = False,
+    dry_run: bool = False,
+    limits: LimitSettings | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import the archive at `path` (`.jsonl`, or gzipped when it ends in `.gz`).
@@ -84,36 +174,63 @@ async def import_archive(
     Everything is written in one transaction: organisations, users (who cannot log in until
     given a password), networks, memberships, threads with their tags, posts and summaries,
     with bodies rendered by `markdown.render` and each new network, thread, post and summary
-    recorded in the change log for the search indexer. `progress`, if given, is called now and
-    then with the number of bytes of the file read so far. Tortoise must be initialised.
+    recorded in the change log for the search indexer; and an audit entry
+    (`archive.import`) saying what was imported and every role granted, with a `member.add`
+    or `user.admin` entry for each grant that reaches an account or network already in the
+    forum. `progress`, if given, is called now and then with the number of bytes of the file
+    read so far. Tortoise must be initialised.
+
+    Every field is held to the forms' `limits` (default: the default settings) and the
+    services' own bounds; no line may be longer than a record within them can be.
 
     A record whose id or slug is already in the forum is an error unless `skip_existing`, which
-    skips it and counts it in the report's `skipped`.
+    skips it and counts it in the report's `skipped`. A membership of an account or in a
+    network already in the forum, or an admin when the forum already has accounts, is an
+    error unless `grant_roles`. With `dry_run` everything is checked and the report filled
+    in, and then nothing is kept.
 
     Raises ArchiveError, naming the line and the field, if the file cannot be read or any line
     is invalid; nothing is written then.
     """
-    importer = _Importer(skip_existing=skip_existing)
+    bounds = Bounds(limits=limits or LimitSettings())
+    importer = _Importer(
+        skip_existing=skip_existing, grant_roles=grant_roles, bounds=bounds, name=path.name
+    )
     with ExitStack() as stack:
-        raw, lines = _open_lines(path, stack)
+        raw, lines = _open_lines(path, stack, bounds.line_bytes_max)
         try:
             async with in_transaction() as conn:
                 importer.conn = conn
                 await importer.run(lines, raw, progress)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            importer.report.dry_run = True
         except IntegrityError as exc:
             # Every conflict the archive can cause is checked line by line; this is a write
             # racing the import (a user registering the same email, say).
-            raise ArchiveError(f"the database refused the import: {exc}") from exc
+            raise ArchiveError(f"the database refused the import: {_one_line(exc)}") from exc
         finally:
             importer.renderer.close()
-    await db.analyze()
+    if not dry_run:
+        await db.analyze()
     return importer.report
+
+
+def _plural(kind: str, n: int) -> str:
+    return kind if n == 1 else {"summary": "summaries"}.get(kind, kind + "s")
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    return " ".join(str(exc).split())[:limit]
 
 
 # --------------------------------------------------------------------------------- reading
 
 
-def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], Iterator[tuple[int, str]]]:
+def _open_lines(
+    path: Path, stack: ExitStack, line_bytes_max: int
+) -> tuple[IO[bytes], Iterator[tuple[int, str]]]:
     """The raw file (whose position measures progress) and its numbered, decoded lines."""
     try:
         raw: IO[bytes] = stack.enter_context(path.open("rb"))
@@ -124,21 +241,28 @@ def _open_lines(path: Path, stack: ExitStack) -> tuple[IO[bytes], Iterator[tuple
         gz = gzip.GzipFile(fileobj=raw, mode="rb")
         stack.callback(gz.close)
         stream = cast(IO[bytes], gz)  # typeshed's GzipFile is not an IO[bytes]; it reads as one
-    return raw, _numbered(stream)
+    return raw, _numbered(stream, line_bytes_max)
 
 
-def _numbered(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
+def _numbered(stream: IO[bytes], line_bytes_max: int) -> Iterator[tuple[int, str]]:
+    """Numbered lines, each read with a bounded `readline`: iterating a file reads a whole
+    line however long it is (a 300 MB line, or a gzip file that unpacks to gigabytes without
+    a newline), and this reads at most `line_bytes_max` + 1 bytes before refusing it."""
     n = 0
-    lines = iter(stream)
     while True:
         try:
-            data = next(lines, None)
+            data = stream.readline(line_bytes_max + 1)
         except (OSError, EOFError, zlib.error) as exc:
             # A damaged or truncated .gz file, or a read error.
-            raise ArchiveError(f"line {n + 1}: cannot read the file: {exc}") from None
-        if data is None:
+            raise ArchiveError(f"line {n + 1}: cannot read the file: {_one_line(exc)}") from None
+        if not data:
             return
         n += 1
+        if len(data) > line_bytes_max and not data.endswith(b"\n"):
+            raise ArchiveError(
+                f"line {n}: longer than {line_bytes_max:,} bytes, the most a record within "
+                "the forum's limits can take (limits.body_max in config.toml sets them)"
+            )
         try:
             # A byte order mark is not UTF-8's business, but some editors write one.
             text = data.decode("utf-8-sig" if n == 1 else "utf-8")
@@ -293,8 +417,13 @@ def _q(value: str) -> str:
 
 
 class _Importer:
-    def __init__(self, *, skip_existing: bool) -> None:
+    def __init__(
+        self, *, skip_existing: bool, grant_roles: bool, bounds: Bounds, name: str
+    ) -> None:
         self.skip_existing = skip_existing
+        self.grant_roles = grant_roles
+        self.bounds = bounds
+        self.name = name
         self.report = ImportReport()
         self.renderer = _Renderer()
         self._conn: BaseDBAsyncClient | None = None
@@ -305,6 +434,11 @@ class _Importer:
         self.emails: set[str] = set()
         self.memberships: set[tuple[int, int]] = set()
         self.new_users: set[int] = set()  # created by this import: no session to tell
+        self.new_networks: set[int] = set()
+        self.network_info: dict[int, tuple[str, bool]] = {}  # id -> (slug, members only)
+        self.thread_network: dict[int, int] = {}  # thread id -> network id, as learnt
+        self.domains: dict[str, str] = {}  # email domain -> slug of its organisation
+        self.had_users = False
         self.summaries: set[int] = set()
         self.posts: dict[str, int] = {}  # archive id -> _pack(database id, thread id)
         self.tags: dict[str, Tag] = {}
@@ -332,12 +466,20 @@ class _Importer:
         # Without posts in the forum, a post id can only clash with an earlier line: that
         # saves a query per post on the common import into an empty forum.
         self.had_posts = await Post.all().using_db(self.conn).exists()
+        # A new admin in a forum that has accounts is a grant over what was there.
+        self.had_users = await User.all().using_db(self.conn).exists()
+        # Each domain belongs to one organisation, as the organisation form keeps it.
+        for slug, domains in (
+            await Organisation.all().using_db(self.conn).values_list("slug", "email_domains")
+        ):
+            for domain in domains or []:
+                self.domains[str(domain)] = str(slug)
         n = 0
         for n, text in lines:
             if n == 1:
                 parse_header(n, text)
             else:
-                await self.add(n, parse_record(n, text))
+                await self.add(n, parse_record(n, text, self.bounds))
             if progress is not None and n % PROGRESS_EVERY == 0:
                 progress(raw.tell())
         if n == 0:
@@ -345,6 +487,7 @@ class _Importer:
         await self.flush(final=True)
         await self.update_threads()
         self.report.lines = n
+        await self.write_audit()
         if progress is not None:
             progress(raw.tell())
 
@@ -394,6 +537,69 @@ class _Importer:
     async def _author(self, line: int, label: str, username: str) -> int:
         return await self._ref(line, label, self.users, "author", username, "a user")
 
+    async def _grant(
+        self, line: int, label: str, grant: Grant, network_id: int | None = None
+    ) -> None:
+        """Note a role the import gives. One that reaches existing records is refused unless
+        allowed, and else recorded as the admin pages record it (so that a network's history
+        shows who was given a role in it, and how)."""
+        self.report.grants.append(grant)
+        if not grant.reaches_existing:
+            return
+        if not self.grant_roles:
+            raise ArchiveError(
+                f"line {line}: {label}: grants a role over what was already in the forum "
+                f"({grant.what}); import with --grant-roles to allow that "
+                "(--dry-run lists every grant first)"
+            )
+        if grant.network is None:
+            await audit.record(
+                actor=None,
+                action="user.admin",
+                using=self.conn,
+                before={"user": grant.user, "admin": False},
+                after={"user": grant.user, "admin": True, "how": "imported"},
+            )
+        else:
+            await audit.record(
+                actor=None,
+                action="member.add",
+                using=self.conn,
+                network_id=network_id,
+                after={"user": grant.user, "role": grant.role, "how": "imported"},
+            )
+
+    async def _network(self, network_id: int) -> tuple[str, bool]:
+        """(slug, members only) of a network created here or already in the forum."""
+        info = self.network_info.get(network_id)
+        if info is None:
+            slug, visibility = (
+                await Network.filter(id=network_id)
+                .using_db(self.conn)
+                .values_list("slug", "visibility")
+            )[0]
+            info = self.network_info[network_id] = (str(slug), visibility == Visibility.MEMBERS)
+        return info
+
+    async def _network_of(self, thread_id: int) -> int:
+        network_id = self.thread_network.get(thread_id)
+        if network_id is None:
+            found = (
+                await Thread.filter(id=thread_id)
+                .using_db(self.conn)
+                .values_list("network_id", flat=True)
+            )[0]
+            network_id = self.thread_network[thread_id] = int(found)  # type: ignore[call-overload]
+        return network_id
+
+    async def _added(self, network_id: int, kind: str) -> None:
+        """Count content added to a network that was already in the forum."""
+        if network_id in self.new_networks:
+            return
+        slug, _ = await self._network(network_id)
+        counts = self.report.added_to_existing.setdefault(slug, {})
+        counts[kind] = counts.get(kind, 0) + 1
+
     # -- one method per record type
 
     async def organisation(self, line: int, r: OrganisationRecord) -> None:
@@ -405,6 +611,15 @@ class _Importer:
             self._exists(line, label, "organisation")
             self.orgs.in_file[r.slug] = existing
             return
+        for domain in r.email_domains:
+            owner = self.domains.get(domain)
+            if owner is not None:
+                # Self-registration picks the organisation by domain: two would be a coin toss.
+                raise ArchiveError(
+                    f"line {line}: {label}: email domain {_q(domain)} already belongs to "
+                    f"organisation {_q(owner)}"
+                )
+            self.domains[domain] = r.slug
         org = await Organisation.create(
             slug=r.slug, name=r.name, email_domains=list(r.email_domains), using_db=self.conn
         )
@@ -433,6 +648,11 @@ class _Importer:
             raise ArchiveError(
                 f"line {line}: {label}: email {_q(r.email)} belongs to another user in the forum"
             )
+        if r.is_admin:
+            # Into an empty forum (a restore) an admin rules only what the archive brings;
+            # into one with accounts, over everyone already there.
+            grant = Grant(line=line, user=r.username, role="admin", reaches_existing=self.had_users)
+            await self._grant(line, label, grant)
         user = await User.create(
             username=r.username,
             email=r.email,
@@ -471,6 +691,8 @@ class _Importer:
             using_db=self.conn,
         )
         self.networks.in_file[r.slug] = network.id
+        self.new_networks.add(network.id)
+        self.network_info[network.id] = (r.slug, r.visibility == Visibility.MEMBERS)
         await changes.record("network", network.id, using=self.conn)
         self.report.created["network"] += 1
 
@@ -490,6 +712,20 @@ class _Importer:
         if exists:
             self._exists(line, label, "membership")
             return
+        slug, members_only = await self._network(network_id)
+        existing_account = user_id not in self.new_users
+        existing_network = network_id not in self.new_networks
+        grant = Grant(
+            line=line,
+            user=r.user,
+            role=Role(r.role).value,
+            network=slug,
+            members_only=members_only,
+            existing_account=existing_account,
+            existing_network=existing_network,
+            reaches_existing=existing_account or existing_network,
+        )
+        await self._grant(line, label, grant, network_id)
         await Membership.create(
             network_id=network_id,
             user_id=user_id,
@@ -529,6 +765,8 @@ class _Importer:
         if r.tags:
             await thread.tags.add(*await self._tags(r.tags), using_db=self.conn)
         self.threads.in_file[r.id] = thread.id
+        self.thread_network[thread.id] = network_id
+        await self._added(network_id, "thread")
         self.stats[thread.id] = _ThreadStats()
         await changes.record("thread", thread.id, using=self.conn)
         self.report.created["thread"] += 1
@@ -559,6 +797,7 @@ class _Importer:
                 self.posts[r.id] = _pack(*rows[0])
                 return
         self.posts[r.id] = _pack(0, thread_id)
+        await self._added(await self._network_of(thread_id), "post")
         stats = self.stats.get(thread_id)
         if stats is not None:
             stats.add(r.created, line, r.deleted)
@@ -616,6 +855,7 @@ class _Importer:
             self._exists(line, label, "summary")
             return
         self.report.created["summary"] += 1
+        await self._added(await self._network_of(thread_id), "summary")
         await self._queue(
             _PendingSummary(
                 thread_id=thread_id,
@@ -719,6 +959,35 @@ class _Importer:
         await changes.record_many(kind, ids, using=self.conn)
 
     # -- after the last line
+
+    async def write_audit(self) -> None:
+        """One `archive.import` entry for the whole import: what it created and skipped, the
+        roles it granted and what it added to networks that were already in the forum."""
+        report = self.report
+        listed = report.grant_lines()
+        after: dict[str, object] = {
+            "file": self.name,
+            "created": {k: n for k, n in report.created.items() if n},
+            "skipped": {k: n for k, n in report.skipped.items() if n},
+            "grants": listed,
+        }
+        if len(report.grants) > len(listed):
+            after["grants_not_listed"] = len(report.grants) - len(listed)
+        if report.added_to_existing:
+            after["added_to_existing_networks"] = {
+                slug: ", ".join(f"{n:,} {_plural(kind, n)}" for kind, n in counts.items())
+                for slug, counts in sorted(report.added_to_existing.items())
+            }
+        options = [
+            flag
+            for flag, on in (
+                ("--skip-existing", self.skip_existing),
+                ("--grant-roles", self.grant_roles),
+            )
+            if on
+        ]
+        after["options"] = " ".join(options) or "(none)"
+        await audit.record(actor=None, action="archive.import", using=self.conn, after=after)
 
     async def update_threads(self) -> None:
         """Set each touched thread's reply count and last activity from its posts."""

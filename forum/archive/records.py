@@ -13,20 +13,28 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
+from tortoise.models import Model
+
+from forum.accounts.models import Organisation, User
+from forum.accounts.organisations import DOMAIN_RE, DOMAINS_MAX
 from forum.accounts.services import EMAIL_RE, SLUG_RE, USERNAME_RE, normalise_username
-from forum.networks.models import Role, Visibility
+from forum.config import LimitSettings
+from forum.networks.models import Network, Role, Visibility
+from forum.networks.services import DESCRIPTION_MAX
 from forum.text import TAG_RE, clean, clean_line
-from forum.timeutil import iso, parse_iso
+from forum.threads.models import Thread
+from forum.timeutil import iso, parse_iso, utcnow
 
 __all__ = [
     "HEADER_TYPE",
     "RECORD_TYPES",
     "VERSION",
     "ArchiveError",
+    "Bounds",
     "Header",
     "MembershipRecord",
     "NetworkRecord",
@@ -44,13 +52,51 @@ __all__ = [
 HEADER_TYPE: Final = "forum-archive"
 VERSION: Final = 1
 
-# Column sizes of the models, checked here so that an over-long value is reported with its
-# line number (PostgreSQL would refuse it with no line; SQLite would silently keep it).
-ID_MAX = 200  # Thread.ref, Post.ref
-NAME_MAX = 200  # Organisation.name, Network.name
-DISPLAY_NAME_MAX = 100  # User.display_name
-EMAIL_MAX = 254  # User.email
-TITLE_MAX = 500  # Thread.title
+
+def _column(model: type[Model], name: str) -> int:
+    """The size of a text column: the bound its form keeps too, read from the model so that
+    there is one number (PostgreSQL would refuse a longer value with no line number; SQLite
+    would silently keep it)."""
+    size = model._meta.fields_map[name].max_length  # type: ignore[attr-defined]
+    assert isinstance(size, int)
+    return size
+
+
+ID_MAX: Final = _column(Thread, "ref")  # Post.ref is the same size
+NAME_MAX: Final = min(_column(Organisation, "name"), _column(Network, "name"))
+DISPLAY_NAME_MAX: Final = _column(User, "display_name")
+EMAIL_MAX: Final = _column(User, "email")
+
+#: The earliest time a record may carry. Nothing this forum imports happened before; a year
+#: 1 or a year 9999 is a mistake (and a year 9999 with an offset is not a UTC time at all).
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far past the import's start a record's time may be: clocks disagree a little.
+CLOCK_SKEW: Final = timedelta(days=1)
+#: The most digits a JSON whole number may have: no field holds a number but the header's
+#: version, and turning a million digits into an int takes seconds (Python refuses at 4,300).
+NUMBER_DIGITS_MAX: Final = 20
+#: What a line may hold besides its longest text field (other fields, names, spacing).
+LINE_OVERHEAD: Final = 64 * 1024
+#: The most bytes one character can take in a JSON line: a character outside the Basic
+#: Multilingual Plane written as two \uXXXX escapes (as json.dumps does by default).
+BYTES_PER_CHARACTER: Final = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What a line is checked against: the forms' limits (one source: `settings.limits` and
+    the services' constants) and the latest time a record may carry."""
+
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    latest: datetime = field(default_factory=lambda: utcnow() + CLOCK_SKEW)
+
+    @property
+    def line_bytes_max(self) -> int:
+        """The longest line a record within the limits can need: its longest text field at
+        the widest JSON escaping, and room for the rest. A longer line is refused after
+        reading this many bytes of it, before the rest is read into memory."""
+        longest = max(self.limits.body_max, DESCRIPTION_MAX, self.limits.title_max)
+        return BYTES_PER_CHARACTER * longest + LINE_OVERHEAD
 
 
 class ArchiveError(Exception):
@@ -249,6 +295,10 @@ def dumps(record: Record | Header) -> str:
 
 _T = TypeVar("_T")
 
+#: How much of a value from the file a message shows, and of the id naming the record.
+SHOWN_MAX = 40
+LABEL_MAX = 80
+
 
 def _describe(value: object) -> str:
     if value is None:
@@ -256,10 +306,9 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return _quoted(shown)
+        return _quoted(value)
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return f"the number {value}"  # whole numbers have at most NUMBER_DIGITS_MAX digits
     if isinstance(value, list):
         return "a list"
     return "an object"
@@ -270,12 +319,19 @@ def _has_control(value: str) -> bool:
     return any(unicodedata.category(ch)[0] == "C" for ch in value)
 
 
+def _too_long(name: str, length: int, limit: int, setting: str | None = None) -> str:
+    where = f" (limits.{setting} in config.toml)" if setting else ""
+    return f'field "{name}" is {length:,} characters long; the limit is {limit:,}{where}'
+
+
 class _Fields:
     """The fields of one record, read with the line number and the record's name at hand."""
 
-    def __init__(self, line: int, kind: str, data: dict[str, Any]) -> None:
+    def __init__(self, line: int, kind: str, data: dict[str, Any], bounds: Bounds) -> None:
         self.line = line
         self.data = data
+        self.bounds = bounds
+        self.limits = bounds.limits
         self.used = {"type"}
         self.label = _label(kind, data)
 
@@ -291,19 +347,27 @@ class _Fields:
             raise self.error(f'missing required field "{name}"')
         return value
 
-    def text(self, name: str, *, required: bool = True, max_length: int | None = None) -> str:
-        """A string, cleaned as the services clean text (NUL dropped, line endings unified)."""
+    def text(
+        self,
+        name: str,
+        *,
+        max_length: int,
+        setting: str | None = None,
+        required: bool = True,
+    ) -> str:
+        """A string, cleaned as the services clean text (NUL dropped, line endings unified),
+        at most `max_length` characters (the form's limit; `setting` names it in config)."""
         value = self.get(name, required)
         if value is None:
             return ""
         if not isinstance(value, str):
             raise self.error(f'field "{name}" must be a string, got {_describe(value)}')
         value = clean(value)
-        if max_length is not None and len(value) > max_length:
-            raise self.error(f'field "{name}" is longer than {max_length} characters')
+        if len(value) > max_length:
+            raise self.error(_too_long(name, len(value), max_length, setting))
         return value
 
-    def line_text(self, name: str, max_length: int) -> str:
+    def line_text(self, name: str, max_length: int, setting: str | None = None) -> str:
         """A required one-line string (a name or title): whitespace collapsed, not empty."""
         value = self.get(name, True)
         if not isinstance(value, str):
@@ -312,7 +376,7 @@ class _Fields:
         if not value:
             raise self.error(f'field "{name}" must not be empty')
         if len(value) > max_length:
-            raise self.error(f'field "{name}" is longer than {max_length} characters')
+            raise self.error(_too_long(name, len(value), max_length, setting))
         return value
 
     def ident(self, name: str, *, required: bool = True) -> str | None:
@@ -374,7 +438,9 @@ class _Fields:
             raise self.error(f'field "{name}" must be true or false, got {_describe(value)}')
         return value
 
-    def time(self, name: str, *, required: bool = True) -> datetime | None:
+    def time(self, name: str, *, required: bool = True, bounded: bool = True) -> datetime | None:
+        """An ISO 8601 time with a UTC offset; if `bounded` (every time a record keeps),
+        between EARLIEST and the bounds' latest."""
         value = self.get(name, required)
         if value is None:
             return None
@@ -382,11 +448,20 @@ class _Fields:
         if not isinstance(value, str):
             raise self.error(f"{problem}, got {_describe(value)}")
         try:
-            return parse_iso(value)
+            when = parse_iso(value)
         except ValueError:
             raise self.error(
                 f"{problem} (like 2022-07-26T09:30:00Z), got {_describe(value)}"
             ) from None
+        except OverflowError:
+            # 9999-12-31T23:00:00-05:00 is a valid time, in UTC after the last one Python has.
+            when = None
+        if when is None or (bounded and not EARLIEST <= when <= self.bounds.latest):
+            raise self.error(
+                f'field "{name}" must be a time between {EARLIEST.date()} and now, '
+                f"got {_describe(value)}"
+            )
+        return when
 
     def choice(self, name: str, kind: Callable[[str], _T], default: _T) -> _T:
         value = self.get(name, False)
@@ -401,9 +476,18 @@ class _Fields:
             raise self.error(f'field "{name}" must be {choices}, got {_describe(value)}') from None
 
     def str_list(
-        self, name: str, item: Callable[[str], bool], one: str, many: str
+        self,
+        name: str,
+        item: Callable[[str], bool],
+        one: str,
+        many: str,
+        *,
+        max_items: int,
+        setting: str | None = None,
+        normalise: Callable[[str], str] = str,
     ) -> tuple[str, ...]:
-        """A list of strings each passing `item`; duplicates are dropped, order kept."""
+        """A list of strings each passing `item` once normalised; duplicates are dropped,
+        order kept; at most `max_items` after that (as the form counts them)."""
         value = self.get(name, False)
         if value is None:
             return ()
@@ -411,16 +495,21 @@ class _Fields:
             raise self.error(f'field "{name}" must be a list of {many}, got {_describe(value)}')
         out: dict[str, None] = {}
         for entry in value:
-            if not isinstance(entry, str) or not item(entry):
+            if not isinstance(entry, str) or not item(normalise(entry)):
                 raise self.error(f'field "{name}": {_describe(entry)} is not {one}')
-            out.setdefault(entry, None)
+            out.setdefault(normalise(entry), None)
+        if len(out) > max_items:
+            where = f" (limits.{setting} in config.toml)" if setting else ""
+            raise self.error(
+                f'field "{name}" has {len(out):,} {many}; the limit is {max_items:,}{where}'
+            )
         return tuple(out)
 
     def finish(self) -> None:
         """Refuse fields the format does not have: a typo must not pass as an absent field."""
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise self.error(f'unknown field "{unknown[0]}"')
+            raise self.error(f"unknown field {_quoted(unknown[0])}")
 
 
 _CHOICES = {
@@ -430,22 +519,24 @@ _CHOICES = {
 
 
 def _is_domain(value: str) -> bool:
-    return (
-        0 < len(value) <= 253
-        and "." in value
-        and "@" not in value
-        and not any(ch.isspace() for ch in value)
-        and not _has_control(value)
-    )
+    # The organisation form's rule (accounts.organisations.parse_domains), on the value as
+    # stored: lowercase.
+    return DOMAIN_RE.match(value) is not None
 
 
 def _organisation(f: _Fields) -> OrganisationRecord:
     slug = f.slug("slug")
     name = f.line_text("name", NAME_MAX)
-    domains = f.str_list("email_domains", _is_domain, "a domain", "domains")
     # Stored as the service stores them: lowercase (addresses are compared without case).
-    lowered = tuple(dict.fromkeys(d.lower() for d in domains))
-    return OrganisationRecord(slug=slug, name=name, email_domains=lowered)
+    domains = f.str_list(
+        "email_domains",
+        _is_domain,
+        "a domain like example.gov.uk",
+        "domains",
+        max_items=DOMAINS_MAX,
+        normalise=str.lower,
+    )
+    return OrganisationRecord(slug=slug, name=name, email_domains=domains)
 
 
 def _user(f: _Fields) -> UserRecord:
@@ -468,7 +559,8 @@ def _network(f: _Fields) -> NetworkRecord:
     return NetworkRecord(
         slug=f.slug("slug"),
         name=f.line_text("name", NAME_MAX),
-        description=f.text("description", required=False),
+        # The network form strips the description: so is the length counted.
+        description=f.text("description", max_length=DESCRIPTION_MAX, required=False).strip(),
         visibility=f.choice("visibility", Visibility, Visibility.MEMBERS),
     )
 
@@ -480,10 +572,14 @@ def _membership(f: _Fields) -> MembershipRecord:
     return MembershipRecord(network=network, user=user, role=f.choice("role", Role, Role.MEMBER))
 
 
+def _body(f: _Fields) -> str:
+    return f.text("body", max_length=f.limits.body_max, setting="body_max")
+
+
 def _thread(f: _Fields) -> ThreadRecord:
     ident = f.ident("id")
     network = f.slug("network")
-    title = f.line_text("title", TITLE_MAX)
+    title = f.line_text("title", f.limits.title_max, "title_max")
     author = f.username("author")
     created = f.time("created")
     assert ident is not None and author is not None and created is not None
@@ -493,7 +589,14 @@ def _thread(f: _Fields) -> ThreadRecord:
         title=title,
         author=author,
         created=created,
-        tags=f.str_list("tags", lambda t: TAG_RE.match(t) is not None, "a tag slug", "tag slugs"),
+        tags=f.str_list(
+            "tags",
+            lambda t: TAG_RE.match(t) is not None,
+            "a tag slug",
+            "tags",
+            max_items=f.limits.tags_max,
+            setting="tags_max",
+        ),
         pinned=f.flag("pinned"),
         locked=f.flag("locked"),
     )
@@ -510,7 +613,7 @@ def _post(f: _Fields) -> PostRecord:
         thread=thread,
         author=author,
         created=created,
-        body=f.text("body"),
+        body=_body(f),
         parent=f.ident("parent", required=False),
         edited=f.time("edited", required=False),
         deleted=f.flag("deleted"),
@@ -526,7 +629,7 @@ def _summary(f: _Fields) -> SummaryRecord:
         thread=thread,
         author=author,
         created=created,
-        body=f.text("body"),
+        body=_body(f),
         updated=f.time("updated", required=False),
     )
 
@@ -542,10 +645,12 @@ _PARSERS: dict[str, Callable[[_Fields], Record]] = {
 }
 
 
-def _quoted(value: str) -> str:
-    """A value from the file, quoted for a message. A lone surrogate (which JSON can encode but
-    no terminal can print) shows as "?"."""
-    return json.dumps(value.encode("utf-8", "replace").decode("utf-8"), ensure_ascii=False)
+def _quoted(value: str, limit: int = SHOWN_MAX) -> str:
+    """A value from the file, quoted for a one-line message: at most `limit` characters of
+    it, with control characters escaped (a terminal must not obey what a file says) and a
+    lone surrogate (which JSON can encode but no terminal can print) shown as "?"."""
+    shown = value if len(value) <= limit else value[: limit - 3] + "..."
+    return json.dumps(shown.encode("utf-8", "replace").decode("utf-8"), ensure_ascii=False)
 
 
 def _label(kind: str, data: dict[str, Any]) -> str:
@@ -554,20 +659,52 @@ def _label(kind: str, data: dict[str, Any]) -> str:
     if kind == "membership":
         user, network = data.get("user"), data.get("network")
         if isinstance(user, str) and isinstance(network, str):
-            return f"membership of {_quoted(user)} in {_quoted(network)}"
+            return f"membership of {_quoted(user, LABEL_MAX)} in {_quoted(network, LABEL_MAX)}"
         return kind
     if kind == "summary":
         thread = data.get("thread")
-        return f"summary of thread {_quoted(thread)}" if isinstance(thread, str) else kind
+        return (
+            f"summary of thread {_quoted(thread, LABEL_MAX)}" if isinstance(thread, str) else kind
+        )
     ident = data.get(key)
-    return f"{kind} {_quoted(ident)}" if isinstance(ident, str) else kind
+    return f"{kind} {_quoted(ident, LABEL_MAX)}" if isinstance(ident, str) else kind
+
+
+class _Refused(ValueError):
+    """A JSON value this format never needs and that costs too much to take."""
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits.lstrip("-")) > NUMBER_DIGITS_MAX:
+        raise _Refused(f"a number of {len(digits):,} digits (at most {NUMBER_DIGITS_MAX})")
+    return int(digits)
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON value")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        # JSON leaves a repeated name to the reader: two readers could see different records.
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _Refused(f"the name {_quoted(name)} appears twice in one object")
+            seen.add(name)
+    return data
 
 
 def _load(line: int, text: str) -> dict[str, Any]:
     if not text.strip():
         raise ArchiveError(f"line {line}: blank line (the format has one JSON object per line)")
     try:
-        data = json.loads(text)
+        data = json.loads(
+            text, object_pairs_hook=_object, parse_int=_whole_number, parse_constant=_constant
+        )
+    except _Refused as exc:
+        raise ArchiveError(f"line {line}: not valid here: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ArchiveError(f"line {line}: not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
@@ -577,8 +714,27 @@ def _load(line: int, text: str) -> dict[str, Any]:
     return data
 
 
+def _guarded(line: int, read: Callable[[], _T]) -> _T:
+    """Run `read` (pure parsing of one line): whatever a hostile value makes go wrong in it
+    that no check above foresaw is still that line's fault, said in one line with its
+    number, never a traceback."""
+    try:
+        return read()
+    except ArchiveError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError, UnicodeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ArchiveError(
+            f"line {line}: cannot read this record ({type(exc).__name__}: {reason})"
+        ) from None
+
+
 def parse_header(line: int, text: str) -> Header:
     """Read the first line. Raises ArchiveError unless it is a version 1 archive header."""
+    return _guarded(line, lambda: _header(line, text))
+
+
+def _header(line: int, text: str) -> Header:
     data = _load(line, text)
     kind = data.get("type")
     if kind != HEADER_TYPE:
@@ -587,7 +743,7 @@ def parse_header(line: int, text: str) -> Header:
             f'line {line}: expected the archive header {{"type": "{HEADER_TYPE}", '
             f'"version": {VERSION}, ...}}, got {got}'
         )
-    f = _Fields(line, "header", data)
+    f = _Fields(line, "header", data, Bounds())
     version = f.get("version", True)
     if not isinstance(version, int) or isinstance(version, bool):
         raise f.error(f'field "version" must be a whole number, got {_describe(version)}')
@@ -595,17 +751,24 @@ def parse_header(line: int, text: str) -> Header:
         raise ArchiveError(
             f"line {line}: this is a version {version} archive; this forum reads version {VERSION}"
         )
-    exported_at = f.time("exported_at", required=False)
+    # Only said, never stored: any time will do (generators date their files ahead).
+    exported_at = f.time("exported_at", required=False, bounded=False)
     f.finish()
     return Header(version=version, exported_at=exported_at)
 
 
-def parse_record(line: int, text: str) -> Record:
-    """Read one line after the header.
+def parse_record(line: int, text: str, bounds: Bounds | None = None) -> Record:
+    """Read one line after the header, checked against `bounds` (default: the default limits).
 
     Raises ArchiveError naming the line (and the record and field) for invalid JSON, an unknown
-    or missing type, a missing, unknown or mistyped field, or a time without a UTC offset.
+    or missing type, a missing, unknown or mistyped field, a value over the forms' limits, or a
+    time without a UTC offset or out of range.
     """
+    checked = bounds or Bounds()
+    return _guarded(line, lambda: _record(line, text, checked))
+
+
+def _record(line: int, text: str, bounds: Bounds) -> Record:
     data = _load(line, text)
     kind = data.get("type")
     if kind == HEADER_TYPE:
@@ -618,7 +781,7 @@ def parse_record(line: int, text: str) -> Record:
             f"line {line}: unknown record type {_describe(kind)} "
             f"(expected one of {', '.join(_PARSERS)})"
         )
-    fields = _Fields(line, kind, data)
+    fields = _Fields(line, kind, data, bounds)
     record = parser(fields)
     fields.finish()
     return record

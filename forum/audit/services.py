@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "user.admin": "Changed who is an admin",
     "invitation.create": "Sent an invitation",
     "invitation.revoke": "Withdrew an invitation",
+    "archive.import": "Imported an archive (forum import)",
 }
 
 
