@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -710,3 +711,229 @@ async def test_searches_take_turns_and_one_whose_asker_left_is_skipped(
 
     page = await search.search("retention", network_ids=[network.id], still_wanted=gone)
     assert page.total == 0 and page.hits == []
+
+
+# Bounded cost: the time budget, the caps of the query language, fair turns per client.
+
+
+def _ticking_clock() -> Callable[[], float]:
+    """A clock that moves on a second each time it is read."""
+    ticks = itertools.count()
+    return lambda: float(next(ticks))
+
+
+async def test_a_search_out_of_time_gives_what_it_found_so_far_and_says_so(
+    db: str, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wherever the budget runs out (each call of the clock is a second here, so a budget
+    of n seconds runs out at the n-th look), the search answers without failing, with what
+    it had found: only matching, readable threads, and it says it stopped."""
+    from forum.search import budget
+
+    network = await make_network("dl")
+    hidden = await make_network("hidden", visibility=Visibility.MEMBERS)
+    alice = await make_member(network)
+    await make_member(hidden, alice)
+    for i in range(40):
+        await make_thread(network, alice, title=f"Quokka sighting {i}", body="quokka habitat")
+    await make_thread(hidden, alice, title="Quokka secret", body="quokka hidden")
+    await catch_up(index_dir)
+    ids = [network.id]
+    service = SearchService(index_dir)
+    try:
+        whole = await service.search("quokka", network_ids=ids, per_page=5)
+        assert whole.total == 40 and whole.stopped_after is None
+        partial_with_hits = False
+        for looks in range(1, 40):
+            monkeypatch.setattr(budget, "clock", _ticking_clock())
+            service.budget_seconds = looks - 0.5
+            page = await service.search("quokka", network_ids=ids, per_page=5)
+            monkeypatch.setattr(budget, "clock", __import__("time").monotonic)
+            if page.stopped_after is None:
+                assert page.total == 40
+                continue
+            assert page.total <= 40 and len(page.hits) <= 5
+            assert all(h.title.startswith("Quokka sighting") for h in page.hits)
+            partial_with_hits |= bool(page.hits)
+        assert partial_with_hits
+    finally:
+        service.close()
+
+
+async def test_every_costly_operator_is_capped_with_a_note(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from whoosh import query as wq
+
+    from forum.search import query
+    from forum.search.index import Reader
+
+    network = await make_network("dl")
+    alice = await make_member(network)
+    words = ["data", "service", "team", "council", "sharing", "digital", "records"]
+    words += ["model", "platform", "open"]
+    await make_thread(network, alice, title="Data service", body=" ".join(words * 3))
+    await catch_up(index_dir)
+
+    def parsed(text: str) -> query.Parsed:
+        with Reader(index_dir).use() as searcher:
+            return query.parse(text, searcher)
+
+    def count(q: wq.Query, kind: type) -> int:
+        return int(isinstance(q, kind)) + sum(count(c, kind) for c in q.children())
+
+    phrases = parsed(" ".join(f'"{a} {b}"' for a, b in itertools.pairwise(words)))
+    assert sum(count(c, wq.Phrase) for c in phrases.clauses) <= 3 * 2
+    assert any('"phrases"' in n and '"open"' not in n for n in phrases.notes)
+    wild = parsed(" ".join(f"{w[:2]}*" for w in words) + " datab* servi* counc*")
+    assert len(wild.clauses) <= 2
+    assert any("at least 3 letters" in n and "da*" in n for n in wild.notes)
+    assert any("wildcards" in n and "counc*" in n for n in wild.notes)
+    ors = parsed(" OR ".join(words * 3))
+    assert len(ors.clauses) == 1 and count(ors.clauses[0], wq.Term) <= 6 * 3
+    assert any("OR" in n for n in ors.notes)
+    many = parsed(" ".join(f"{w}s" for w in words * 2) + " " + "-".join(words * 20))
+    assert len(many.clauses) <= 12
+    assert any(n.startswith("Only the first 12 words") for n in many.notes)
+    excluded = parsed("data " + " ".join(f"-{w}" for w in words[1:]))
+    assert len(excluded.negatives) == 4
+    assert any("excluded" in n for n in excluded.notes)
+    long_phrase = parsed('"' + " ".join(words * 5) + '"')
+    assert any("first 6 words" in n for n in long_phrase.notes)
+    ops = parsed(" ".join(f"tag:t{i}" for i in range(20)) + " data")
+    assert len(ops.required) == 8
+    assert any("filters" in n for n in ops.notes)
+    # Through the service too: the notes reach the page, a page beyond the last allowed
+    # is the last allowed one, and it says so.
+    page = await search.search(" OR ".join(words * 3), network_ids=[network.id], page=300)
+    assert page.total == 1 and any("OR" in n for n in page.notes)
+    assert any("first 50 pages" in n for n in page.notes)
+
+
+async def test_wildcards_expand_only_to_words_the_viewer_may_read(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    """What a prefix expands to never depends on members-only words: sixty members-only
+    words that sort first cannot crowd out the public one."""
+    secret, public, insider, _ = await _canary_world()
+    crowd = " ".join(f"zeb{a}{b}" for a in "abc" for b in "abcdefghijklmnopqrstu")
+    await make_thread(secret, insider, title="Crowd", body=crowd)
+    await make_thread(public, insider, title="Open thread", body="zebzz")
+    await catch_up(index_dir)
+    anonymous = await readable_network_ids(await viewer_for(None))
+    page = await search.search("zeb*", network_ids=anonymous)
+    assert [h.title for h in page.hits] == ["Open thread"]
+
+
+async def test_did_you_mean_never_offers_a_members_only_word_whatever_the_query(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    """A canary word only in a members-only thread's title, body, tag and summary: no
+    misspelling of it, alone, in an OR, beside an exclusion or a filter, or as another form
+    of a public word, brings it (or anything else only members-only threads hold) into a
+    suggestion, a note or a result for an outsider. Members still get their suggestion."""
+    from forum.knowledge import services as knowledge_services
+
+    secret = await make_network("secret", visibility=Visibility.MEMBERS)
+    public = await make_network("open")
+    insider = await make_member(secret, await make_user("insider"), role=Role.FACILITATOR)
+    await make_member(public, insider)
+    thread = await make_thread(
+        secret,
+        insider,
+        title="Wombatcanary plans and quolleries",
+        body="wombatcanary body",
+        tags="wombatcanary",
+    )
+    await knowledge_services.write_summary(
+        viewer=await viewer_for(insider), thread=thread, body="The wombatcanary summary."
+    )
+    await make_thread(public, insider, title="Sandbox packages", body="data packages quollery")
+    await catch_up(index_dir)
+    anonymous = await readable_network_ids(await viewer_for(None))
+    for text in (
+        "wombatcanery",
+        "packges OR wombatcanery",
+        "wombatcanery OR packages",
+        "packages wombatcanery",
+        "packages -wombatcanery wombatcanery",
+        "tag:wombatcanery packages",
+        "wombatcanery network:secret",
+        "in:title wombatcanery OR data",
+        "quolleris",  # "quolleries" shares its stem with the public "quollery"
+        "data OR quolleris",
+    ):
+        page = await search.search(text, network_ids=anonymous)
+        shown = " ".join([page.suggestion or "", *page.notes, *(h.title for h in page.hits)])
+        assert "wombatcanary" not in shown.lower() and "quolleries" not in shown, text
+    ids = await readable_network_ids(await viewer_for(insider))
+    assert (await search.search("wombatcanery", network_ids=ids)).suggestion == "wombatcanary"
+    assert (await search.search("packges", network_ids=anonymous)).suggestion == "packages"
+
+
+async def test_one_clients_slow_searches_never_hold_another_clients_search(
+    db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Client A's searches run one at a time and a few wait; one more is refused with a
+    clear message. Client B's search, asked while A's are running and waiting, is answered
+    at once, not after A's."""
+    import threading
+
+    from forum.search import query
+    from forum.search.service import SearchRefused
+
+    network = await make_network("dl")
+    alice = await make_member(network)
+    await make_thread(network, alice, title="Records retention", body="Seven years.")
+    await catch_up(index_dir)
+    release, started = threading.Event(), threading.Event()
+    running: list[str] = []
+    real_run = query.run
+
+    def run(searcher: object, text: str, **kwargs: object) -> query.Outcome:
+        running.append(text)
+        if text == "slow":
+            started.set()
+            release.wait(30)  # held until the test lets go (or fails)
+        return real_run(searcher, text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(query, "run", run)
+    ids = [network.id]
+    slow = [
+        asyncio.create_task(search.search("slow", network_ids=ids, client="10.0.0.1"))
+        for _ in range(3)
+    ]
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        with pytest.raises(SearchRefused, match="earlier searches are still running"):
+            await search.search("slow", network_ids=ids, client="10.0.0.1")
+        other = await asyncio.wait_for(
+            search.search("retention", network_ids=ids, client="10.0.0.2"), timeout=10
+        )
+        assert other.total == 1
+        assert running.count("slow") == 1  # A's others still wait their turn
+    finally:
+        release.set()
+    assert [p.total for p in await asyncio.gather(*slow)] == [0, 0, 0]
+    assert running.count("slow") == 3
+
+
+async def test_searches_per_address_are_limited(
+    db: str, index_dir: Path, search: SearchService
+) -> None:
+    from forum.ratelimit import LocalLimiter
+    from forum.search.service import SearchRefused
+
+    network = await make_network("dl")
+    await make_thread(network, await make_member(network), title="Records retention")
+    await catch_up(index_dir)
+    search.limiter = LocalLimiter(3)  # three a minute (less the time the searches take)
+    answered = 0
+    with pytest.raises(SearchRefused, match="Too many searches from your address") as refused:
+        for _ in range(4):
+            await search.search("retention", network_ids=[network.id], client="10.0.0.1")
+            answered += 1
+    assert 1 <= answered <= 3 and refused.value.retry_after >= 1
+    # Another address, and the forum's own searches (no client), are not held by it.
+    await search.search("retention", network_ids=[network.id], client="10.0.0.2")
+    await search.search("retention", network_ids=[network.id])

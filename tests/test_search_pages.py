@@ -200,3 +200,45 @@ async def test_a_search_whose_asker_has_gone_is_not_run(
     sent = await ask({"type": "http.request", "body": b"", "more_body": False})
     assert runs == ["retention"] and sent[0]["status"] == 200
     assert b"Records retention" in b"".join(m.get("body", b"") for m in sent)
+
+
+async def test_a_search_out_of_time_says_so_on_the_page_and_in_the_api(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forum.search import budget
+
+    await _world(settings)
+    ticks = iter(range(0, 10**9, 10))  # every look at the clock: ten seconds later
+    monkeypatch.setattr(budget, "clock", lambda: float(next(ticks)))
+    r = await client.get("/search", params={"q": '"data team" OR hub'})
+    assert r.status_code == 200
+    notices = " ".join(p.text() for p in HTMLParser(r.text).css("p.notice"))
+    assert "Search stopped after" in notices and "showing what was found so far" in notices
+    data = (await client.get("/api/v1/search", params={"q": "data team"})).json()
+    assert data["stopped_after"] is not None and data["stopped_after"] >= 2
+    assert "narwhalcanary" not in r.text
+
+
+async def test_too_many_searches_from_one_address_get_429_with_a_clear_message(
+    client: httpx.AsyncClient, app: Starlette, settings: Settings
+) -> None:
+    from forum.ratelimit import LocalLimiter
+
+    await _world(settings)
+    app.state.search.limiter = LocalLimiter(1)
+    assert (await client.get("/search", params={"q": "data"})).status_code == 200
+    r = await client.get("/search", params={"q": "data team", "tag": "x"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    doc = HTMLParser(r.text)
+    assert "Too many searches from your address" in doc.css_first("p.notice").text()
+    assert doc.css_first("input#q").attributes["value"] == "data team"  # the form is kept
+    assert doc.css_first("input#tag").attributes["value"] == "x"
+    api = await client.get("/api/v1/search", params={"q": "data"})
+    assert api.status_code == 429 and "Too many searches" in api.json()["error"]
+    assert api.headers["Retry-After"]
+    for path in ("/search/similar", "/api/v1/search/similar"):
+        assert (await client.get(path, params={"title": "data team"})).status_code == 429
+    # Another address is not held by this one's limit.
+    other = httpx.ASGITransport(app=app, client=("10.1.2.3", 4000))
+    async with httpx.AsyncClient(transport=other, base_url="http://testserver") as c:
+        assert (await c.get("/api/v1/search", params={"q": "data"})).status_code == 200

@@ -28,18 +28,19 @@ class Budget:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.started = time.monotonic()
+        self.started = clock()
         self.deadline = self.started + seconds if seconds > 0 else math.inf
         self.stopped = False  # the search was cut short (OutOfTime was raised)
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return clock() - self.started
 
     def expired(self) -> bool:
-        return time.monotonic() > self.deadline
+        return clock() > self.deadline
 
 
 _local = threading.local()
+clock = time.monotonic  # what the budget is measured by (a test may set another)
 
 
 @contextlib.contextmanager
@@ -56,6 +57,12 @@ def armed(budget: Budget) -> Iterator[Budget]:
 def check() -> None:
     """Raise OutOfTime when this thread's budget is used up (and mark it stopped)."""
     budget: Budget | None = getattr(_local, "budget", None)
-    if budget is not None and time.monotonic() > budget.deadline:
+    if budget is not None and clock() > budget.deadline:
         budget.stopped = True
         raise OutOfTime
+
+
+def stopped() -> bool:
+    """Whether this thread's search has run out of time."""
+    budget: Budget | None = getattr(_local, "budget", None)
+    return budget is not None and budget.stopped

@@ -440,9 +440,12 @@ def run(
         return Outcome(0, [], False, None, [])
     spent = Budget(budget_seconds)
     with budget.armed(spent):
-        outcome = _run(
-            searcher, text, network_ids, filters, sort, page, per_page, answers_first, spent
-        )
+        try:
+            outcome = _run(
+                searcher, text, network_ids, filters, sort, page, per_page, answers_first, spent
+            )
+        except OutOfTime:  # before anything was found (the viewer's documents, a wildcard)
+            outcome = Outcome(0, [], False, None, [])
     if spent.stopped:
         return replace(outcome, stopped_after=round(spent.elapsed(), 1))
     return outcome
@@ -460,10 +463,7 @@ def _run(
     spent: Budget,
 ) -> Outcome:
     permitted = _columns(searcher).permitted(searcher, network_ids)
-    try:
-        parsed = parse(text, searcher, permitted)
-    except OutOfTime:  # wildcards of a huge vocabulary: nothing searched yet
-        return Outcome(0, [], False, None, [])
+    parsed = parse(text, searcher, permitted)
     extra = filter_clauses(filters)
     answers = answers_first and sort != "newest"
     outcome = _execute(
@@ -553,16 +553,21 @@ def _execute(
         return Outcome(0, [], any_word, None, [], None if stopped else since)
     source: dict[int, Results] = {}  # docnum -> the results it came from (for snippets)
     chosen: list[int] = []
-    if stopped:
-        # Out of time before every match was even counted: no time to rank either. The
-        # threads found so far, those with a matching summary first, then those with most
-        # matches, each shown by its summary or its first match.
-        order = sorted(per_thread, key=lambda t: (t not in summaries, -per_thread[t]))
-        chosen = [summaries.get(t, first[t]) for t in order[:wanted]]
-        found = Results(searcher, q, [(0.0, docnum) for docnum in chosen])
-        source = dict.fromkeys(chosen, found)
-    else:
+    if not stopped:
         chosen = _best(searcher, q, permitted, summaries, threads, sort, wanted, answers, source)
+    if budget.stopped() and len(chosen) < wanted:
+        # Out of time before the page was ranked: after what was ranked, the other threads
+        # found so far, those with a matching summary first, then those with most matches,
+        # each shown by its summary or its first match.
+        placed = {threads[d] for d in chosen}
+        order = sorted(
+            (t for t in per_thread if t not in placed),
+            key=lambda t: (t not in summaries, -per_thread[t]),
+        )
+        more = [summaries.get(t, first[t]) for t in order[: wanted - len(chosen)]]
+        found = Results(searcher, q, [(0.0, docnum) for docnum in more])
+        source.update(dict.fromkeys(more, found))
+        chosen += more
     hits = [
         _hit(searching.Hit(source[docnum], docnum), per_thread)
         for docnum in chosen[(page - 1) * per_page : wanted]
