@@ -66,18 +66,16 @@ def skipped_summary(reasons: list[str]) -> str | None:
 
 # The outermost wrapper: its line comes after pytest's short summary, just above the counts.
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_terminal_summary(
-    terminalreporter: object, exitstatus: int, config: object
-) -> Iterator[None]:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
     yield
     reasons = []
-    for report in getattr(terminalreporter, "stats", {}).get("skipped", []):
+    for report in terminalreporter.stats.get("skipped", []):
         longrepr = getattr(report, "longrepr", None)
         if isinstance(longrepr, tuple | list) and len(longrepr) == 3:  # lists from xdist
             reasons.append(str(longrepr[2]))
     line = skipped_summary(reasons)
     if line:
-        terminalreporter.write_sep("!", line, red=True, bold=True)  # type: ignore[attr-defined]
+        terminalreporter.write_sep("!", line, red=True, bold=True)
 
 
 def _pg_url_per_test(base: str) -> tuple[str, str]:

@@ -139,3 +139,18 @@ def test_the_wrapper_gives_a_throwaway_database_and_drops_it_afterwards() -> Non
     import asyncio
 
     assert asyncio.run(left()) == []
+
+
+def test_ci_fails_rather_than_skip_when_postgres_is_required_and_absent() -> None:
+    run = subprocess.run(
+        [sys.executable, str(WRAPPER), sys.executable, "-c", "print('ran')"],
+        env=_env_without_test_database(
+            PGHOST="127.0.0.1", PGPORT="1", PGUSER="postgres", FORUM_TEST_POSTGRES="required"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "ran" not in run.stdout
+    assert "no PostgreSQL server answered at postgres@127.0.0.1:1" in run.stderr

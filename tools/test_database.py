@@ -14,13 +14,16 @@ PostgreSQL half of the suite runs as it does in CI, not only under `.ci/run`:
 - If no server answers, the command runs without it and FORUM_TEST_POSTGRES_ABSENT says why,
   so the suite's last line can name what was skipped and how to run it.
 
-The exit status is the command's. FORUM_TEST_POSTGRES=no skips the attempt.
+The exit status is the command's. FORUM_TEST_POSTGRES=no skips the attempt;
+FORUM_TEST_POSTGRES=required (`.ci/run` sets it) makes a server that does not answer an error
+rather than a skipped half. Stopped by SIGTERM or Ctrl-C, it still drops what it made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -92,10 +95,15 @@ def main(argv: list[str]) -> int:
     try:
         name = create_database()
     except Exception as exc:
-        env[ABSENT_ENV] = f"no PostgreSQL server answered at {user}@{host}:{port} ({exc})"
+        why = f"no PostgreSQL server answered at {user}@{host}:{port} ({exc})"
+        if env.get("FORUM_TEST_POSTGRES") == "required":
+            print(f"test_database.py: {why}", file=sys.stderr)
+            return 2
+        env[ABSENT_ENV] = why
         return subprocess.call(argv, env=env)  # noqa: S603  # the caller's own command
     env[URL_ENV] = f"postgres://{user}@{host}:{port}/{name}"
     print(f"PostgreSQL half: throwaway database {name} on {host}:{port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` runs
     try:
         return subprocess.call(argv, env=env)  # noqa: S603  # the caller's own command
     finally:
