@@ -18,7 +18,8 @@ back (statuses and latencies), so that a refusal (429) is seen as one, not as sp
 
 Addresses are told apart by X-Forwarded-For, which the server trusts from loopback for this
 run only (FORUM_SERVER_FORWARDED_ALLOW_IPS=127.0.0.1, as behind the nginx of the deployment
-guide): the attacker is 203.0.113.7, the reader 198.51.100.20.
+guide): the attacker is 203.0.113.7, the reader 198.51.100.20 (quiet) and
+198.51.100.21 (under attack).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from serving import free_port, machine, percentile, start_server, stop_server, w
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 5.0
 ATTACKER = "203.0.113.7"
-READER = "198.51.100.20"
+# The reader, a new address each phase: searches are limited per address and minute, and the
+# quiet phase's must not count against the loud one's.
+READERS = ("198.51.100.20", "198.51.100.21")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HOME = "/"
 ORDINARY_SEARCH = ("/search", {"q": "data team"})
@@ -106,10 +109,10 @@ async def timed(client: httpx.AsyncClient, sample: Sampled, method: str, url: st
     sample.add(time.perf_counter() - started, status)
 
 
-async def reader(base: str, seconds: float, home: Sampled, search: Sampled) -> None:
+async def reader(base: str, seconds: float, home: Sampled, search: Sampled, address: str) -> None:
     """From the reader's address, for `seconds`: one home page at a time and, beside it, one
     ordinary search at a time (two loops, so a stalled search does not hide the home page)."""
-    headers = {"X-Forwarded-For": READER}
+    headers = {"X-Forwarded-For": address}
 
     async def loop(sample: Sampled, url: str, params: dict[str, str]) -> None:
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
@@ -167,7 +170,7 @@ async def attack(base: str, seconds: float, users: list[str]) -> dict[str, Sampl
     ]
     tasks += [asyncio.create_task(searcher(base, k, stop, searches)) for k in range(4)]
     await asyncio.sleep(1.0)  # let every attacker have a request in flight
-    await reader(base, seconds, home, search)
+    await reader(base, seconds, home, search, READERS[1])
     stop.set()
     await asyncio.gather(*tasks)
     return {"home": home, "search": search, "previews": previews, "searches": searches}
@@ -175,7 +178,7 @@ async def attack(base: str, seconds: float, users: list[str]) -> dict[str, Sampl
 
 async def quiet(base: str, seconds: float) -> dict[str, Sampled]:
     home, search = Sampled(), Sampled()
-    await reader(base, seconds, home, search)
+    await reader(base, seconds, home, search, READERS[0])
     return {"home": home, "search": search}
 
 
