@@ -6,7 +6,7 @@ routes that need a limit build its keys here and render `too_many` when it is re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,9 +41,14 @@ def posting_rule(viewer: Viewer) -> ratelimit.Rule:
     return (f"post:account:{viewer.user_id}", ratelimit.POSTS_PER_ACCOUNT)
 
 
-def too_many(
-    request: Request, template: str, context: dict[str, Any], exc: ratelimit.RateLimited
-) -> Response:
+class Refusal(Protocol):
+    """A refusal that says when to come back: `ratelimit.RateLimited`, `SearchRefused`."""
+
+    @property
+    def retry_after(self) -> int: ...
+
+
+def too_many(request: Request, template: str, context: dict[str, Any], exc: Refusal) -> Response:
     """Re-render the form (the caller keeps the user's text and puts str(exc) where the form
     shows its errors) with status 429 and Retry-After."""
     response = render(request, template, context, status_code=429)

@@ -16,6 +16,7 @@ from forum.search.service import SearchPage, SearchRefused, SearchService
 from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import int_or_none
+from forum.web.limits import too_many
 from forum.web.security import client_address
 from forum.web.templating import render
 from forum.web.urls import thread_url
@@ -133,25 +134,20 @@ async def page(request: Request) -> Response:
         bool(text.strip())
         or any((filters.network, filters.org, filters.author, filters.tag, filters.kind))
     )
-    response = render(
-        request,
-        "search/results.html",
-        {
-            "q": text,
-            "filters": filters,
-            "sort": "newest" if request.query_params.get("sort") == "newest" else "relevance",
-            "result": search.result,
-            "results": search.results,
-            "notes": search.notes,
-            "networks": networks,
-            "searched": searched,
-            "refused": str(refused) if refused else None,
-        },
-        status_code=429 if refused else 200,
-    )
+    context = {
+        "q": text,
+        "filters": filters,
+        "sort": "newest" if request.query_params.get("sort") == "newest" else "relevance",
+        "result": search.result,
+        "results": search.results,
+        "notes": search.notes,
+        "networks": networks,
+        "searched": searched,
+        "refused": str(refused) if refused else None,
+    }
     if refused:
-        response.headers["Retry-After"] = str(refused.retry_after)
-    return response
+        return too_many(request, "search/results.html", context, refused)
+    return render(request, "search/results.html", context)
 
 
 async def _not_searched(request: Request) -> Search:
@@ -238,14 +234,8 @@ async def similar(request: Request) -> Response:
     try:
         title, results = await _similar(request)
     except SearchRefused as exc:
-        response = render(
-            request,
-            "search/similar.html",
-            {"title": "", "results": [], "refused": str(exc)},
-            status_code=429,
-        )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        context = {"title": "", "results": [], "refused": str(exc)}
+        return too_many(request, "search/similar.html", context, exc)
     return render(
         request, "search/similar.html", {"title": title, "results": results, "refused": None}
     )
