@@ -13,6 +13,7 @@ from typing import Any
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied
 from forum.networks.models import Membership, Network, Role, Visibility
+from forum.notifications.models import NotificationKind
 from forum.threads.models import Post, Thread
 
 
@@ -137,3 +138,48 @@ async def facilitated_network_ids(viewer: Viewer) -> list[int]:
     if viewer.is_admin:
         return await readable_network_ids(viewer)
     return sorted(nid for nid, role in viewer.roles.items() if role == Role.FACILITATOR)
+
+
+# --- The same decisions, as SQL -------------------------------------------------------------
+# For the reads that must stay one bounded query over many rows (the header's count of unread
+# notifications, the notifications page): `can_read` and `Post.withdrawn` written as SQL
+# conditions, decided here and nowhere else.
+
+
+def readable_network_sql(network: str, user: str) -> str:
+    """SQL true where the user whose id is `user` may read the network whose id is
+    `network` (both column expressions, e.g. `x.user_id`, `t.network_id`): as `can_read`, a
+    public network, one they belong to, or any for an admin."""
+    # (Names only go into it: S608 guards against values written into SQL.)
+    return (
+        f"({network} IN (SELECT rn.id FROM networks rn"  # noqa: S608
+        f" WHERE rn.visibility = '{Visibility.PUBLIC.value}')"
+        f" OR {network} IN (SELECT rm.network_id FROM memberships rm WHERE rm.user_id = {user})"
+        f" OR EXISTS (SELECT 1 FROM users ru WHERE ru.id = {user} AND ru.is_admin))"
+    )
+
+
+# `Post.withdrawn`, negated: the post `rp` is shown to readers.
+_POST_SHOWN = "(rp.deleted = FALSE AND rp.hidden = FALSE AND rp.redacted_at IS NULL)"
+
+
+def notification_shown_sql(note: str) -> str:
+    """SQL true where the notification `note` (an alias of the notifications table) may be
+    shown to its recipient now, whatever was true when it was made. What it is about decides,
+    as it stands now: a post's notification, by the network of the thread the post is in now
+    (moved or merged since) and, unless it tells of a flag dealt with (often by hiding the
+    post), by the post still being shown (not deleted, hidden or redacted); a thread's, by
+    the thread's network now (a removed thread: never); a network's, by that network."""
+    user = f"{note}.user_id"
+    flag = NotificationKind.FLAG_RESOLVED.value
+    of_network = readable_network_sql(f"{note}.network_id", user)
+    return (
+        f"(CASE WHEN {note}.post_id IS NOT NULL THEN EXISTS (SELECT 1 FROM posts rp"  # noqa: S608
+        f" JOIN threads rt ON rt.id = rp.thread_id WHERE rp.id = {note}.post_id"
+        f" AND ({note}.kind = '{flag}' OR {_POST_SHOWN})"
+        f" AND {readable_network_sql('rt.network_id', user)})"
+        f" WHEN {note}.thread_id IS NOT NULL THEN EXISTS (SELECT 1 FROM threads rt"
+        f" WHERE rt.id = {note}.thread_id AND {readable_network_sql('rt.network_id', user)})"
+        f" WHEN {note}.network_id IS NOT NULL THEN {of_network}"
+        " ELSE TRUE END)"
+    )

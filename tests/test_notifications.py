@@ -535,3 +535,92 @@ async def test_a_listing_s_unread_counts_are_one_query(
 
 async def _last_post(thread: Thread) -> int:
     return max(await Post.filter(thread_id=thread.id).values_list("id", flat=True))
+
+
+async def _listed(client: httpx.AsyncClient) -> tuple[str, str]:
+    """The notifications page's list and the header's count, as the person sees them."""
+    page = html(await client.get("/notifications"))
+    listed = " ".join(li.text() for li in page.css("li.notification"))
+    count = page.css_first('a[href="/notifications"] .count')
+    return " ".join(listed.split()), count.text().split()[0] if count else ""
+
+
+async def test_notifications_follow_their_thread_and_post_as_they_stand_now(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """A notification is shown (page, header count, the query the pages call) only while
+    its recipient may read what it is about, as it stands now: not once its thread moved
+    into a members-only network they are not in, nor once its post was hidden, deleted or
+    redacted; it returns when a move or a hiding is undone."""
+    from forum.moderation import services as moderation
+    from forum.notifications import queries
+    from forum.threads import curation
+    from forum.threads import services as threads
+
+    public = await make_network("dl", name="Data Leaders")
+    secret = await make_network("ig", visibility=Visibility.MEMBERS, name="Inner Group")
+    alice = await make_member(public, await make_user("alice"))
+    fac = await make_member(public, await make_user("fac", display_name="Fac"), Role.FACILITATOR)
+    await make_member(secret, fac, Role.FACILITATOR)
+    thread = await make_thread(public, alice, title="Budgets for data teams")
+    reply = await make_reply(thread, fac, "Ours is small.")
+    other = await make_thread(public, alice, title="Hiring analysts")
+    await make_reply(other, fac, "We hire twice a year.")
+    facilitator = await viewer_for(fac)
+    await login(client, alice)
+    listed, count = await _listed(client)
+    assert "Budgets for data teams" in listed and "Hiring analysts" in listed and count == "2"
+
+    async def shown() -> tuple[str, str, int]:
+        listed, count = await _listed(client)
+        page = await queries.notifications(await viewer_for(alice))
+        return listed, count, page.unread
+
+    # Moved into a network Alice is not in: gone from the page, the count and the query,
+    # with its new title and its network's name; moved back, it returns.
+    thread.network = public
+    moved = await curation.move_thread(viewer=facilitator, thread=thread, to=secret)
+    await curation.rename_thread(viewer=facilitator, thread=moved, title="Quokka budgets")
+    listed, count, unread = await shown()
+    assert "Budgets" not in listed and "Quokka" not in listed and "Inner Group" not in listed
+    assert "Hiring analysts" in listed and (count, unread) == ("1", 1)
+    await curation.move_thread(viewer=facilitator, thread=moved, to=public)
+    listed, count, unread = await shown()
+    assert "Quokka budgets" in listed and "in Data Leaders" in listed
+    assert (count, unread) == ("2", 2)
+
+    # Its post hidden: gone; shown again: back. Deleted, or redacted: gone.
+    await moderation.hide_post(viewer=facilitator, post=reply, network=public)
+    listed, count, unread = await shown()
+    assert "Quokka" not in listed and (count, unread) == ("1", 1)
+    await moderation.restore_post(viewer=facilitator, post=reply, network=public)
+    assert (await shown())[1:] == ("2", 2)
+    await threads.delete_post(viewer=facilitator, post=reply, network=public)
+    listed, count, unread = await shown()
+    assert "Quokka" not in listed and (count, unread) == ("1", 1)
+    hiring = await Post.filter(thread_id=other.id).order_by("-id").first()
+    assert hiring is not None
+    await moderation.redact_post(viewer=facilitator, post=hiring, network=public)
+    listed, count, unread = await shown()
+    assert listed == "" and (count, unread) == ("", 0)
+
+
+async def test_the_notifications_page_is_a_fixed_number_of_queries(
+    db: str, client: httpx.AsyncClient, count_queries: QueryCounter
+) -> None:
+    dl = await make_network("dl")
+    alice = await make_member(dl, await make_user("alice"))
+    writers = [await make_member(dl) for _ in range(3)]
+    await make_reply(await make_thread(dl, alice, title="The first"), writers[0], "One")
+    await login(client, alice)
+    await client.get("/notifications")
+    count_queries.statements.clear()
+    assert (await client.get("/notifications")).status_code == 200
+    few = count_queries.count
+    for n in range(12):
+        thread = await make_thread(dl, alice, title=f"Thread {n}")
+        await make_reply(thread, writers[n % 3], f"Reply {n} for @alice")
+    await client.get("/notifications")
+    count_queries.statements.clear()
+    assert (await client.get("/notifications")).status_code == 200
+    assert count_queries.count == few, "\n".join(s[:100] for s in count_queries.statements)

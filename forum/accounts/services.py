@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum import changes, db, ratelimit
+from forum import changes, db, permissions, ratelimit
 from forum.accounts import passwords
 from forum.accounts.models import Organisation, Session, Token, User
 from forum.errors import Conflict, NotFound, ValidationError
@@ -287,12 +287,10 @@ def _visit_sql(dialect: str) -> str:
         f" {db.columns(Organisation, 'o')},"
         f" (SELECT {joined}(m.network_id || ':' || m.role, ' ') FROM memberships m"
         "  WHERE m.user_id = u.id) AS roles,"
-        # The header's count, as the notifications page lists them: of no network, of a
-        # network the user belongs to or that is public, or any for an admin.
+        # The header's count, as the notifications page lists them: those about what the
+        # user may read now, as it stands now (permissions.notification_shown_sql).
         " (SELECT COUNT(*) FROM notifications x WHERE x.user_id = u.id AND x.read_at IS NULL"
-        "  AND (u.is_admin OR x.network_id IS NULL"
-        "   OR x.network_id IN (SELECT m.network_id FROM memberships m WHERE m.user_id = u.id)"
-        "   OR x.network_id IN (SELECT n.id FROM networks n WHERE n.visibility = 'public')))"
+        f"  AND {permissions.notification_shown_sql('x')})"
         " AS unread,"
         f" {changes.LATEST_ID} AS c_id, {changes.LATEST_AT} AS c_at,"
         f" {changes.SETTLED[dialect]} AS c_settled"

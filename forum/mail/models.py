@@ -41,3 +41,23 @@ class OutboundEmail(Model):
     class Meta:
         table = "outbound_email"
         indexes = (("status", "next_attempt_at"),)
+
+
+class OutboundEmailPost(Model):
+    """A post whose text an email carries (a reply or mention email quotes its post). When
+    the post is deleted, hidden or redacted (`forum.mail.services.withdraw_posts`), an email
+    not yet sent is cancelled and every email that carried it loses its text; `withdrawn_at`
+    then marks the copies in the mail folder for the mailer to remove, after which the row
+    goes. `post_id` is no foreign key: an email whose post is gone altogether is not sent."""
+
+    id = fields.IntField(primary_key=True)
+    email: fields.ForeignKeyRelation[OutboundEmail] = fields.ForeignKeyField(
+        "models.OutboundEmail", related_name="posts", on_delete=fields.CASCADE
+    )
+    post_id = fields.IntField(db_index=True)
+    withdrawn_at = fields.DatetimeField(null=True, db_index=True)
+
+    email_id: int
+
+    class Meta:
+        table = "outbound_email_posts"

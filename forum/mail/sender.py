@@ -24,6 +24,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from functools import cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 
@@ -31,7 +32,8 @@ from forum import permissions
 from forum.accounts.models import User
 from forum.config import Settings, secret_key
 from forum.mail import unsubscribe
-from forum.mail.models import MailStatus, OutboundEmail
+from forum.mail.models import MailStatus, OutboundEmail, OutboundEmailPost
+from forum.threads.models import Post
 from forum.timeutil import utcnow
 
 log = logging.getLogger("forum.mail")
@@ -110,17 +112,30 @@ def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
 
 
 async def _still_allowed(row: OutboundEmail) -> bool:
-    """Whether the recipient may still read everything the message carries (an account
-    deactivated, or removed from a network since it was queued, gets nothing)."""
+    """Whether the message may still go: every post it quotes is still there and shown (not
+    deleted, hidden or redacted: `withdraw_posts` cancels it in the same transaction, and
+    this check covers a post gone altogether), and the recipient may still read everything
+    it carries, the quoted posts' networks as they are now included (an account
+    deactivated, removed from a network, or whose thread has moved where they may not read
+    since it was queued, gets nothing)."""
+    carried: list[Any] = list(
+        await OutboundEmailPost.filter(email_id=row.id).values_list("post_id", flat=True)
+    )
+    networks = set(row.network_ids)
+    if carried:
+        posts = await Post.filter(id__in=carried).select_related("thread")
+        if len(posts) < len(set(carried)) or any(p.withdrawn for p in posts):
+            return False
+        networks |= {p.thread.network_id for p in posts}
     if row.user_id is None:
         return True
     user = await User.get_or_none(id=row.user_id)
     if user is None or not user.is_active:
         return False
-    if not row.network_ids:
+    if not networks:
         return True
     readable = await permissions.readable_network_ids(await permissions.viewer_for(user))
-    return set(row.network_ids) <= set(readable)
+    return networks <= set(readable)
 
 
 async def _deliver(settings: Settings, row: OutboundEmail) -> None:
@@ -162,10 +177,14 @@ def _tls_context(ca_file: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
+def _file_name(row: OutboundEmail) -> str:
+    """The name of the message's copy in the mail folder."""
+    return f"{row.created_at.strftime('%Y%m%dT%H%M%S')}-{row.id}.eml"
+
+
 def _write_file(folder: Path, row: OutboundEmail, message: EmailMessage) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = row.created_at.strftime("%Y%m%dT%H%M%S")
-    path = folder / f"{stamp}-{row.id}.eml"
+    path = folder / _file_name(row)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(message.as_bytes(policy=POLICY))
     tmp.replace(path)
@@ -179,8 +198,36 @@ async def _claim(row: OutboundEmail) -> bool:
     return bool(updated)
 
 
+async def remove_withdrawn_copies(settings: Settings, *, limit: int = 200) -> int:
+    """Delete from the mail folder the copies of messages that quoted a post since withdrawn
+    (`forum.mail.services.withdraw_posts` has already taken the text out of the outbox).
+    The folder is looked in whatever the backend is now: copies written while it was
+    "folder" go too. Returns how many messages' copies were looked for."""
+    links = (
+        await OutboundEmailPost.filter(withdrawn_at__isnull=False)
+        .select_related("email")
+        .order_by("id")
+        .limit(limit)
+    )
+    if not links:
+        return 0
+    folder = settings.path(settings.email.folder)
+    names = sorted({_file_name(link.email) for link in links})
+    await asyncio.to_thread(_remove_files, folder, names)
+    await OutboundEmailPost.filter(id__in=[link.id for link in links]).delete()
+    return len(names)
+
+
+def _remove_files(folder: Path, names: list[str]) -> None:
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).with_suffix(".tmp").unlink(missing_ok=True)
+
+
 async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]:
-    """Try every message whose time has come. Returns (sent, failed attempts)."""
+    """Remove the copies of withdrawn messages from the mail folder, then try every message
+    whose time has come. Returns (sent, failed attempts)."""
+    await remove_withdrawn_copies(settings)
     now = utcnow()
     rows = (
         await OutboundEmail.filter(status=MailStatus.QUEUED, next_attempt_at__lte=now)
@@ -193,7 +240,8 @@ async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]
             continue
         if not await _still_allowed(row):
             await OutboundEmail.filter(id=row.id).update(
-                status=MailStatus.CANCELLED, last_error="recipient may no longer read this"
+                status=MailStatus.CANCELLED,
+                last_error="recipient may no longer read this, or a post it quotes is withdrawn",
             )
             continue
         try:

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from forum import changes, permissions
 from forum.audit import services as audit
 from forum.errors import PermissionDenied, ValidationError
+from forum.mail import services as mail
 from forum.moderation.models import Flag, FlagReason, FlagStatus
 from forum.networks.models import Network
 from forum.notifications import services as notifications
@@ -108,7 +109,8 @@ async def _tell_reporter(
 
 
 async def hide_post(*, viewer: Viewer, post: Post, network: Network, note: str = "") -> Post:
-    """Hide a post from everyone but facilitators (kept, with the note); it leaves search."""
+    """Hide a post from everyone but facilitators (kept, with the note); it leaves search,
+    and emails quoting it that are not yet sent are cancelled (`mail.withdraw_posts`)."""
     _require_facilitator(viewer, network)
     note = clean_line(note)
     if len(note) > HIDE_NOTE_MAX:
@@ -125,6 +127,7 @@ async def hide_post(*, viewer: Viewer, post: Post, network: Network, note: str =
             .update(hidden=True, hidden_note=note, hidden_by_id=viewer.user_id, hidden_at=now)
         )
         closed = await _close_flags(post, viewer, FlagStatus.ACTIONED, conn)
+        await mail.withdraw_posts([post.id], using=conn)
         await changes.record("post", post.id, using=conn)
         await audit.record(
             actor=viewer.user,
@@ -173,8 +176,9 @@ async def restore_post(*, viewer: Viewer, post: Post, network: Network) -> Post:
 
 async def redact_post(*, viewer: Viewer, post: Post, network: Network) -> Post:
     """Remove a post's text from every one of its versions (personal data shared by
-    mistake), keeping who redacted it and when. The post leaves search. Cannot be undone:
-    the audit entry does not keep the text either."""
+    mistake), keeping who redacted it and when. The post leaves search, and the outbox and
+    the mail folder (`mail.withdraw_posts`). Cannot be undone: the audit entry does not keep
+    the text either."""
     _require_facilitator(viewer, network)
     if post.redacted_at is not None:
         return post
@@ -197,6 +201,7 @@ async def redact_post(*, viewer: Viewer, post: Post, network: Network) -> Post:
             .update(body=REDACTED, body_html="")
         )
         closed = await _close_flags(post, viewer, FlagStatus.ACTIONED, conn)
+        await mail.withdraw_posts([post.id], using=conn)
         await changes.record("post", post.id, using=conn)
         await audit.record(
             actor=viewer.user,

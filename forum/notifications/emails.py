@@ -114,6 +114,7 @@ async def _email_one(note: Notification, quiet: timedelta) -> bool:
             kind=kind,
             user_id=user.id,
             network_ids=[network.id],
+            post_ids=[post.id],
             using=conn,
         )
     return True

@@ -1,17 +1,17 @@
 """Reading notifications, follows and unread positions (each in a fixed number of queries).
 
-A notification about a network the person may no longer read is never shown or counted:
-every read here filters by the networks readable *now*.
+A notification about something the person may no longer read is never shown or counted:
+every read here filters by what is readable *now* (`permissions.notification_shown_sql`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from tortoise.expressions import Q, Subquery
+from functools import cache
 
 from forum import db, permissions
-from forum.networks.models import Network, Visibility
+from forum.accounts.models import User
+from forum.networks.models import Network
 from forum.notifications.models import (
     DigestFrequency,
     FollowLevel,
@@ -33,18 +33,6 @@ LABELS = {
     NotificationKind.FLAG_RESOLVED: "dealt with the post you flagged in",
     NotificationKind.MEMBERSHIP_APPROVED: "approved your request to join",
 }
-
-
-def _readable(viewer: permissions.Viewer) -> Q:
-    """Notifications of networks the viewer may read now (or of no network)."""
-    if viewer.is_admin:
-        return Q()
-    public = Subquery(Network.filter(visibility=Visibility.PUBLIC).values("id"))
-    return (
-        Q(network_id__isnull=True)
-        | Q(network_id__in=sorted(viewer.roles) or [0])
-        | Q(network_id__in=public)
-    )
 
 
 # What a group of several notifications of one kind counts, by kind.
@@ -116,12 +104,14 @@ def _grouped(
             groups[key].append(r)
             continue
         groups[key] = notes = [r]
+        thread = threads.get(r.thread_id or 0)
         items.append(
             Item(
                 notes=notes,
                 label=LABELS.get(NotificationKind(r.kind), "updated"),
-                thread=threads.get(r.thread_id or 0),
-                network=networks.get(r.network_id or 0),
+                thread=thread,
+                # A thread's network now (it may have moved since the notification was made).
+                network=thread.network if thread else networks.get(r.network_id or 0),
             )
         )
     return items
@@ -135,33 +125,59 @@ class Page:
     unread: int
 
 
+@cache
+def _page_sql(dialect: str) -> tuple[str, str]:
+    """The page's two queries over the viewer's notifications: how many (and how many
+    unread), and one page of them with their actors and the thread each is about now (a
+    post's thread, after a merge, rather than the one it was in when it was made). Written
+    once Tortoise knows every column; `dialect` keys the cache (SQLite and PostgreSQL tests
+    share a process)."""
+    shown = permissions.notification_shown_sql("x")
+    counts = (
+        "SELECT COUNT(*) AS total,"  # noqa: S608 (names only: the values are parameters)
+        " COALESCE(SUM(CASE WHEN x.read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread"
+        f" FROM notifications x WHERE x.user_id = ? AND {shown}"
+    )
+    rows = (
+        f"SELECT {db.columns(Notification, 'x')}, {db.columns(User, 'a')},"  # noqa: S608
+        " COALESCE((SELECT p.thread_id FROM posts p WHERE p.id = x.post_id), x.thread_id)"
+        " AS about"
+        " FROM notifications x LEFT JOIN users a ON a.id = x.actor_id"
+        f" WHERE x.user_id = ? AND {shown}"
+        " ORDER BY x.created_at DESC, x.id DESC LIMIT ? OFFSET ?"
+    )
+    return counts, rows
+
+
 async def notifications(viewer: permissions.Viewer, page: int = 1) -> Page:
     """A page of the viewer's notifications, newest first, grouped by thread and kind (four
-    queries)."""
+    queries). Only those about what the viewer may read now, as it stands now
+    (`permissions.notification_shown_sql`): a thread moved into a members-only network they
+    are not in, or a post since deleted, hidden or redacted, is neither listed nor counted,
+    and returns if that is undone."""
     assert viewer.user is not None
-    base = Notification.filter(_readable(viewer), user_id=viewer.user.id)
-    total = await base.count()
-    unread = await base.filter(read_at__isnull=True).count()
+    counts_sql, rows_sql = _page_sql(db.dialect())
+    [counts] = await db.fetch(counts_sql, viewer.user.id)
+    total, unread = int(counts["total"]), int(counts["unread"])
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page), pages)
-    rows = (
-        await base.order_by("-created_at", "-id")
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-        .select_related("actor")
-    )
+    rows: list[Notification] = []
+    for row in await db.fetch(rows_sql, viewer.user.id, PER_PAGE, (page - 1) * PER_PAGE):
+        note = db.from_row(Notification, row, "x")
+        note.actor = db.from_row(User, row, "a") if row["a_id"] is not None else None
+        # Grouped and linked by the thread it is about now (this object is only shown).
+        note.thread_id = row["about"]
+        rows.append(note)
     thread_ids = {r.thread_id for r in rows if r.thread_id}
     threads = {
         t.id: t
         for t in await Thread.filter(id__in=list(thread_ids) or [0]).select_related("network")
     }
-    network_ids = {r.network_id for r in rows if r.network_id} - {
-        t.network_id for t in threads.values()
-    }
+    network_ids = {r.network_id for r in rows if r.network_id and not r.thread_id}
     networks = {n.id: n for n in await Network.filter(id__in=list(network_ids) or [0])}
     for thread in threads.values():
         networks[thread.network_id] = thread.network
-    items = _grouped(list(rows), threads, networks)
+    items = _grouped(rows, threads, networks)
     return Page(items=items, page=page, pages=pages, unread=unread)
 
 

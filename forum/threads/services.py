@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from forum import changes, markdown, permissions
 from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
+from forum.mail import services as mail
 from forum.networks.models import Network
 from forum.notifications import services as notifications
 from forum.permissions import Viewer
@@ -238,7 +239,8 @@ async def edit_post(
 
 
 async def delete_post(*, viewer: Viewer, post: Post, network: Network) -> Post:
-    """Soft-delete a post: it keeps its place (and its replies) but shows a placeholder.
+    """Soft-delete a post: it keeps its place (and its replies) but shows a placeholder;
+    emails quoting it that are not yet sent are cancelled (`mail.withdraw_posts`).
 
     Raises PermissionDenied unless the viewer wrote it or facilitates the network.
     """
@@ -259,6 +261,7 @@ async def delete_post(*, viewer: Viewer, post: Post, network: Network) -> Post:
                 .using_db(conn)
                 .update(reply_count=F("reply_count") - 1)
             )
+        await mail.withdraw_posts([post.id], using=conn)
         await changes.record("post", post.id, using=conn)
     post.deleted = True
     post.deleted_at = now
