@@ -73,6 +73,28 @@ def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     assert "usage: forum" in result.stdout
 
 
+def test_import_help_gives_the_limits_the_grants_and_what_a_refusal_looks_like() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "forum", "import", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for said in [
+        "held to the forms' limits ([limits] in config.toml: title_max, body_max, tags_max",
+        "is refused before the rest of it is read",
+        "nothing is written, and the command exits 1 with one line naming the line",
+        "a role over accounts or networks already in the forum needs --grant-roles",
+        "--grant-roles allow memberships and facilitator roles",
+        'forum: a.jsonl: line 6: thread "t-1": field "tags" has 5,000 tags; the limit is 8 '
+        "(limits.tags_max in config.toml) Nothing was imported.",
+    ]:
+        assert said in text, said
+
+
 def test_a_bad_setting_stops_start_up_naming_the_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[server]\nport = "eighty"\n')
