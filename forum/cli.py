@@ -372,6 +372,16 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------------------
 
 
+class _KeepEpilog(argparse.HelpFormatter):
+    """Wraps the description as usual; keeps the epilog's lines (an example) as written."""
+
+    def add_text(self, text: str | None) -> None:
+        if text and "\n" in text:
+            self._add_item(lambda t: t + "\n", [text])
+        else:
+            super().add_text(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Network forum and knowledge base: serve and manage it."
@@ -449,12 +459,25 @@ def build_parser() -> argparse.ArgumentParser:
         "import",
         help="import an archive (.jsonl or .jsonl.gz), all or nothing",
         description="Import an archive (docs/archive-format.md), all or nothing. Every field "
-        "is held to the forms' limits ([limits] in config.toml); a bad line stops the import "
-        "with its number and field. Every role the archive grants is listed and recorded in "
-        "the audit log.",
+        "is held to the forms' limits ([limits] in config.toml: title_max, body_max, "
+        "tags_max, and the other forms' own bounds); a line longer than 12 bytes a "
+        "character of the longest text allowed, plus 64 KiB, is refused before the rest of "
+        "it is read. The first bad line stops the import, nothing is written, and the "
+        "command exits 1 with one line naming the line and the field. Every role the archive "
+        "grants is listed and recorded in the audit log; a role over accounts or networks "
+        "already in the forum needs --grant-roles.",
+        epilog="A refusal looks like this:\n"
+        '  forum: a.jsonl: line 6: thread "t-1": field "tags" has 5,000 tags; the limit is 8 '
+        "(limits.tags_max in config.toml) Nothing was imported.\n"
+        "See docs/archive-format.md for every rule and message.",
+        formatter_class=_KeepEpilog,
     )
     imp.add_argument("file")
-    imp.add_argument("--skip-existing", action="store_true", help="skip records that already exist")
+    imp.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip records that already exist (a role they would gain still needs --grant-roles)",
+    )
     imp.add_argument(
         "--grant-roles",
         action="store_true",

@@ -122,6 +122,23 @@ def gzipped(inner: Writer) -> Writer:
     return write
 
 
+def sparse_line(length: int) -> Writer:
+    """The base archive with line 7 a post whose body runs on, without a newline, to make
+    the line `length` bytes long: a sparse file (the rest of the line reads as NUL bytes),
+    so that a 300 MB line costs the test no disk, memory or time to write; only reading it
+    whole would cost that."""
+
+    def write(path: Path) -> Path:
+        with path.open("wb") as out:
+            out.write(b"\n".join(_lines(base())[:6]) + b"\n")
+            start = out.tell()
+            out.write(b'{"type": "post", "id": "p-1", "body": "')
+            out.truncate(start + length)
+        return path
+
+    return write
+
+
 def bomb(path: Path) -> Path:
     """A .jsonl.gz of about 60 KB whose line 7 unpacks to 60 MB with no newline."""
     target = path.with_name(path.name + ".jsonl.gz")
@@ -153,6 +170,27 @@ def _limit(line: int, label: str, field: str, length: int, limit: int, name: str
 
 
 _TIME_RANGE = 'line 6: thread "t-1": field "created" must be a time between 1970-01-01 and now'
+_NOT_A_TIME = (
+    'line 6: thread "t-1": field "created" must be an ISO 8601 time with a UTC offset '
+    "(like 2022-07-26T09:30:00Z), got "
+)
+
+
+def _not_a_time(value: str) -> str:
+    return re.escape(_NOT_A_TIME + json.dumps(value))
+
+
+def _thread_created(value: bytes) -> Writer:
+    """Line 6 a thread whose "created" is this JSON, as it is."""
+    return raw(
+        6,
+        b'{"type": "thread", "id": "t-1", "network": "n", "title": "T", "author": "u", '
+        b'"created": ' + value + b"}",
+    )
+
+
+_NOT_AN_OBJECT = "line 6: expected a JSON object, got "
+_TYPES = "organisation, user, network, membership, thread, post, summary"
 _TOO_LONG_LINE = (
     rf"line 7: longer than {LINE_MAX:,} bytes, the most a record within the forum's limits "
     r"can take \(limits.body_max in config.toml sets them\)"
@@ -270,6 +308,75 @@ HOSTILE: dict[str, Hostile] = {
         r'line 1: header: field "exported_at" must be a time between 1970-01-01 and now, got '
         r'"9999-12-31T23:00:00-05:00"',
     ),
+    "an optional time of a user in year 9999": Hostile(
+        setting(3, created="9999-12-31T23:59:59Z"),
+        r'line 3: user "u": field "created" must be a time between 1970-01-01 and now, got '
+        r'"9999-12-31T23:59:59Z"',
+    ),
+    "a summary updated in year 9999": Hostile(
+        setting(8, updated="9999-01-01T00:00:00+00:00"),
+        r'line 8: summary of thread "t-1": field "updated" must be a time between 1970-01-01 '
+        r'and now, got "9999-01-01T00:00:00\+00:00"',
+    ),
+    "year 0": Hostile(
+        setting(6, created="0000-01-01T00:00:00Z"), _not_a_time("0000-01-01T00:00:00Z")
+    ),
+    "a year of five digits": Hostile(
+        setting(6, created="99999-01-01T00:00:00Z"), _not_a_time("99999-01-01T00:00:00Z")
+    ),
+    "a negative year": Hostile(
+        setting(6, created="-2022-07-26T09:30:00Z"), _not_a_time("-2022-07-26T09:30:00Z")
+    ),
+    "month 13, day 45": Hostile(
+        setting(6, created="2024-13-45T00:00:00Z"), _not_a_time("2024-13-45T00:00:00Z")
+    ),
+    "month 13, day 45, no time": Hostile(
+        setting(6, created="2024-13-45"), _not_a_time("2024-13-45")
+    ),
+    "30 February": Hostile(
+        setting(6, created="2024-02-30T00:00:00Z"), _not_a_time("2024-02-30T00:00:00Z")
+    ),
+    "hour 25": Hostile(
+        setting(6, created="2024-01-01T25:00:00Z"), _not_a_time("2024-01-01T25:00:00Z")
+    ),
+    "a leap second": Hostile(
+        setting(6, created="2016-12-31T23:59:60Z"), _not_a_time("2016-12-31T23:59:60Z")
+    ),
+    "a time without an offset": Hostile(
+        setting(6, created="2022-07-26T09:30:00"), _not_a_time("2022-07-26T09:30:00")
+    ),
+    "an offset of +99:99": Hostile(
+        setting(6, created="2022-07-26T09:30:00+99:99"), _not_a_time("2022-07-26T09:30:00+99:99")
+    ),
+    "an offset of +24:00": Hostile(
+        setting(6, created="2022-07-26T09:30:00+24:00"), _not_a_time("2022-07-26T09:30:00+24:00")
+    ),
+    "a time zone name": Hostile(
+        setting(6, created="2022-07-26T09:30:00 Europe/London"),
+        _not_a_time("2022-07-26T09:30:00 Europe/London"),
+    ),
+    "a time zone abbreviation": Hostile(
+        setting(6, created="2022-07-26T09:30:00 BST"), _not_a_time("2022-07-26T09:30:00 BST")
+    ),
+    "a time of 5,000 digits": Hostile(
+        setting(6, created="9" * 5000), _not_a_time("9" * 37 + "...")
+    ),
+    "a time that is empty": Hostile(setting(6, created=""), _not_a_time("")),
+    "a time as a 19-digit number": Hostile(
+        _thread_created(b"9" * 19),
+        r'line 6: thread "t-1": field "created" must be an ISO 8601 time with a UTC offset, '
+        r"got the number 9{19}",
+    ),
+    "a time as a negative number": Hostile(
+        _thread_created(b"-1"),
+        r'line 6: thread "t-1": field "created" must be an ISO 8601 time with a UTC offset, '
+        r"got the number -1",
+    ),
+    "a time as a number too large for a float": Hostile(
+        _thread_created(b"1e400"),
+        r'line 6: thread "t-1": field "created" must be an ISO 8601 time with a UTC offset, '
+        r"got the number inf",
+    ),
     "a time given as a number": Hostile(
         setting(6, created=20220726),
         r'line 6: thread "t-1": field "created" must be an ISO 8601 time with a UTC offset, '
@@ -311,6 +418,37 @@ HOSTILE: dict[str, Hostile] = {
         raw(1, b'{"type": "forum-archive", "version": 1.5}'),
         r'line 1: header: field "version" must be a whole number, got the number 1\.5',
     ),
+    # -- lines that are not a record
+    "a line that is a list": Hostile(raw(6, b"[]"), re.escape(_NOT_AN_OBJECT + "a list")),
+    "a line that is a string": Hostile(raw(6, b'"thread"'), re.escape(_NOT_AN_OBJECT + '"thread"')),
+    "a line that is a number": Hostile(raw(6, b"42"), re.escape(_NOT_AN_OBJECT + "the number 42")),
+    "a line that is null": Hostile(raw(6, b"null"), re.escape(_NOT_AN_OBJECT + "null")),
+    "a line that is true": Hostile(raw(6, b"true"), re.escape(_NOT_AN_OBJECT + "true")),
+    "a blank line": Hostile(
+        raw(6, b"   "), r"line 6: blank line \(the format has one JSON object per line\)"
+    ),
+    "an unknown record type": Hostile(
+        raw(6, b'{"type": "vote", "thread": "t-1"}'),
+        re.escape(f'line 6: unknown record type "vote" (expected one of {_TYPES})'),
+    ),
+    "a record type in capitals": Hostile(
+        setting(6, type="Thread"),
+        re.escape(f'line 6: unknown record type "Thread" (expected one of {_TYPES})'),
+    ),
+    "an unknown record type that is a terminal escape, 5,000 long": Hostile(
+        raw(6, json.dumps({"type": "\x1b[31m" + "x" * 5000}).encode()),
+        r'line 6: unknown record type "\\u001b\[31mx{32}\.\.\." \(expected one of '
+        + re.escape(_TYPES)
+        + r"\)",
+    ),
+    "a record without a type": Hostile(
+        setting(6, type=...),
+        re.escape(f'line 6: missing "type" (expected one of {_TYPES})'),
+    ),
+    "a second header": Hostile(
+        raw(6, json.dumps(HEADER).encode()),
+        r'line 6: a "forum-archive" header may only be the first line',
+    ),
     # -- JSON that costs too much, or is not JSON
     "deeply nested JSON": Hostile(
         raw(7, b"[" * 100_000), r"line 7: not valid JSON: nested too deeply"
@@ -318,6 +456,14 @@ HOSTILE: dict[str, Hostile] = {
     "deeply nested JSON inside a field": Hostile(
         raw(7, b'{"type": "post", "body": ' + b"[" * 100_000),
         r"line 7: not valid JSON: nested too deeply",
+    ),
+    "a JSON nesting bomb of objects": Hostile(
+        raw(6, b'{"a":' * 100_000 + b"1" + b"}" * 100_000),
+        r"line 6: not valid JSON: nested too deeply",
+    ),
+    "nesting inside a list of tags": Hostile(
+        raw(6, b'{"type": "thread", "tags": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
+        r"line 6: not valid JSON: nested too deeply",
     ),
     "a number of 600,000 digits": Hostile(
         raw(6, b'{"type": "thread", "pinned": ' + b"9" * 600_000 + b"}"),
@@ -376,6 +522,8 @@ HOSTILE: dict[str, Hostile] = {
     "a 30 MB line": Hostile(
         raw(7, b'{"type": "post", "body": "' + b"x" * 30_000_000), _TOO_LONG_LINE
     ),
+    "a 300 MB line": Hostile(sparse_line(300_000_000), _TOO_LONG_LINE),
+    "a line one byte over the limit": Hostile(sparse_line(LINE_MAX + 1), _TOO_LONG_LINE),
     "a gzip bomb: one line unpacking to 60 MB": Hostile(bomb, _TOO_LONG_LINE),
     "an over-long line in a gzipped archive": Hostile(
         gzipped(setting(7, body="x" * 2_000_000)), _TOO_LONG_LINE
@@ -387,6 +535,31 @@ HOSTILE: dict[str, Hostile] = {
     "a duplicate post id": Hostile(
         adding(8, {**base()[5], "body": "Again."}),
         r'line 8: post "p-1": id "p-1" appears on an earlier line too',
+    ),
+    "a duplicate thread id": Hostile(
+        adding(7, {**base()[4], "title": "Again"}),
+        r'line 7: thread "t-1": id "t-1" appears on an earlier line too',
+    ),
+    "a duplicate username, in other capitals": Hostile(
+        adding(4, {**base()[1], "username": "U", "email": "v@o.gov.uk"}),
+        r'line 4: user "u": username "u" appears on an earlier line too',
+    ),
+    "a duplicate email, in other capitals": Hostile(
+        adding(4, {**base()[1], "username": "v", "email": "U@O.GOV.UK"}),
+        r'line 4: user "v": email "U@O\.GOV\.UK" appears on an earlier line too',
+    ),
+    "a duplicate organisation slug": Hostile(
+        adding(3, {**base()[0], "email_domains": []}),
+        r'line 3: organisation "o": slug "o" appears on an earlier line too',
+    ),
+    "a duplicate network slug": Hostile(
+        adding(5, {**base()[2], "visibility": "public"}),
+        r'line 5: network "n": slug "n" appears on an earlier line too',
+    ),
+    "a second summary of a thread": Hostile(
+        adding(9, base()[6]),
+        r'line 9: summary of thread "t-1": a summary of thread "t-1" appears on an earlier line '
+        r"too",
     ),
     "a duplicate membership": Hostile(
         adding(6, base()[3]),

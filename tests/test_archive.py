@@ -575,6 +575,108 @@ async def test_an_over_long_line_is_refused_before_it_is_read_into_memory(
     assert peak < 8_000_000, peak
 
 
+# ------------------------------------------------------------- the renderer failing on a line
+
+#: Where each field the importer renders is in the hostile base archive.
+RENDERED_FIELDS = {
+    "network description": (4, 'network "n"', "description", "About *n*."),
+    "post body": (7, 'post "p-1"', "body", "Hello."),
+    "summary body": (8, 'summary of thread "t-1"', "body", "Said hello."),
+}
+
+
+def _failing_render(monkeypatch: pytest.MonkeyPatch, source: str, exc: BaseException) -> list[str]:
+    """markdown.render raising `exc` for `source` (a body refused as too large or too
+    costly, or a bug): whatever it raises, the importer must say which line it was."""
+    real = markdown.render
+    seen: list[str] = []
+
+    def render(text: str) -> markdown.Rendered:
+        seen.append(text)
+        if text == source:
+            raise exc
+        return real(text)
+
+    monkeypatch.setattr(markdown, "render", render)
+    return seen
+
+
+@pytest.mark.parametrize("field", list(RENDERED_FIELDS))
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("this body expands past the most a post may hold"),
+        RecursionError("maximum recursion depth exceeded"),
+        MemoryError(),
+        TimeoutError("render budget of 2 s spent"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+async def test_a_render_failure_is_reported_with_its_line_and_imports_nothing(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, exc: BaseException
+) -> None:
+    line, label, name, source = RENDERED_FIELDS[field]
+    seen = _failing_render(monkeypatch, source, exc)
+    path = write_archive(tmp_path / "a.jsonl", list(hostile_base()))
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path)
+
+    assert source in seen
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    assert str(caught.value) == (
+        f'line {line}: {label}: field "{name}" cannot be rendered as Markdown ({reason})'
+    )
+    assert await table_counts() == EMPTY
+    assert await AuditEntry.all().count() == 0
+
+
+async def test_a_batch_whose_rendering_fails_names_its_lines(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process that dies takes its whole batch: the message names the batch's lines."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(self: object, bodies: list[str]) -> Any:
+        async def fail() -> Any:
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+        return fail()
+
+    monkeypatch.setattr(importer_module._Renderer, "render", broken)
+    path = write_archive(tmp_path / "a.jsonl", list(hostile_base()))
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path)
+
+    assert str(caught.value) == (
+        "line 7: cannot render the bodies of lines 7 to 8 (BrokenProcessPool: A process in "
+        "the process pool was terminated abruptly)"
+    )
+    assert await table_counts() == EMPTY
+
+
+async def test_anything_else_going_wrong_on_a_line_is_reported_with_its_line(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What no check foresaw, failing while a record is written, is still one line naming
+    the record's line, and the import is rolled back."""
+
+    def slugify(value: str) -> str:
+        raise RuntimeError(f"no slug for {value!r}")
+
+    monkeypatch.setattr(importer_module, "slugify", slugify)
+    path = write_archive(tmp_path / "a.jsonl", list(hostile_base()))
+
+    with pytest.raises(ArchiveError) as caught:
+        await import_archive(path)
+
+    assert str(caught.value) == (
+        "line 6: cannot import this record (RuntimeError: no slug for 'T')"
+    )
+    assert await table_counts() == EMPTY
+
+
 # ---------------------------------------------------------------------------------- merging
 
 

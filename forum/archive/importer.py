@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import IO, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import OperationalError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -206,9 +206,10 @@ async def import_archive(
                     raise _DryRun
         except _DryRun:
             importer.report.dry_run = True
-        except IntegrityError as exc:
-            # Every conflict the archive can cause is checked line by line; this is a write
-            # racing the import (a user registering the same email, say).
+        except OperationalError as exc:
+            # Every conflict the archive can cause is checked line by line, and a write that
+            # fails on a line is reported with its number; this is one after the last line
+            # or at the commit (a user registering the same email, say, or a locked file).
             raise ArchiveError(f"the database refused the import: {_one_line(exc)}") from exc
         finally:
             importer.renderer.close()
@@ -274,13 +275,30 @@ def _numbered(stream: IO[bytes], line_bytes_max: int) -> Iterator[tuple[int, str
 # ------------------------------------------------------------------------------- rendering
 
 
-def _render_bodies(bodies: list[str]) -> list[tuple[str, str]]:
-    """(html, text) for each body: runs in a worker process, so it takes and returns plain data."""
-    out = []
-    for body in bodies:
+#: What rendering one body gives: (html, text), or why it could not be rendered.
+_Rendering = tuple[str, str] | str
+
+
+def _render_one(body: str) -> _Rendering:
+    """(html, text), or the reason the renderer refused or failed, in one line: whatever
+    goes wrong in it (an exception, a body refused as too large or too costly) is the
+    fault of the line that brought the body, and is reported with its number."""
+    try:
         rendered = markdown.render(body)
-        out.append((rendered.html, rendered.text))
-    return out
+        return rendered.html, rendered.text
+    except Exception as exc:  # any failure of the renderer is the line's
+        return _failure(exc)
+
+
+def _failure(exc: BaseException) -> str:
+    detail = _one_line(exc, 200)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _render_bodies(bodies: list[str]) -> list[_Rendering]:
+    """`_render_one` for each body: runs in a worker process, so it takes and returns plain
+    data."""
+    return [_render_one(body) for body in bodies]
 
 
 def _cpus() -> int:
@@ -302,7 +320,7 @@ class _Renderer:
         """Batches to keep rendering ahead of the one being written."""
         return 2 * self.workers if self._pool else 0
 
-    def render(self, bodies: list[str]) -> Awaitable[list[tuple[str, str]]]:
+    def render(self, bodies: list[str]) -> Awaitable[list[_Rendering]]:
         loop = asyncio.get_running_loop()
         if self._pool is None and self.workers > 1 and len(bodies) >= BATCH_SIZE:
             # "spawn": forking a process that runs an event loop and database threads can
@@ -327,6 +345,7 @@ class _Renderer:
 
 @dataclass(slots=True)
 class _PendingPost:
+    line: int
     ref: str
     thread_id: int
     author_id: int
@@ -342,6 +361,8 @@ class _PendingPost:
 
 @dataclass(slots=True)
 class _PendingSummary:
+    line: int
+    thread_ref: str
     thread_id: int
     author_id: int
     body: str
@@ -416,6 +437,34 @@ def _q(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _unrenderable(line: int, label: str, name: str, reason: str) -> ArchiveError:
+    return ArchiveError(
+        f'line {line}: {label}: field "{name}" cannot be rendered as Markdown ({reason})'
+    )
+
+
+def _rendered(line: int, label: str, name: str, source: str) -> tuple[str, str]:
+    """(html, text) of a field rendered in this process; ArchiveError naming the line if
+    the renderer fails or refuses it."""
+    rendering = _render_one(source)
+    if isinstance(rendering, str):
+        raise _unrenderable(line, label, name, rendering)
+    return rendering
+
+
+def _pending_label(item: _Pending) -> str:
+    if isinstance(item, _PendingPost):
+        return f"post {_q(item.ref)}"
+    return f"summary of thread {_q(item.thread_ref)}"
+
+
+def _batch_error(batch: list[_Pending], what: str, exc: BaseException) -> ArchiveError:
+    """A failure of a whole batch (written or rendered together): named by its lines."""
+    first, last = batch[0].line, batch[-1].line
+    lines = f"line {first}" if first == last else f"lines {first} to {last}"
+    return ArchiveError(f"line {first}: {what} of {lines} ({_failure(exc)})")
+
+
 class _Importer:
     def __init__(
         self, *, skip_existing: bool, grant_roles: bool, bounds: Bounds, name: str
@@ -446,7 +495,7 @@ class _Importer:
         self.merged_threads: set[int] = set()  # threads already there that got new posts
         self.had_posts = False
         self.batch: list[_Pending] = []
-        self.in_flight: deque[tuple[list[_Pending], Awaitable[list[tuple[str, str]]]]] = deque()
+        self.in_flight: deque[tuple[list[_Pending], Awaitable[list[_Rendering]]]] = deque()
 
     @property
     def conn(self) -> BaseDBAsyncClient:
@@ -479,7 +528,7 @@ class _Importer:
             if n == 1:
                 parse_header(n, text)
             else:
-                await self.add(n, parse_record(n, text, self.bounds))
+                await self.add_line(n, parse_record(n, text, self.bounds))
             if progress is not None and n % PROGRESS_EVERY == 0:
                 progress(raw.tell())
         if n == 0:
@@ -490,6 +539,20 @@ class _Importer:
         await self.write_audit()
         if progress is not None:
             progress(raw.tell())
+
+    async def add_line(self, line: int, record: Record) -> None:
+        """`add`, with whatever goes wrong in it said as that line's fault, in one line.
+
+        Every way a record can be wrong is checked before it is written; this is for what no
+        check foresaw (a value the database refuses that the checks let through, a conflict
+        with a write racing the import), so that bad input never ends in a traceback."""
+        try:
+            await self.add(line, record)
+        except ArchiveError:
+            raise
+        except Exception as exc:  # reported; the transaction rolls back
+            reason = _failure(exc)
+            raise ArchiveError(f"line {line}: cannot import this record ({reason})") from None
 
     async def add(self, line: int, record: Record) -> None:
         match record:
@@ -684,7 +747,7 @@ class _Importer:
             slug=r.slug,
             name=r.name,
             description=r.description,
-            description_html=markdown.render(r.description).html,
+            description_html=_rendered(line, label, "description", r.description)[0],
             visibility=r.visibility,
             # The format has no creation time for networks: they begin here.
             created_at=utcnow(),
@@ -806,6 +869,7 @@ class _Importer:
         self.report.created["post"] += 1
         await self._queue(
             _PendingPost(
+                line=line,
                 ref=r.id,
                 thread_id=thread_id,
                 author_id=author_id,
@@ -858,6 +922,8 @@ class _Importer:
         await self._added(await self._network_of(thread_id), "summary")
         await self._queue(
             _PendingSummary(
+                line=line,
+                thread_ref=r.thread,
                 thread_id=thread_id,
                 author_id=author_id,
                 body=r.body,
@@ -881,13 +947,25 @@ class _Importer:
             self.in_flight.append((batch, self.renderer.render([i.body for i in batch])))
         while self.in_flight and (final or len(self.in_flight) > self.renderer.depth):
             batch, rendering = self.in_flight.popleft()
-            await self._write(batch, await rendering)
+            try:
+                rendered = await rendering
+            except Exception as exc:  # a worker that died, or could not start
+                raise _batch_error(batch, "cannot render the bodies", exc) from None
+            try:
+                await self._write(batch, rendered)
+            except ArchiveError:
+                raise
+            except Exception as exc:  # see _Importer.add_line
+                raise _batch_error(batch, "the database refused the bodies", exc) from None
 
-    async def _write(self, batch: list[_Pending], rendered: list[tuple[str, str]]) -> None:
+    async def _write(self, batch: list[_Pending], rendered: list[_Rendering]) -> None:
         posts: list[Post] = []
         pending_posts: list[_PendingPost] = []
         summaries: list[Summary] = []
-        for item, (html, text) in zip(batch, rendered, strict=True):
+        for item, rendering in zip(batch, rendered, strict=True):
+            if isinstance(rendering, str):
+                raise _unrenderable(item.line, _pending_label(item), "body", rendering)
+            html, text = rendering
             if isinstance(item, _PendingSummary):
                 summaries.append(
                     Summary(
