@@ -16,10 +16,10 @@ It prints p50 and p90 of each, the ratio under attack over quiet (target: at mos
 TARGET_RATIO for the home page and for the ordinary search), and what the attackers got
 back (statuses and latencies), so that a refusal (429) is seen as one, not as speed.
 
-Addresses are told apart by X-Forwarded-For, which the server trusts from loopback for this
-run only (FORUM_SERVER_FORWARDED_ALLOW_IPS=127.0.0.1, as behind the nginx of the deployment
-guide): the attacker is 203.0.113.7, the reader 198.51.100.20 (quiet) and
-198.51.100.21 (under attack).
+Addresses are told apart by X-Forwarded-For, which the server believes from loopback for
+this run only (FORUM_SERVER_FORWARDED_ALLOW_IPS=127.0.0.1, as behind the nginx of the
+deployment guide; by default it believes no proxy): the attacker is 203.0.113.7, the
+reader 198.51.100.20 (quiet) and 198.51.100.21 (under attack).
 """
 
 from __future__ import annotations

@@ -28,6 +28,24 @@ def _err(message: str) -> None:
 # --- serve --------------------------------------------------------------------------------
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `forum serve` tells uvicorn besides where to listen (the tests build uvicorn's
+    config from it, so they check what serving does).
+
+    Proxy headers are believed only from `server.forwarded_allow_ips`, and not at all when
+    it is empty: uvicorn's own default believes 127.0.0.1, so anything on the host could
+    name any client address (and skip the per-address limits) or claim https.
+    """
+    allowed = list(settings.server.forwarded_allow_ips)
+    return {
+        "proxy_headers": bool(allowed),
+        "forwarded_allow_ips": allowed,
+        # The forum logs each request itself (route pattern, no query strings).
+        "access_log": False,
+        "log_level": "info",
+    }
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import subprocess
 
@@ -47,6 +65,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["FORUM_SEARCH_RUN_INDEXER"] = "no"
         indexer = subprocess.Popen([sys.executable, "-m", "forum", "indexer"])
     print(f"Serving {settings.site.name} at http://{host}:{port}  (Ctrl+C to stop)", flush=True)
+    proxies = settings.server.forwarded_allow_ips
+    print(
+        "X-Forwarded-For and -Proto are believed from " + ", ".join(proxies)
+        if proxies
+        else "X-Forwarded-For and -Proto are ignored (server.forwarded_allow_ips is empty)",
+        flush=True,
+    )
     try:
         uvicorn.run(
             "forum.app:asgi",
@@ -54,10 +79,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             host=host,
             port=port,
             workers=workers,
-            proxy_headers=True,
-            # The forum logs each request itself (route pattern, no query strings).
-            access_log=False,
-            log_level="info",
+            **uvicorn_options(settings),
         )
     finally:
         if indexer is not None:

@@ -7,6 +7,7 @@ start-up with a `ConfigError` naming the key, so a typo never becomes a silent d
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -42,6 +43,10 @@ class ServerSettings:
     log_format: str = "text"
     # Empty: /metrics is off (404). Set: Prometheus scrapes with "Authorization: Bearer <it>".
     metrics_token: str = ""
+    # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: none, whatever connects is the client (so
+    # nothing on the host can pick an address to dodge the per-address limits).
+    forwarded_allow_ips: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -182,8 +187,32 @@ _POSITIVE = {
 }
 
 
+def _addresses(name: str, value: Any) -> tuple[str, ...]:
+    """A list of IP addresses and networks: a TOML list, or text separated by commas (from
+    the environment). Each is checked here: uvicorn would quietly take a typo for a name
+    that never matches."""
+    if isinstance(value, str):
+        value = [part for part in value.replace(",", " ").split() if part]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name}: expected a list of addresses, got {value!r}")
+    addresses = []
+    for item in value:
+        try:
+            if "/" in item:
+                addresses.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            else:
+                addresses.append(str(ipaddress.ip_address(item.strip())))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: expected IP addresses or networks (127.0.0.1, 10.0.0.0/24), got {item!r}"
+            ) from None
+    return tuple(addresses)
+
+
 def _coerce(section: str, key: str, kind: type, value: Any) -> Any:
     name = f"{section}.{key}"
+    if kind is tuple:
+        return _addresses(name, value)
     if kind is int:
         if isinstance(value, bool):
             raise ConfigError(f"{name}: expected a whole number, got {value!r}")
@@ -223,7 +252,9 @@ def _section(section: str, kind: type, raw: Mapping[str, Any], env: Mapping[str,
 
 
 def _type_of(field: dataclasses.Field[Any]) -> type:
-    return int if field.type in ("int", int) else str
+    if field.type in ("int", int):
+        return int
+    return tuple if str(field.type).startswith("tuple") else str
 
 
 def _following_the_server(site: SiteSettings, server: ServerSettings) -> SiteSettings:
@@ -238,6 +269,19 @@ def _following_the_server(site: SiteSettings, server: ServerSettings) -> SiteSet
     host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
     host = f"[{host}]" if ":" in host else host
     return dataclasses.replace(site, base_url=f"http://{host}:{server.port}")
+
+
+def _legacy_forwarded(server: ServerSettings, env: Mapping[str, str]) -> ServerSettings:
+    """uvicorn's own `FORWARDED_ALLOW_IPS`, which deployments set before the forum had
+    `server.forwarded_allow_ips`, is still read when the setting is empty and not in the
+    environment (the forum hands uvicorn its list, so uvicorn no longer reads it): an
+    upgrade must not quietly stop believing a proxy it was told to believe."""
+    given = server.forwarded_allow_ips or "FORUM_SERVER_FORWARDED_ALLOW_IPS" in env
+    legacy = env.get("FORWARDED_ALLOW_IPS", "").strip()
+    if given or not legacy:
+        return server
+    ips = _addresses("FORWARDED_ALLOW_IPS (server.forwarded_allow_ips)", legacy)
+    return dataclasses.replace(server, forwarded_allow_ips=ips)
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -265,6 +309,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         if not isinstance(body, dict):
             raise ConfigError(f"{name}: expected a [{name}] table")
         sections[name] = _section(name, kind, body, env)
+    sections["server"] = _legacy_forwarded(sections["server"], env)
     sections["site"] = _following_the_server(sections["site"], sections["server"])
     settings = Settings(base_dir=path.resolve().parent, **sections)
     url = settings.database.url

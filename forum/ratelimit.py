@@ -21,7 +21,9 @@ limit; otherwise it records one event for each. Its message ("Too many attempts.
 N minutes.") is meant for the form, and `retry_after` (seconds) for a Retry-After header; the
 web layer's `forum.web.limits.too_many` renders both with status 429. When only failures
 should count (logins), `check_all` before the attempt and `record_all` after a failure;
-`clear` forgets a key (a successful login clears the account's failures).
+`clear` forgets a key (the right current password clears its failures), and `forgive`
+forgets a key's events with those recorded along with them (a successful login forgives its
+address's failures on that account, and only those).
 
 Events older than the longest window (MAX_WINDOW) are pruned on about one record in a
 hundred, so the table stays small without a scheduled job. Check and record are separate
@@ -74,11 +76,17 @@ class Limit:
             raise ValueError(f"a limit needs events >= 1 and a window up to {MAX_WINDOW}")
 
 
-# Failed logins. Per account (counted per name typed, so an unknown name is limited exactly
-# like a real one and the limit does not tell which exist), and per address, which also
-# bounds an attacker who tries one password against many accounts.
+# Failed logins (forum.web.limits builds the keys; docs/security.md, "Rate limits"). Per
+# account, counted per name typed (so an unknown name is limited exactly like a real one and
+# the limit does not tell which exist), for browsers that have not logged in to it before;
+# a browser that has (its device cookie names the account) is held by its own failures
+# only, so a stranger's cannot lock the owner out of their own browsers.
 LOGIN_PER_ACCOUNT = Limit(10, timedelta(minutes=15))
-LOGIN_PER_ADDRESS = Limit(30, timedelta(minutes=15))
+LOGIN_PER_DEVICE = Limit(10, timedelta(minutes=15))
+# Per address, the accounts failed from it (not the failures): one guesser behind an
+# office's one address does not lock the office out of the other accounts, but one
+# password tried against many accounts is still bounded.
+LOGIN_ACCOUNTS_PER_ADDRESS = Limit(30, timedelta(minutes=15))
 # Wrong current passwords typed by someone signed in (changing the password or the address),
 # per account: a borrowed or stolen session must not become an unlimited password oracle.
 # Only the session's holder can spend it, so it is no lock-out button for strangers.
@@ -162,6 +170,25 @@ async def hit(key: str, limit: Limit) -> None:
 async def clear(*keys: str) -> None:
     """Forget keys' events (after a successful login, its failures no longer count)."""
     await RateEvent.filter(key__in=[_key(key) for key in keys]).delete()
+
+
+async def count(key: str, limit: Limit) -> int:
+    """How many events `key` has within `limit`'s window."""
+    return int(await RateEvent.filter(key=_key(key), at__gt=utcnow() - limit.window).count())
+
+
+async def forgive(key: str, *along: str) -> None:
+    """Forget `key`'s events and, under each key of `along`, the events recorded with them
+    (by the same `record_all` call, which gives all its events one instant).
+
+    For a failure counted under several keys at once — per account, and per account and
+    address — when the address later proves itself (the right password): its failures
+    leave the account's count, while other addresses' stay.
+    """
+    instants = list(await RateEvent.filter(key=_key(key)).values_list("at", flat=True))
+    if instants and along:
+        await RateEvent.filter(key__in=[_key(k) for k in along], at__in=instants).delete()
+    await RateEvent.filter(key=_key(key)).delete()
 
 
 async def prune(older_than: timedelta = MAX_WINDOW) -> int:

@@ -81,6 +81,37 @@ def test_a_bad_file_fails_naming_the_key(tmp_path: Path) -> None:
         load_settings(path, env={})
 
 
+def test_proxies_are_believed_only_when_listed(tmp_path: Path) -> None:
+    """`server.forwarded_allow_ips`: empty by default; a list in the file, or addresses
+    separated by commas in FORUM_SERVER_FORWARDED_ALLOW_IPS (the environment wins);
+    uvicorn's old FORWARDED_ALLOW_IPS is still read when the setting is not given."""
+    assert load_settings(env={}).server.forwarded_allow_ips == ()
+    path = tmp_path / "c.toml"
+    path.write_text('[server]\nforwarded_allow_ips = ["127.0.0.1", "10.0.0.0/24", "::1"]\n')
+    allowed = ("127.0.0.1", "10.0.0.0/24", "::1")
+    assert load_settings(path, env={}).server.forwarded_allow_ips == allowed
+    env = {"FORUM_SERVER_FORWARDED_ALLOW_IPS": "192.0.2.1, 10.1.2.3/16"}
+    assert load_settings(path, env=env).server.forwarded_allow_ips == ("192.0.2.1", "10.1.0.0/16")
+    assert (
+        load_settings(
+            path, env={**env, "FORUM_SERVER_FORWARDED_ALLOW_IPS": ""}
+        ).server.forwarded_allow_ips
+        == ()
+    )
+    legacy = {"FORWARDED_ALLOW_IPS": "10.0.0.5"}
+    assert load_settings(env=legacy).server.forwarded_allow_ips == ("10.0.0.5",)
+    assert load_settings(path, env=legacy).server.forwarded_allow_ips == allowed
+    for bad in ("*", "localhost", "10.0.0.300", "10.0.0.0/40"):
+        with pytest.raises(ConfigError, match=r"server\.forwarded_allow_ips: expected IP"):
+            load_settings(env={"FORUM_SERVER_FORWARDED_ALLOW_IPS": bad})
+    path.write_text('[server]\nforwarded_allow_ips = "127.0.0.1"\n')
+    # Text in the file is read like the environment's; a number is not an address list.
+    assert load_settings(path, env={}).server.forwarded_allow_ips == ("127.0.0.1",)
+    path.write_text("[server]\nforwarded_allow_ips = [1]\n")
+    with pytest.raises(ConfigError, match=r"server\.forwarded_allow_ips: expected a list"):
+        load_settings(path, env={})
+
+
 def test_a_missing_email_ca_file_is_named_at_start(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[email]\nca_file = "certs/relay-ca.pem"\n')

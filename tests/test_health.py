@@ -50,3 +50,15 @@ async def test_readyz_tells_strangers_only_whether_it_is_ready(
     assert stranger.json() == {"ready": True, "database": "ok"}
     assert wrong.json() == {"ready": True, "database": "ok"}
     assert operator.json()["mail_queued"] == 1 and "search_lag" in operator.json()
+
+
+async def test_readyz_through_a_proxy_on_this_host_tells_only_whether_it_is_ready(
+    client: httpx.AsyncClient,
+) -> None:
+    """Behind nginx on the same host every visitor's peer is loopback (when the proxy is
+    not listed in `server.forwarded_allow_ips`, uvicorn leaves it so): a request carrying a
+    forwarding header is not the operator's own check."""
+    await mail.queue(to="a@example.org", subject="S", text="T")
+    assert "mail_queued" in (await client.get("/readyz")).json()  # from loopback, directly
+    proxied = await client.get("/readyz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.json() == {"ready": True, "database": "ok"}

@@ -6,7 +6,8 @@ with the same cost, and the same SQL statements — never with a clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from argon2 import Parameters, PasswordHasher, extract_parameters
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from starlette.applications import Starlette
 
 from forum import ratelimit
 from forum.accounts import passwords, services
@@ -106,17 +108,32 @@ async def test_the_dummy_hash_follows_the_hasher_in_use(hasher: CountingHasher) 
     assert hasher.verified == [extract_parameters(hasher.hash("x"))]
 
 
-async def test_a_correct_login_clears_the_accounts_failures(
-    client: httpx.AsyncClient, hasher: CountingHasher
+async def test_a_correct_login_forgives_its_addresss_failures_on_the_account_only(
+    app: Starlette, client: httpx.AsyncClient, hasher: CountingHasher
 ) -> None:
+    """The owner's own typos (here, from 127.0.0.1) stop counting once they get it right;
+    a guesser's elsewhere (203.0.113.5) still count, and are not wiped by the owner's
+    login to give the guesser ten more."""
     await make_user("alice")
     for login in ("alice", "alice@example.org"):
         assert (await attempt(client, login, "wrong password")).status_code == 401
-    assert await RateEvent.filter(key__startswith="login:account:").count() == 2
+    async with browser(app, "203.0.113.5") as guesser:
+        for _ in range(3):
+            assert (await attempt(guesser, "alice", "wrong password")).status_code == 401
+    assert await RateEvent.filter(key="login:account:alice").count() == 4
     assert (await attempt(client, "alice", PASSWORD)).status_code == 303
-    assert await RateEvent.filter(key__startswith="login:account:").count() == 0
-    # The address's failures still count.
-    assert await RateEvent.filter(key="login:address:127.0.0.1").count() == 2
+    assert await RateEvent.filter(key="login:account:alice").count() == 3
+    assert not await RateEvent.filter(key="login:account:alice@example.org").exists()
+    assert not await RateEvent.filter(key__contains="127.0.0.1").exists()
+    assert await RateEvent.filter(key="login:address:203.0.113.5").count() == 1
+
+
+@asynccontextmanager
+async def browser(app: Starlette, address: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
+    """Another browser (its own cookies), from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
 
 
 async def use_up(key: str, limit: ratelimit.Limit) -> None:
@@ -142,13 +159,106 @@ async def test_after_ten_failures_an_account_name_is_refused_for_a_while_whoever
     assert (await attempt(client, "someone", "wrong password")).status_code == 401
 
 
-async def test_an_address_is_limited_across_account_names(
+async def test_an_address_is_limited_by_how_many_accounts_failed_from_it(
     client: httpx.AsyncClient, hasher: CountingHasher
 ) -> None:
+    """One password tried against many accounts is still bounded: after failures on thirty
+    names from one address, that address's new browsers are refused for any account."""
     await make_user("alice")
-    await use_up("login:address:127.0.0.1", ratelimit.LOGIN_PER_ADDRESS)
+    for n in range(ratelimit.LOGIN_ACCOUNTS_PER_ADDRESS.events):
+        assert (await attempt(client, f"someone{n}", "Password1")).status_code == 401
     r = await attempt(client, "alice", PASSWORD)
     assert r.status_code == 429 and "Try again in 15 minutes." in error_of(r)
+
+
+async def test_thirty_failures_from_an_office_address_do_not_stop_a_colleague(
+    app: Starlette, hasher: CountingHasher
+) -> None:
+    """Thirty failures from one address (one guesser behind an office's NAT, on one
+    person's username, email and a misspelling) do not refuse a colleague at the same
+    address, on a browser that never logged in before, their own account."""
+    await make_user("alice")
+    carol = await make_user("carol")
+    async with browser(app, "198.51.100.7") as guesser:
+        for login in ("alice", "alice@example.org", "alicee"):
+            for _ in range(ratelimit.LOGIN_PER_ACCOUNT.events):
+                assert (await attempt(guesser, login, "wrong password")).status_code == 401
+        assert (await attempt(guesser, "alice", PASSWORD)).status_code == 429
+    async with browser(app, "198.51.100.7") as colleague:
+        assert (await attempt(colleague, carol.username, PASSWORD)).status_code == 303
+
+
+async def test_a_stranger_cannot_lock_the_owner_out_of_a_browser_they_logged_in_from(
+    app: Starlette, client: httpx.AsyncClient, hasher: CountingHasher
+) -> None:
+    """Ten failures on the username and ten on the email (a stranger, elsewhere) refuse
+    every browser that has not logged in to the account, the owner's new one too: guessing
+    stays as slow as it was. The browser the owner logged in from before (its device
+    cookie names the account) still logs in with the right password."""
+    alice = await make_user("alice")
+    await log_in(client, alice)
+    await client.post("/logout", data={"csrf_token": await csrf(client, "/")})
+    async with browser(app, "203.0.113.66") as stranger:
+        for login in ("alice", "alice@example.org"):
+            for _ in range(ratelimit.LOGIN_PER_ACCOUNT.events):
+                assert (await attempt(stranger, login, "wrong password")).status_code == 401
+        hasher.verified.clear()
+        # The guesser without a device cookie is stopped, right password or not.
+        assert (await attempt(stranger, "alice", PASSWORD)).status_code == 429
+        assert (await attempt(stranger, "alice@example.org", "guess 21")).status_code == 429
+        assert hasher.verified == []
+    async with browser(app) as new_browser:
+        assert (await attempt(new_browser, "alice", PASSWORD)).status_code == 429
+    for login in ("alice", "ALICE@example.org"):
+        r = await attempt(client, login, PASSWORD)
+        assert r.status_code == 303, error_of(r)
+        assert client.cookies.get("forum_session")
+        await client.post("/logout", data={"csrf_token": await csrf(client, "/")})
+    # The stranger's failures still count against every other browser.
+    async with browser(app) as new_browser:
+        assert (await attempt(new_browser, "alice", PASSWORD)).status_code == 429
+
+
+async def test_a_known_browser_is_held_by_its_own_failures(
+    app: Starlette, client: httpx.AsyncClient, hasher: CountingHasher
+) -> None:
+    """Someone at the owner's browser (or holding a copy of its cookie) gets ten guesses
+    per quarter hour too; they are counted against that browser, not the account."""
+    alice = await make_user("alice")
+    await log_in(client, alice)
+    for _ in range(ratelimit.LOGIN_PER_DEVICE.events):
+        assert (await attempt(client, "alice", "wrong password")).status_code == 401
+    r = await attempt(client, "alice", PASSWORD)
+    assert r.status_code == 429 and "Try again in 15 minutes." in error_of(r)
+    assert not await RateEvent.filter(key__startswith="login:account:").exists()
+    async with browser(app, "203.0.113.8") as elsewhere:
+        assert (await attempt(elsewhere, "alice", PASSWORD)).status_code == 303
+
+
+async def test_a_device_cookie_is_for_its_accounts_and_cannot_be_forged(
+    app: Starlette, client: httpx.AsyncClient, hasher: CountingHasher
+) -> None:
+    """A browser that logged in to bob is a stranger to alice; an altered cookie, or one
+    signed with another secret, is no cookie at all. Each is limited like any browser."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await use_up("login:account:alice", ratelimit.LOGIN_PER_ACCOUNT)
+    await log_in(client, bob)
+    assert (await attempt(client, "alice", PASSWORD)).status_code == 429
+    real = client.cookies["forum_device"]
+    device_id, _, signature = real.split(".")
+    for forged in (
+        f"{device_id}.{alice.id}-{bob.id}.{signature}",
+        f"{device_id}.{alice.id}.{'0' * 64}",
+        f"{device_id}.{alice.id}",
+        "",
+    ):
+        async with browser(app) as other:
+            other.cookies.set("forum_device", forged)
+            assert (await attempt(other, "alice", PASSWORD)).status_code == 429, forged
+    # A browser knows the last few accounts that logged in from it, the latest first.
+    await RateEvent.all().delete()
+    await log_in(client, alice)
+    assert client.cookies["forum_device"].split(".")[:2] == [device_id, f"{alice.id}-{bob.id}"]
 
 
 async def test_the_limit_lifts_when_the_failures_are_old_enough(

@@ -293,7 +293,7 @@ async def test_an_admin_may_remove_a_networks_only_facilitator(
     assert not await is_member(network, fac)
 
 
-async def test_facilitators_add_people_by_username_or_email(
+async def test_facilitators_add_people_by_username_admins_by_email_too(
     db: str, client: httpx.AsyncClient
 ) -> None:
     network = await make_network("dl", name="Data Leaders", visibility=Visibility.MEMBERS)
@@ -302,20 +302,60 @@ async def test_facilitators_add_people_by_username_or_email(
     )
     wanjiru = await make_user("wanjiru")
     tomas = await make_user("tomas")
-    await login(client, fac)
-    for who, user in (("@Wanjiru", wanjiru), ("TOMAS@example.org", tomas)):
+    admin = await make_user(is_admin=True, display_name="Ada Admin")
+    for adder, who, user in ((fac, "@Wanjiru", wanjiru), (admin, "TOMAS@example.org", tomas)):
+        client.cookies.clear()
+        await login(client, adder)
         response = await post_form(client, "/n/dl/members/add", {"who": who})
         assert response.status_code == 303, response.text
         assert response.headers["location"] == "/n/dl/members?done=added"
         assert await is_member(network, user)
         [told] = await mail_to(user)
         assert told.subject == "You have been added to Data Leaders"
-        assert "Fiona Fac has added you" in told.body_text
+        assert f"{adder.display_name} has added you" in told.body_text
     assert await actions() == ["member.add", "member.add"]
     page = html(await client.get("/n/dl/members"))
     rows = page.css("section[aria-labelledby=members] tbody tr")
     assert rows[0].css_first("td").text().strip() == "Fiona Fac"  # facilitators first
     assert len(rows) == 3
+
+
+async def test_adding_by_email_answers_alike_whether_the_address_has_an_account(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    """A facilitator cannot use the add form to find out who is registered: an email
+    address is invited (as the invitation form does), whether it has an account, has one
+    that is unconfirmed or deactivated, or has none; the page and the list of members are
+    the same each time. A new address gets a link to make an account, the owner of a known
+    one a note on how to join."""
+    network = await make_network("dl", name="Data Leaders", visibility=Visibility.MEMBERS)
+    fac = await make_member(network, role=Role.FACILITATOR)
+    known = await make_user("known")
+    unconfirmed = await make_user("unconfirmed")
+    await User.filter(id=unconfirmed.id).update(email_verified_at=None)
+    gone = await make_user("gone")
+    await User.filter(id=gone.id).update(is_active=False)
+    await login(client, fac)
+    answers = []
+    for who in (
+        "nobody.yet@example.org",
+        "KNOWN@example.org",
+        "unconfirmed@example.org",
+        "gone@example.org",
+    ):
+        response = await post_form(client, "/n/dl/members/add", {"who": who})
+        page = await client.get(response.headers["location"])
+        answers.append((response.status_code, response.headers["location"], page.text))
+    assert {answer[:2] for answer in answers} == {(303, "/n/dl/members?done=invited")}
+    assert len({answer[2] for answer in answers}) == 1
+    assert "The invitation was sent." in answers[0][2]
+    assert not await is_member(network, known)
+    [invitation] = await Invitation.all()
+    assert invitation.email == "nobody.yet@example.org"
+    assert invitation.network_ids == [network.id]
+    [note] = await mail_to(known)
+    assert "Data Leaders" in note.subject and "/n/dl/request" in note.body_text
+    assert await actions() == ["invitation.create"] * 4
 
 
 async def test_adding_a_member_names_each_problem_and_keeps_the_text(
@@ -333,7 +373,7 @@ async def test_adding_a_member_names_each_problem_and_keeps_the_text(
         ("", "Enter the username or email address"),
         ("   ", "Enter the username or email address"),
         ("nobody-here", "Nobody has an account"),
-        ("nobody@example.org", "Nobody has an account"),
+        ("not@an address", "Enter an email address"),
         ("x" * 5000, "Nobody has an account"),
         ("bad\x00name", "Nobody has an account"),
         (member.username, "is already a member"),

@@ -33,6 +33,21 @@ async def test_hit_all_records_each_key_until_one_is_at_its_limit(db: str) -> No
     assert await RateEvent.filter(key="b").count() == 3
 
 
+async def test_forgive_forgets_a_key_and_only_the_events_recorded_with_it(db: str) -> None:
+    """A failure counted per account and per (address, account) at once: forgiving the
+    address's key takes its events out of the account's count, and nobody else's."""
+    await ratelimit.record_all(["account", "pair", "address"])
+    await ratelimit.record_all(["account", "pair"])
+    await ratelimit.record_all(["account", "other pair"])
+    assert await ratelimit.count("account", THREE_A_MINUTE) == 3
+    await ratelimit.forgive("pair", "account", "address")
+    assert await ratelimit.count("account", THREE_A_MINUTE) == 1
+    assert await RateEvent.filter(key__in=["pair", "address"]).count() == 0
+    assert await RateEvent.filter(key="other pair").count() == 1
+    await ratelimit.forgive("nothing recorded", "account")
+    assert await ratelimit.count("account", THREE_A_MINUTE) == 1
+
+
 async def test_the_wait_is_until_the_oldest_event_leaves_the_window(db: str) -> None:
     now = utcnow()
     for seconds_ago in (50, 20, 10):

@@ -79,7 +79,7 @@ async def test_the_session_cookie_set_at_login_over_https_is_host_only_and_secur
         "/login", data={"login": "alice", "password": PASSWORD, "csrf_token": token}
     )
     cookies = set_cookies(r)
-    assert set(cookies) == {"__Host-forum_session", "__Host-forum_csrf"}
+    assert set(cookies) == {"__Host-forum_session", "__Host-forum_csrf", "__Host-forum_device"}
     for cookie in cookies.values():
         attrs = [a.strip().lower() for a in cookie.split(";")[1:]]
         assert {"secure", "httponly", "path=/", "samesite=lax"} <= set(attrs)

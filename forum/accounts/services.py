@@ -187,15 +187,20 @@ async def retire_links(user_id: int, *, using: BaseDBAsyncClient | None = None) 
     )
 
 
-async def authenticate(*, login: str, password: str) -> User | None:
-    """The active user whose username or email and password match, else None."""
+async def account_for_login(login: str) -> User | None:
+    """The account (active or not) a login form's username or email names, else None."""
     login = login.strip()
-    user = None
     if "@" in login and not login.startswith("@"):
         if EMAIL_RE.match(login) and len(login) <= 254:
-            user = await User.filter(email__iexact=login).first()
+            return await User.filter(email__iexact=login).first()
     elif USERNAME_RE.match(normalise_username(login)):
-        user = await User.filter(username=normalise_username(login)).first()
+        return await User.filter(username=normalise_username(login)).first()
+    return None
+
+
+async def authenticate(*, login: str, password: str) -> User | None:
+    """The active user whose username or email and password match, else None."""
+    user = await account_for_login(login)
     ok = await passwords.verified(user.password_hash if user else "", password)
     if not ok or user is None or not user.is_active:
         return None

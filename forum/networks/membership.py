@@ -17,6 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from forum import permissions, ratelimit
+from forum.accounts import invitations
 from forum.accounts.models import Organisation, User
 from forum.accounts.services import EMAIL_RE, USERNAME_RE, account_changed, normalise_username
 from forum.audit import services as audit
@@ -412,14 +413,38 @@ async def find_account(who: str) -> User:
     return user
 
 
-async def add_member(*, viewer: Viewer, network: Network, who: str, site: SiteSettings) -> User:
+def _is_email(who: str) -> bool:
+    return "@" in clean_line(who).lstrip("@")
+
+
+async def add_member(
+    *, viewer: Viewer, network: Network, who: str, site: SiteSettings
+) -> User | None:
     """Add an existing account, named by username or email address, as a member, and email
     them. A waiting request of theirs is closed as approved. Audited as `member.add`.
 
+    An email address named by a facilitator who is not an admin is invited instead, and
+    None returned (`invitations.create_invitation`: a new address is sent a link to make an
+    account, an address with one a note on how to join): adding it at once would tell
+    them, by the answer or by the list of members, whether the address has an account.
+    Usernames are public (every profile shows one), so naming one adds at once.
+
     Raises PermissionDenied (not a facilitator), ValidationError (nobody by that name, the
-    account is deactivated or unconfirmed, or already a member).
+    account is deactivated or unconfirmed, or already a member; a malformed address).
     """
     actor = _require_manager(viewer, network)
+    if _is_email(who) and not viewer.is_admin:
+        try:
+            await invitations.create_invitation(
+                viewer=viewer,
+                email=clean_line(who),
+                networks=[network],
+                base_url=site.base_url,
+                site_name=site.name,
+            )
+        except ValidationError as exc:
+            raise ValidationError({"who": " ".join(exc.errors.values())}) from None
+        return None
     user = await find_account(who)
     async with in_transaction() as conn:
         await _lock(network, conn)

@@ -11,7 +11,7 @@ from forum import permissions, ratelimit
 from forum.accounts import queries, services
 from forum.accounts.models import User
 from forum.threads import queries as thread_queries
-from forum.web import limits
+from forum.web import devices, limits
 from forum.web.forms import read_form
 from forum.web.security import (
     SESSION_COOKIE,
@@ -67,18 +67,23 @@ async def login(request: Request) -> Response:
 
     if not login_name or not password:
         return again("Enter your username or email and your password.", 400)
-    # Only failures count; a correct password does not get past a limit either.
-    rules = limits.login_rules(request, login_name)
+    # Only failures count; a correct password does not get past a limit either. Which
+    # limits depends on whether this browser has logged in to the account before, so the
+    # account is looked up first, for browsers with a device cookie only (they know it).
+    account = None
+    if devices.read(request) is not None:
+        account = await services.account_for_login(login_name)
+    attempt = await limits.login_limits(request, login_name, account)
     try:
-        await ratelimit.check_all(rules)
+        await ratelimit.check_all(attempt.rules())
     except ratelimit.RateLimited as exc:
         return limits.too_many(request, "accounts/login.html", {**context, "error": str(exc)}, exc)
     user = await services.authenticate(login=login_name, password=password)
     if user is None:
         # The same answer whether or not the account exists (or is deactivated).
-        await ratelimit.record_all(key for key, _ in rules)
+        await attempt.failed()
         return again("That username or email and password do not match an account.", 401)
-    await ratelimit.clear(*limits.login_account_keys(user))
+    await attempt.forgive(user)
     return await start_session(request, user, next_url, unsent=text)
 
 
@@ -112,6 +117,8 @@ async def start_session(
         response = await unsent_page(request, unsent, again=True, status_code=200)
     set_cookie(response, request, SESSION_COOKIE, key, settings.security.session_days * 86400)
     rotate_csrf(response, request, csrf)
+    # From now on this browser is one the account has logged in from (`web.devices`).
+    devices.remember(response, request, user.id)
     return response
 
 

@@ -5,7 +5,9 @@
   this host is (changes not yet applied) and how many emails wait in the outbox. 200 with a
   JSON body when the database answers, 503 otherwise. Nothing in it names content, and the
   figures are only for the operator: a request with the metrics token (`Authorization:
-  Bearer …`, as /metrics) or from a loopback address. Anyone else learns ready or not ready
+  Bearer …`, as /metrics) or from a loopback address not through a proxy (a request carrying
+  a forwarding header came through one: nginx on the host, and every visitor's peer would be
+  loopback, believed proxy or not). Anyone else learns ready or not ready
   (the status code, which is all a load balancer reads), not how busy the mail or the index is.
 """
 
@@ -24,6 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from forum.changes import Change, SearchCursor
 from forum.mail.models import MailStatus, OutboundEmail
 from forum.search.indexer import index_name
+from forum.web.security import client_address, proxied
 
 log = logging.getLogger("forum.health")
 
@@ -55,9 +58,11 @@ def _operator(request: Request) -> bool:
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if token and given and hmac.compare_digest(token.encode(), given.encode()):
         return True
-    host = request.client.host if request.client else ""
+    if proxied(request):
+        # Through a proxy on this host (nginx) every visitor's peer is loopback.
+        return False
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(client_address(request)).is_loopback
     except ValueError:
         return False
 

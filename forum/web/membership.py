@@ -203,7 +203,7 @@ async def add(request: Request) -> Response:
     network, form = await _manager_form(request)
     who = form.get("who", "")
     try:
-        await membership.add_member(
+        added = await membership.add_member(
             viewer=request.state.viewer,
             network=network,
             who=who,
@@ -211,7 +211,7 @@ async def add(request: Request) -> Response:
         )
     except ValidationError as exc:
         return await _members_page(request, network, {"who": who, "errors": exc.errors}, 422)
-    return _done(network, "added")
+    return _done(network, "added" if added else "invited")
 
 
 async def invite(request: Request) -> Response:

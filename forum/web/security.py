@@ -52,13 +52,21 @@ def cookie_name(conn: HTTPConnection, name: str) -> str:
 
 
 def client_address(conn: HTTPConnection) -> str:
-    """The address the request came from, for rate limits and the list of sessions.
+    """The address the request came from: the one answer for rate limits, the searches'
+    turns, the list of sessions and the operator's checks.
 
-    This is the peer of the connection: behind a reverse proxy, run uvicorn with
-    `--proxy-headers --forwarded-allow-ips` for that proxy so the client's own address is
-    used (see docs/security.md); the forum itself trusts no forwarding header.
+    This is the peer of the connection as uvicorn gives it: the proxy's X-Forwarded-For is
+    believed (uvicorn's ProxyHeadersMiddleware puts it here) only when that proxy is listed
+    in `server.forwarded_allow_ips` (`forum serve` passes the list: `cli.uvicorn_options`).
+    The forum itself never reads a forwarding header for an address.
     """
     return (conn.client.host if conn.client else "")[:64] or "unknown"
+
+
+def proxied(conn: HTTPConnection) -> bool:
+    """Whether the request came through a proxy (it carries a forwarding header), believed
+    or not: then its peer's address, loopback or not, says nothing about who asked."""
+    return any(name in conn.headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
 
 
 def set_cookie(
