@@ -20,7 +20,7 @@ from forum import markdown, permissions
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.mail import services as mail
-from forum.mail.sender import SITE
+from forum.mail.services import SITE
 from forum.networks.models import Membership, Network, Visibility
 from forum.notifications.models import Preferences, Weeknote, WeeknoteStatus
 from forum.text import clean, clean_line, excerpt, slugify
