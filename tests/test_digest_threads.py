@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -19,7 +19,7 @@ from forum.config import Settings
 from forum.mail.models import MailStatus, OutboundEmail, OutboundEmailThread
 from forum.networks import services as networks
 from forum.networks.models import Network, Role, Visibility
-from forum.notifications import emails
+from forum.notifications import emails, weeknotes
 from forum.permissions import viewer_for
 from forum.threads import curation
 from forum.threads.models import Thread
@@ -176,3 +176,33 @@ async def test_a_digest_written_to_the_mail_folder_names_the_threads_as_they_are
     assert GONE not in await _reader_outbox()
     # The facilitator may read the thread where it went: their digest still names it.
     assert any(GONE in text for text in copies if "fac@example.org" in text)
+
+
+async def test_a_weeknote_naming_a_thread_moved_out_of_reach_is_not_emailed(
+    db: str, settings: Settings, smtp: SmtpServer
+) -> None:
+    """A weeknote's words are its facilitator's and are not built again: an email of it
+    that names a thread moved since where its recipient may not read is cancelled, its text
+    not kept; the others still go."""
+    settings = smtp_settings(settings, smtp.port)
+    w = await _world()
+    now = datetime.now(UTC)
+    viewer = await viewer_for(w.fac)
+    note = await weeknotes.draft(
+        viewer=viewer, network=w.dl, start=now - timedelta(days=1), end=now + timedelta(days=1)
+    )
+    note.network = w.dl
+    assert GONE in note.body
+    smtp.stop()
+    assert await weeknotes.publish(viewer=viewer, weeknote=note, site_name="Forum") == 2
+    assert await deliver(settings) == 0
+
+    await _move_out_of_reach(w)
+    smtp.start()
+    await OutboundEmail.filter(status=MailStatus.QUEUED).update(next_attempt_at=datetime.now(UTC))
+    assert await deliver(settings) == 1
+    assert not smtp.mailbox.to("reader@example.org")
+    assert GONE in body(smtp.mailbox.last_to("fac@example.org"))  # they may read it there
+    assert GONE not in await _reader_outbox()
+    row = await OutboundEmail.get(kind="weeknote", to_address="reader@example.org")
+    assert row.status == MailStatus.CANCELLED
