@@ -31,6 +31,9 @@ class OutboundEmail(Model):
     # network stops receiving its content at once.
     user_id = fields.IntField(null=True)
     network_ids: fields.Field[list[int]] = fields.JSONField(default=list, db_default="[]")
+    # What a message that is built again at send time was built from (a digest: its period
+    # and the site's name), so that the mailer can build it from the content as it is then.
+    built_from: fields.Field[dict[str, str] | None] = fields.JSONField(null=True)
     status = fields.CharEnumField(MailStatus, max_length=16, default=MailStatus.QUEUED)
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField()
@@ -61,3 +64,26 @@ class OutboundEmailPost(Model):
 
     class Meta:
         table = "outbound_email_posts"
+
+
+class OutboundEmailThread(Model):
+    """A thread an email names (a digest lists threads by title), as it was when the email
+    was queued: its network and a fingerprint of its title. Just before sending, the mailer
+    compares them with the thread as it is now (`forum.mail.sender`): a thread gone, moved,
+    renamed or out of the recipient's reach has a digest built again from the content as it
+    is now (cancelled if nothing is left) and any other email cancelled, so that no email
+    names a thread its recipient may no longer read. `thread_id` is no foreign key: a thread
+    merged away is noticed, not cascaded."""
+
+    id = fields.IntField(primary_key=True)
+    email: fields.ForeignKeyRelation[OutboundEmail] = fields.ForeignKeyField(
+        "models.OutboundEmail", related_name="threads", on_delete=fields.CASCADE
+    )
+    thread_id = fields.IntField(db_index=True)
+    network_id = fields.IntField()
+    title_sha256 = fields.CharField(max_length=64)
+
+    email_id: int
+
+    class Meta:
+        table = "outbound_email_threads"

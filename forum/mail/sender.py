@@ -21,19 +21,24 @@ from email import policy as email_policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from enum import Enum
 from functools import cache
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+from tortoise.transactions import in_transaction
 
 from forum import permissions
 from forum.accounts.models import User
 from forum.config import Settings, secret_key
+from forum.mail import services as mail
 from forum.mail import unsubscribe
-from forum.mail.models import MailStatus, OutboundEmail, OutboundEmailPost
-from forum.threads.models import Post
+from forum.mail.models import MailStatus, OutboundEmail, OutboundEmailPost, OutboundEmailThread
+from forum.mail.services import SITE
+from forum.notifications import emails
+from forum.threads.models import Post, Thread
 from forum.timeutil import utcnow
 
 log = logging.getLogger("forum.mail")
@@ -51,9 +56,6 @@ _LINK = re.compile(r"https?://\S+")
 def backoff(attempts: int) -> timedelta:
     """The wait before the next attempt, after `attempts` failed ones (1, 2, …)."""
     return min(FIRST_RETRY * (2 ** min(max(0, attempts - 1), 16)), LONGEST_WAIT)
-
-
-SITE = "{site}"  # in a queued body: replaced by the site's base URL when it is sent
 
 
 # How every message is written out, for the SMTP server and the mail folder alike: CRLF,
@@ -111,13 +113,22 @@ def build_message(settings: Settings, row: OutboundEmail) -> EmailMessage:
     return message
 
 
-async def _still_allowed(row: OutboundEmail) -> bool:
-    """Whether the message may still go: every post it quotes is still there and shown (not
-    deleted, hidden or redacted: `withdraw_posts` cancels it in the same transaction, and
-    this check covers a post gone altogether), and the recipient may still read everything
-    it carries, the quoted posts' networks as they are now included (an account
-    deactivated, removed from a network, or whose thread has moved where they may not read
-    since it was queued, gets nothing)."""
+class Verdict(Enum):
+    GO = "go"
+    CANCEL = "cancel"  # the recipient may no longer have it (the row is kept for the admin)
+    OUT_OF_REACH = "out of reach"  # it names a thread out of reach: cancelled, text not kept
+    REBUILD = "rebuild"  # a digest whose threads changed: built again from what is now
+
+
+async def _still_allowed(row: OutboundEmail) -> Verdict:
+    """Whether the message may still go as it is: every post it quotes is still there and
+    shown (not deleted, hidden or redacted: `withdraw_posts` cancels it in the same
+    transaction, and this check covers a post gone altogether), every thread it names is
+    still there as it was named (same network, same title), and the recipient may still
+    read everything it carries, the networks of the quoted posts and named threads as they
+    are now included (an account deactivated, removed from a network, or whose thread has
+    moved where they may not read since it was queued, gets nothing). A digest that fails
+    on its threads or networks is built again instead (`Verdict.REBUILD`)."""
     carried: list[Any] = list(
         await OutboundEmailPost.filter(email_id=row.id).values_list("post_id", flat=True)
     )
@@ -125,17 +136,61 @@ async def _still_allowed(row: OutboundEmail) -> bool:
     if carried:
         posts = await Post.filter(id__in=carried).select_related("thread")
         if len(posts) < len(set(carried)) or any(p.withdrawn for p in posts):
-            return False
+            return Verdict.CANCEL
         networks |= {p.thread.network_id for p in posts}
+    named = await OutboundEmailThread.filter(email_id=row.id)
+    rebuilt = row.kind == "digest" and row.built_from is not None
+    if named:
+        now = {t.id: t for t in await Thread.filter(id__in=[n.thread_id for n in named])}
+        if any(n.thread_id not in now for n in named):
+            return Verdict.REBUILD if rebuilt else Verdict.OUT_OF_REACH
+        changed = any(
+            now[n.thread_id].network_id != n.network_id
+            or mail.title_sha256(now[n.thread_id].title) != n.title_sha256
+            for n in named
+        )
+        if changed and rebuilt:
+            return Verdict.REBUILD
+        networks |= {t.network_id for t in now.values()}
     if row.user_id is None:
-        return True
+        return Verdict.GO
     user = await User.get_or_none(id=row.user_id)
     if user is None or not user.is_active:
-        return False
+        return Verdict.CANCEL
     if not networks:
-        return True
+        return Verdict.GO
     readable = await permissions.readable_network_ids(await permissions.viewer_for(user))
-    return networks <= set(readable)
+    if networks <= set(readable):
+        return Verdict.GO
+    if rebuilt:
+        return Verdict.REBUILD
+    return Verdict.OUT_OF_REACH if named else Verdict.CANCEL
+
+
+async def _as_it_may_go(row: OutboundEmail) -> OutboundEmail | None:
+    """The message as it may be sent now, built again if it is a digest whose threads
+    changed; None once it is cancelled (the outbox row says why)."""
+    verdict = await _still_allowed(row)
+    if verdict is Verdict.REBUILD:
+        # Built from the content as it is now, so it passes unless something changed again
+        # meanwhile; then it is cancelled rather than built in a loop.
+        if await emails.rebuild_digest(row):
+            verdict = await _still_allowed(row)
+            if verdict is Verdict.REBUILD:
+                verdict = Verdict.OUT_OF_REACH
+        else:
+            return None  # nothing left to tell: rebuild_digest cancelled it
+    if verdict is Verdict.GO:
+        return row
+    if verdict is Verdict.OUT_OF_REACH:
+        async with in_transaction() as conn:
+            await mail.cancel_out_of_reach(row, using=conn)
+    else:
+        await OutboundEmail.filter(id=row.id).update(
+            status=MailStatus.CANCELLED,
+            last_error="recipient may no longer read this, or a post it quotes is withdrawn",
+        )
+    return None
 
 
 async def _deliver(settings: Settings, row: OutboundEmail) -> None:
@@ -238,12 +293,10 @@ async def deliver_due(settings: Settings, *, limit: int = 50) -> tuple[int, int]
     for row in rows:
         if not await _claim(row):
             continue
-        if not await _still_allowed(row):
-            await OutboundEmail.filter(id=row.id).update(
-                status=MailStatus.CANCELLED,
-                last_error="recipient may no longer read this, or a post it quotes is withdrawn",
-            )
+        checked = await _as_it_may_go(row)
+        if checked is None:
             continue
+        row = checked
         try:
             await _deliver(settings, row)
         except Exception as exc:  # any failure at all: keep the message, try again later

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
@@ -22,7 +22,8 @@ from tortoise.transactions import in_transaction
 from forum import permissions
 from forum.accounts.models import User
 from forum.mail import services as mail
-from forum.mail.sender import SITE
+from forum.mail.models import OutboundEmail
+from forum.mail.services import SITE
 from forum.networks.models import Network
 from forum.notifications.models import (
     DigestFrequency,
@@ -131,6 +132,7 @@ class DigestItem:
     path: str
     network: str
     detail: str
+    thread: Thread | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,12 @@ class Digest:
     @property
     def empty(self) -> bool:
         return not (self.new_threads or self.summaries or self.active)
+
+    @property
+    def threads(self) -> list[Thread]:
+        """Every thread the digest names (the outbox remembers them: see `rebuild_digest`)."""
+        items = self.new_threads + self.summaries + self.active
+        return [item.thread for item in items if item.thread is not None]
 
 
 async def build_digest(user: User, since: datetime, until: datetime) -> tuple[Digest, list[int]]:
@@ -165,6 +173,7 @@ async def build_digest(user: User, since: datetime, until: datetime) -> tuple[Di
             thread_path(networks[t.network_id].slug, t),
             networks[t.network_id].name,
             f"{t.reply_count} replies" if t.reply_count != 1 else "1 reply",
+            t,
         )
         for t in threads
     ]
@@ -184,6 +193,7 @@ async def build_digest(user: User, since: datetime, until: datetime) -> tuple[Di
             thread_path(networks[s.thread.network_id].slug, s.thread),
             networks[s.thread.network_id].name,
             _excerpt(s.body_text, 200),
+            s.thread,
         )
         for s in summaries_rows
     ]
@@ -208,6 +218,7 @@ async def build_digest(user: User, since: datetime, until: datetime) -> tuple[Di
             thread_path(networks[by_id[int(tid)].network_id].slug, by_id[int(tid)]),
             networks[by_id[int(tid)].network_id].name,
             f"{int(n)} new posts" if int(n) != 1 else "1 new post",
+            by_id[int(tid)],
         )
         for tid, n in busy
         if int(tid) in by_id
@@ -296,6 +307,43 @@ async def _send_digest(
             kind="digest",
             user_id=user.id,
             network_ids=network_ids,
+            threads=digest.threads,
+            built_from={
+                "since": since.isoformat(),
+                "until": now.isoformat(),
+                "frequency": str(frequency),
+                "site_name": site_name,
+            },
             using=conn,
         )
     return 1
+
+
+async def rebuild_digest(row: OutboundEmail) -> bool:
+    """Build a queued digest again from the content as it is now, over the same period:
+    called by the mailer when a thread it names has gone, moved or been renamed, or the
+    recipient may no longer read one of its networks, so that it never names a thread the
+    recipient may no longer read. Cancelled (its text not kept) when nothing is left.
+    Returns whether it is still to go."""
+    built = row.built_from or {}
+    user = await User.get_or_none(id=row.user_id or 0, is_active=True)
+    digest, network_ids = Digest([], [], []), list[int]()
+    if user is not None and {"since", "until", "frequency", "site_name"} <= set(built):
+        since = datetime.fromisoformat(built["since"])
+        until = datetime.fromisoformat(built["until"])
+        digest, network_ids = await build_digest(user, since, until)
+    async with in_transaction() as conn:
+        if digest.empty:
+            await mail.cancel_out_of_reach(row, using=conn)
+            return False
+        word = "daily" if built["frequency"] == DigestFrequency.DAILY else "weekly"
+        text, html = render_digest(digest, built["site_name"], word)
+        await mail.rebuild(
+            row,
+            text=text,
+            html=html,
+            network_ids=network_ids,
+            threads=digest.threads,
+            using=conn,
+        )
+    return True

@@ -8,10 +8,12 @@ members who chose weeknotes. A site-wide weeknote (network None) gathers the pub
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -20,7 +22,7 @@ from forum import markdown, permissions
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.mail import services as mail
-from forum.mail.sender import SITE
+from forum.mail.services import SITE
 from forum.networks.models import Membership, Network, Visibility
 from forum.notifications.models import Preferences, Weeknote, WeeknoteStatus
 from forum.text import clean, clean_line, excerpt, slugify
@@ -270,6 +272,7 @@ async def publish(*, viewer: permissions.Viewer, weeknote: Weeknote, site_name: 
                 id__in=Subquery(Membership.filter(network_id=network.id).values("user_id"))
             )
         readers = await query.using_db(conn).order_by("id")
+        named = await _named_threads(weeknote.body, using=conn)
         path = weeknote_path(weeknote)
         network_ids = [network.id] if network else await _public_ids()
         sent = 0
@@ -283,11 +286,22 @@ async def publish(*, viewer: permissions.Viewer, weeknote: Weeknote, site_name: 
                 kind="weeknote",
                 user_id=user.id,
                 network_ids=network_ids,
+                threads=named,
                 using=conn,
             )
             sent += 1
     weeknote.status, weeknote.published_at = WeeknoteStatus.PUBLISHED, now
     return sent
+
+
+_THREAD_LINK = re.compile(r"/n/[A-Za-z0-9_-]+/t/(\d+)(?![\d])")
+
+
+async def _named_threads(body: str, *, using: BaseDBAsyncClient) -> list[Thread]:
+    """The threads a weeknote links to: its emails name them, and the mailer cancels one
+    whose recipient may no longer read a thread it names (moved, merged away)."""
+    ids = sorted({int(found) for found in _THREAD_LINK.findall(body)})[:1000]
+    return list(await Thread.filter(id__in=ids).using_db(using)) if ids else []
 
 
 async def delete_draft(*, viewer: permissions.Viewer, weeknote: Weeknote) -> None:
