@@ -115,7 +115,7 @@ if TYPE_CHECKING:  # bleach vendors html5lib; its stubs do not re-export Filter
 else:
     from bleach.html5lib_shim import Filter
 
-__all__ = ["LINK_REL", "Rendered", "pygments_css", "render"]
+__all__ = ["LINK_REL", "Rendered", "TooLarge", "pygments_css", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +201,50 @@ def _mention_rule(state: StateInline, silent: bool) -> bool:
 _TEXT_ALIGN_RE = re.compile(r"text-align:(left|center|right)")
 
 
+#: Inline formatting (emphasis, strong, strikethrough) nested deeper than this stays as
+#: the literal ``*``/``_``/``~~`` it was written with.  markdown-it's ``maxNesting`` does not
+#: bound it (emphasis is paired after parsing), and every element the sanitiser's HTML
+#: parser opens or closes scans the list of open formatting elements: ``*@a `` x 6,250 then
+#: ``@a* `` x 6,250 nested 6,250 deep and took seconds, quadratic in the depth.
+MAX_INLINE_NESTING = MAX_NESTING
+
+_FORMATTING_OPEN = frozenset({"em_open", "strong_open", "s_open"})
+
+
+def _as_text(token: Token) -> None:
+    token.type = "text"
+    token.tag = ""
+    token.nesting = 0
+    token.attrs = {}
+    token.content = token.markup
+
+
+def _bound_inline_nesting(children: Sequence[Token]) -> None:
+    """Turn formatting nested deeper than :data:`MAX_INLINE_NESTING` back into its markup."""
+    depth = 0
+    kept: list[bool] = []  # one entry per open token: kept (True) or turned into text
+    for token in children:
+        if token.nesting == 1:
+            if token.type in _FORMATTING_OPEN and depth >= MAX_INLINE_NESTING:
+                _as_text(token)
+                kept.append(False)
+            else:
+                kept.append(True)
+                depth += 1
+        elif token.nesting == -1:
+            if not kept or kept.pop():
+                depth -= 1
+            else:
+                _as_text(token)
+
+
 def _forum_core_rule(state: StateCore) -> None:
-    """Demote headings and turn table alignment styles into ``align`` attributes."""
+    """Demote headings, turn table alignment styles into ``align`` attributes and bound the
+    nesting of inline formatting."""
     for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
+        if token.type == "inline" and token.children:
+            _bound_inline_nesting(token.children)
+        elif token.type in ("heading_open", "heading_close"):
             level = min(int(token.tag[1:]) + HEADING_SHIFT, 6)
             token.tag = f"h{level}"
         elif token.type in ("th_open", "td_open") and "style" in token.attrs:
@@ -518,18 +558,42 @@ def _clean_source(source: str) -> str:
     return _BAD_CHARS_RE.sub("\ufffd", source)
 
 
-def render(source: str) -> Rendered:
+class TooLarge(Exception):
+    """The HTML of a post would be larger than the limit asked for (``size`` is a lower
+    bound when the render stopped early)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+        self.size = size
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"the HTML would take {self.size:,} bytes or more; the limit is {self.limit:,}"
+
+
+def render(source: str, *, max_html_bytes: int | None = None) -> Rendered:
     """Render user-written Markdown to sanitised HTML, plain text and mentions.
 
-    Never raises for a ``str`` argument.
+    With ``max_html_bytes``, raises :class:`TooLarge` when the HTML (UTF-8) would be larger
+    than that: checked before sanitising too, so an oversized post costs no sanitising.
+    Otherwise never raises for a ``str`` argument.
     """
     try:
         source = _clean_source(source)
         env: EnvType = {}
         tokens = _MD.parse(source, env)
         markup = _MD.renderer.render(tokens, _MD.options, env)
+        if max_html_bytes is not None and len(markup) > max_html_bytes:
+            raise TooLarge(len(markup.encode("utf-8", "replace")), max_html_bytes)
         text, mentions = _text_and_mentions(tokens)
-        return Rendered(html=_sanitise(markup), text=text, mentions=mentions)
+        rendered = Rendered(html=_sanitise(markup), text=text, mentions=mentions)
+        if max_html_bytes is not None:
+            size = len(rendered.html.encode("utf-8", "replace"))
+            if size > max_html_bytes:
+                raise TooLarge(size, max_html_bytes)
+        return rendered
+    except TooLarge:
+        raise
     except Exception:
         log.exception("Markdown rendering failed; falling back to escaped text")
         return _fallback(source)
