@@ -316,7 +316,29 @@ def _render_code_block(
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
+# A URL that starts with two slashes or backslashes (in any mix, after leading spaces or
+# control characters, and with tabs or newlines between them, which browsers drop) names
+# another host with the page's own scheme: ``//evil.example`` is ``https://evil.example``.
+_URL_NOISE_RE = re.compile(r"[\t\n\r]")
+_PROTOCOL_RELATIVE_RE = re.compile(r"[\x00-\x20]*[/\\][\t\n\r]*[/\\]")
+
+
+def _is_protocol_relative(url: str) -> bool:
+    """For attribute values as the sanitiser sees them (character references not yet
+    decoded): decoded, and with the tabs and newlines a browser would drop removed."""
+    return _PROTOCOL_RELATIVE_RE.match(_URL_NOISE_RE.sub("", html.unescape(url))) is not None
+
+
 class _ForumMarkdownIt(MarkdownIt):
+    def normalizeLink(self, url: str) -> str:
+        """A protocol-relative target is the external link it is: ``[x](//evil.example)``
+        links to ``https://evil.example``, like any other link to another site, rather than
+        passing for a path on this one.  Links from linkify come through here too."""
+        match = _PROTOCOL_RELATIVE_RE.match(url)
+        if match is not None:
+            url = "https://" + url[match.end() :].lstrip("/\\\t\n\r")
+        return super().normalizeLink(url)
+
     def validateLink(self, url: str) -> bool:
         """Accept link/image targets that are relative or use an allowed scheme.
 
@@ -395,7 +417,9 @@ _IMG_SRC_RE = re.compile(r"https?://[^\s/]", re.IGNORECASE)
 _AttrCheck = Callable[[str], bool]
 _ALLOWED_ATTRIBUTES: dict[str, dict[str, _AttrCheck]] = {
     "a": {
-        "href": lambda v: True,  # scheme checked by bleach against _ALLOWED_PROTOCOLS
+        # Scheme checked by bleach against _ALLOWED_PROTOCOLS; a protocol-relative href
+        # (which the parser never emits: it makes them https) loses it.
+        "href": lambda v: not _is_protocol_relative(v),
         "title": lambda v: True,
         "class": lambda v: v == "mention",
     },
