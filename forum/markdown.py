@@ -17,9 +17,13 @@ Pipeline
    refuses ``javascript:``, ``vbscript:``, ``file:`` and non-image ``data:`` link targets,
    and we go further: a link or image whose target is neither relative nor http, https
    or mailto stays literal text.
+   A protocol-relative target (``//host``, ``/\\host``…) is made ``https://host``: it is
+   a link to another site, not a path on this one.
    The ``maxNesting`` guard (20, the CommonMark preset's value) bounds the depth of
-   quotes/lists/emphasis, so ``>>>>…`` ten thousand deep cannot exhaust the recursion
-   limit; content nested deeper than that is dropped.
+   quotes/lists, so ``>>>>…`` ten thousand deep cannot exhaust the recursion limit;
+   content nested deeper than that is dropped.  Emphasis escapes it (it is paired after
+   parsing), so a core rule leaves formatting deeper than ``MAX_INLINE_NESTING`` as the
+   ``*``/``_``/``~~`` that was typed.
 3. **@mentions** are found by an inline rule (so never inside code spans, code blocks,
    link texts or autolinks) and become ``<a class="mention" href="/u/<lowercased>">``.
    A mention must not follow a word character (``a@b.com`` is an e-mail) or ``/``
@@ -77,11 +81,11 @@ stateless); bleach's ``Cleaner`` is not thread-safe, so each thread gets its own
 :func:`render` never raises for a ``str``: should anything in the pipeline fail
 unexpectedly, the error is logged and the source is returned as escaped plain text.
 
-Cost: rendering is roughly linear in the input, but html5lib (inside bleach) is slow, some
-tens of microseconds per tag or escaped character, and still quadratic in the number of
-escaped characters (``&``, ``<``) within a single run of text.  Ordinary prose renders at
-about 2 MB/s; hostile input such as 200,000 ``&`` takes ~10 s.  Callers must cap the length
-of what users submit (a few tens of thousands of characters) before it gets here.
+Cost: rendering is linear in the input (tests/test_render_budget.py counts it), but
+html5lib (inside bleach) is slow, some tens of microseconds per tag or escaped character,
+so 50,000 characters of hostile input can still take a second or two.  Callers must cap the
+length of what users submit before it gets here, pass ``max_html_bytes``, and render off
+the event loop with a time budget: :mod:`forum.rendering` does all three for requests.
 """
 
 from __future__ import annotations
