@@ -72,7 +72,9 @@ def _context() -> Any:
     """A fork server that has already imported the renderer: workers start in milliseconds
     and are not forks of a process running an event loop and database threads."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["forum.markdown", "forum.rendering"])
+    # "__main__" too: each worker would otherwise import the main script again (for
+    # `forum serve`, the whole command line) before it could render anything.
+    ctx.set_forkserver_preload(["__main__", "forum.markdown", "forum.rendering"])
     return ctx
 
 
