@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -78,11 +79,23 @@ def _context() -> Any:
     return ctx
 
 
+#: Render workers run at a lower CPU priority than the server: when renders keep every core
+#: busy, the event loop (pages, searches) still gets the CPU first.
+WORKER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
+
+
 class _Slot:
     """One worker process (started on first use), replaced whole when it must be killed."""
 
     def __init__(self) -> None:
-        self.executor = ProcessPoolExecutor(max_workers=1, mp_context=_context())
+        self.executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=_context(), initializer=_lower_priority
+        )
 
     def submit(self, fn: Callable[..., Rendered], *args: Any) -> Future[Rendered]:
         return self.executor.submit(fn, *args)

@@ -425,3 +425,17 @@ def test_the_sanitiser_drops_protocol_relative_urls(markup: str) -> None:
     for href in _HREF.findall(cleaned):
         assert _where_a_browser_goes(href) == "forum.example", cleaned
     assert "evil.example" not in "".join(re.findall(r'src="[^"]*"', cleaned))
+
+
+def _report_niceness(source: str, max_html_bytes: int) -> Rendered:
+    return Rendered(html=str(os.nice(0)), text="", mentions=())
+
+
+async def test_workers_yield_the_cpu_to_the_server() -> None:
+    """When renders keep every core busy, pages and searches still get the CPU first."""
+    pool = rendering.RenderPool(workers=1, budget_ms=60_000, target=_report_niceness)
+    try:
+        rendered = await pool.render("x", 1000)
+        assert int(rendered.html) >= os.nice(0) + rendering.WORKER_NICENESS
+    finally:
+        pool.close()
