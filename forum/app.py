@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from forum import background, db
+from forum import background, db, rendering
 from forum.config import Settings, load_settings, secret_key
 from forum.search import indexer as search_indexer
 from forum.search.service import SearchService
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         if manage_db:
             await db.init(settings)
             settle_gc()
+        # Renders from requests go to worker processes (started when first needed).
+        rendering.start(settings.limits)
         stop = asyncio.Event()
         indexer = None
         if manage_db and settings.search.run_indexer == "auto":
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if mailer is not None:
                 await background.finish(mailer)
             app.state.search.close()
+            rendering.stop()
             if manage_db:
                 await db.close()
 

@@ -106,6 +106,12 @@ class LimitSettings:
     body_max: int = 50_000
     tags_max: int = 8
     threads_per_page: int = 30
+    # Most bytes of HTML one post may become (mentions and links expand a lot).
+    max_html_bytes: int = 500_000
+    # Longest a render from a request may take before it is abandoned (its worker killed).
+    render_time_budget_ms: int = 2000
+    # Worker processes that render posts off the event loop, per server process.
+    render_workers: int = 2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,6 +185,9 @@ _POSITIVE = {
     ("limits", "body_max"),
     ("limits", "tags_max"),
     ("limits", "threads_per_page"),
+    ("limits", "max_html_bytes"),
+    ("limits", "render_time_budget_ms"),
+    ("limits", "render_workers"),
     ("security", "session_days"),
     ("security", "session_idle_hours"),
     ("email", "port"),

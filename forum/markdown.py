@@ -17,9 +17,13 @@ Pipeline
    refuses ``javascript:``, ``vbscript:``, ``file:`` and non-image ``data:`` link targets,
    and we go further: a link or image whose target is neither relative nor http, https
    or mailto stays literal text.
+   A protocol-relative target (``//host``, ``/\\host``…) is made ``https://host``: it is
+   a link to another site, not a path on this one.
    The ``maxNesting`` guard (20, the CommonMark preset's value) bounds the depth of
-   quotes/lists/emphasis, so ``>>>>…`` ten thousand deep cannot exhaust the recursion
-   limit; content nested deeper than that is dropped.
+   quotes/lists, so ``>>>>…`` ten thousand deep cannot exhaust the recursion limit;
+   content nested deeper than that is dropped.  Emphasis escapes it (it is paired after
+   parsing), so a core rule leaves formatting deeper than ``MAX_INLINE_NESTING`` as the
+   ``*``/``_``/``~~`` that was typed.
 3. **@mentions** are found by an inline rule (so never inside code spans, code blocks,
    link texts or autolinks) and become ``<a class="mention" href="/u/<lowercased>">``.
    A mention must not follow a word character (``a@b.com`` is an e-mail) or ``/``
@@ -77,11 +81,11 @@ stateless); bleach's ``Cleaner`` is not thread-safe, so each thread gets its own
 :func:`render` never raises for a ``str``: should anything in the pipeline fail
 unexpectedly, the error is logged and the source is returned as escaped plain text.
 
-Cost: rendering is roughly linear in the input, but html5lib (inside bleach) is slow, some
-tens of microseconds per tag or escaped character, and still quadratic in the number of
-escaped characters (``&``, ``<``) within a single run of text.  Ordinary prose renders at
-about 2 MB/s; hostile input such as 200,000 ``&`` takes ~10 s.  Callers must cap the length
-of what users submit (a few tens of thousands of characters) before it gets here.
+Cost: rendering is linear in the input (tests/test_render_budget.py counts it), but
+html5lib (inside bleach) is slow, some tens of microseconds per tag or escaped character,
+so 50,000 characters of hostile input can still take a second or two.  Callers must cap the
+length of what users submit before it gets here, pass ``max_html_bytes``, and render off
+the event loop with a time budget: :mod:`forum.rendering` does all three for requests.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ if TYPE_CHECKING:  # bleach vendors html5lib; its stubs do not re-export Filter
 else:
     from bleach.html5lib_shim import Filter
 
-__all__ = ["LINK_REL", "Rendered", "pygments_css", "render"]
+__all__ = ["LINK_REL", "Rendered", "TooLarge", "pygments_css", "render"]
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +205,50 @@ def _mention_rule(state: StateInline, silent: bool) -> bool:
 _TEXT_ALIGN_RE = re.compile(r"text-align:(left|center|right)")
 
 
+#: Inline formatting (emphasis, strong, strikethrough) nested deeper than this stays as
+#: the literal ``*``/``_``/``~~`` it was written with.  markdown-it's ``maxNesting`` does not
+#: bound it (emphasis is paired after parsing), and every element the sanitiser's HTML
+#: parser opens or closes scans the list of open formatting elements: ``*@a `` x 6,250 then
+#: ``@a* `` x 6,250 nested 6,250 deep and took seconds, quadratic in the depth.
+MAX_INLINE_NESTING = MAX_NESTING
+
+_FORMATTING_OPEN = frozenset({"em_open", "strong_open", "s_open"})
+
+
+def _as_text(token: Token) -> None:
+    token.type = "text"
+    token.tag = ""
+    token.nesting = 0
+    token.attrs = {}
+    token.content = token.markup
+
+
+def _bound_inline_nesting(children: Sequence[Token]) -> None:
+    """Turn formatting nested deeper than :data:`MAX_INLINE_NESTING` back into its markup."""
+    depth = 0
+    kept: list[bool] = []  # one entry per open token: kept (True) or turned into text
+    for token in children:
+        if token.nesting == 1:
+            if token.type in _FORMATTING_OPEN and depth >= MAX_INLINE_NESTING:
+                _as_text(token)
+                kept.append(False)
+            else:
+                kept.append(True)
+                depth += 1
+        elif token.nesting == -1:
+            if not kept or kept.pop():
+                depth -= 1
+            else:
+                _as_text(token)
+
+
 def _forum_core_rule(state: StateCore) -> None:
-    """Demote headings and turn table alignment styles into ``align`` attributes."""
+    """Demote headings, turn table alignment styles into ``align`` attributes and bound the
+    nesting of inline formatting."""
     for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
+        if token.type == "inline" and token.children:
+            _bound_inline_nesting(token.children)
+        elif token.type in ("heading_open", "heading_close"):
             level = min(int(token.tag[1:]) + HEADING_SHIFT, 6)
             token.tag = f"h{level}"
         elif token.type in ("th_open", "td_open") and "style" in token.attrs:
@@ -276,7 +320,29 @@ def _render_code_block(
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
+# A URL that starts with two slashes or backslashes (in any mix, after leading spaces or
+# control characters, and with tabs or newlines between them, which browsers drop) names
+# another host with the page's own scheme: ``//evil.example`` is ``https://evil.example``.
+_URL_NOISE_RE = re.compile(r"[\t\n\r]")
+_PROTOCOL_RELATIVE_RE = re.compile(r"[\x00-\x20]*[/\\][\t\n\r]*[/\\]")
+
+
+def _is_protocol_relative(url: str) -> bool:
+    """For attribute values as the sanitiser sees them (character references not yet
+    decoded): decoded, and with the tabs and newlines a browser would drop removed."""
+    return _PROTOCOL_RELATIVE_RE.match(_URL_NOISE_RE.sub("", html.unescape(url))) is not None
+
+
 class _ForumMarkdownIt(MarkdownIt):
+    def normalizeLink(self, url: str) -> str:
+        """A protocol-relative target is the external link it is: ``[x](//evil.example)``
+        links to ``https://evil.example``, like any other link to another site, rather than
+        passing for a path on this one.  Links from linkify come through here too."""
+        match = _PROTOCOL_RELATIVE_RE.match(url)
+        if match is not None:
+            url = "https://" + url[match.end() :].lstrip("/\\\t\n\r")
+        return super().normalizeLink(url)
+
     def validateLink(self, url: str) -> bool:
         """Accept link/image targets that are relative or use an allowed scheme.
 
@@ -355,7 +421,9 @@ _IMG_SRC_RE = re.compile(r"https?://[^\s/]", re.IGNORECASE)
 _AttrCheck = Callable[[str], bool]
 _ALLOWED_ATTRIBUTES: dict[str, dict[str, _AttrCheck]] = {
     "a": {
-        "href": lambda v: True,  # scheme checked by bleach against _ALLOWED_PROTOCOLS
+        # Scheme checked by bleach against _ALLOWED_PROTOCOLS; a protocol-relative href
+        # (which the parser never emits: it makes them https) loses it.
+        "href": lambda v: not _is_protocol_relative(v),
         "title": lambda v: True,
         "class": lambda v: v == "mention",
     },
@@ -518,18 +586,42 @@ def _clean_source(source: str) -> str:
     return _BAD_CHARS_RE.sub("\ufffd", source)
 
 
-def render(source: str) -> Rendered:
+class TooLarge(Exception):
+    """The HTML of a post would be larger than the limit asked for (``size`` is a lower
+    bound when the render stopped early)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+        self.size = size
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"the HTML would take {self.size:,} bytes or more; the limit is {self.limit:,}"
+
+
+def render(source: str, *, max_html_bytes: int | None = None) -> Rendered:
     """Render user-written Markdown to sanitised HTML, plain text and mentions.
 
-    Never raises for a ``str`` argument.
+    With ``max_html_bytes``, raises :class:`TooLarge` when the HTML (UTF-8) would be larger
+    than that: checked before sanitising too, so an oversized post costs no sanitising.
+    Otherwise never raises for a ``str`` argument.
     """
     try:
         source = _clean_source(source)
         env: EnvType = {}
         tokens = _MD.parse(source, env)
         markup = _MD.renderer.render(tokens, _MD.options, env)
+        if max_html_bytes is not None and len(markup) > max_html_bytes:
+            raise TooLarge(len(markup.encode("utf-8", "replace")), max_html_bytes)
         text, mentions = _text_and_mentions(tokens)
-        return Rendered(html=_sanitise(markup), text=text, mentions=mentions)
+        rendered = Rendered(html=_sanitise(markup), text=text, mentions=mentions)
+        if max_html_bytes is not None:
+            size = len(rendered.html.encode("utf-8", "replace"))
+            if size > max_html_bytes:
+                raise TooLarge(size, max_html_bytes)
+        return rendered
+    except TooLarge:
+        raise
     except Exception:
         log.exception("Markdown rendering failed; falling back to escaped text")
         return _fallback(source)

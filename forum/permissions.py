@@ -84,6 +84,18 @@ def require_post(viewer: Viewer, network: Network) -> None:
         raise PermissionDenied("only members of this network can write here")
 
 
+def require_preview(viewer: Viewer) -> None:
+    """A preview renders a body, which costs the server: signed-in people whose address is
+    confirmed only (nobody else can post what they would preview)."""
+    if viewer.user is None:
+        raise PermissionDenied("Log in to preview a post.")
+    if not viewer.user.email_verified:
+        raise PermissionDenied(
+            "Confirm your email address before you preview or write: open the link we sent "
+            "you (or ask for a new one from the notice at the top of the page)."
+        )
+
+
 def can_reply(viewer: Viewer, thread: Thread, network: Network) -> bool:
     if not can_post(viewer, network):
         return False

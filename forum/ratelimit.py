@@ -93,6 +93,11 @@ LOGIN_ACCOUNTS_PER_ADDRESS = Limit(30, timedelta(minutes=15))
 PASSWORD_CHECK_PER_ACCOUNT = Limit(10, timedelta(minutes=15))
 # New threads and replies, per account: generous for people, a brake on a runaway script.
 POSTS_PER_ACCOUNT = Limit(30, timedelta(minutes=10))
+# Previews (the live preview and the forms' Preview button) and edits, per account: each one
+# renders a body, which costs a worker process up to limits.render_time_budget_ms. The live
+# preview asks at most every half second of pause in typing, so a writer stays well under.
+PREVIEWS_PER_ACCOUNT = Limit(60, timedelta(minutes=5))
+EDITS_PER_ACCOUNT = Limit(30, timedelta(minutes=10))
 # For the lead's registration and password reset (see the module docstring).
 REGISTER_PER_ADDRESS = Limit(5, timedelta(hours=1))
 RESET_PER_ADDRESS = Limit(10, timedelta(hours=1))

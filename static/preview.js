@@ -32,12 +32,17 @@
     data.append("csrf_token", token.value);
     data.append("body", text);
     fetch(area.dataset.preview, {method: "POST", body: data, credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { return r.json().catch(function () { return null; }); })
       .then(function (result) {
         if (!result || text !== last) { return; }
-        // Sanitised HTML from the server's renderer (the same as a stored post's), under a
-        // CSP that runs no inline script.
-        body.innerHTML = result.html;
+        if (typeof result.html === "string") {
+          // Sanitised HTML from the server's renderer (the same as a stored post's), under a
+          // CSP that runs no inline script.
+          body.innerHTML = result.html;
+        } else if (typeof result.error === "string") {
+          // Refused (too large, too complex, too many previews): say why, as text.
+          body.textContent = result.error;
+        } else { return; }
         region.hidden = false;
       })
       .catch(function () { /* the Preview button still works */ });

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from forum import changes, markdown, permissions
+from forum import changes, permissions, rendering
 from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.knowledge.queries import summary_versions
@@ -17,6 +17,7 @@ from forum.notifications import services as notifications
 from forum.permissions import Viewer
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
 from forum.threads.services import DEFAULT_LIMITS, validate_body
+from forum.threads.services import preview as preview  # the summary form previews too
 from forum.timeutil import utcnow
 
 
@@ -65,7 +66,7 @@ async def write_summary(
     assert viewer.user is not None
     body = validate_body(body, limits)
     source = await source_post(thread, source_post_id)
-    rendered = markdown.render(body)
+    rendered = await rendering.render(body, limits)
     now = utcnow()
     async with in_transaction() as conn:
         summary = await Summary.filter(thread_id=thread.id).using_db(conn).first()

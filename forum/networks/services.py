@@ -7,7 +7,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from forum import changes, markdown
+from forum import changes, rendering
 from forum.accounts.models import User
 from forum.accounts.services import account_changed, check_slug
 from forum.audit import services as audit
@@ -97,7 +97,7 @@ async def create_network(
             slug=slug,
             name=checked.name,
             description=checked.description,
-            description_html=markdown.render(checked.description).html,
+            description_html=(await rendering.render(checked.description)).html,
             visibility=checked.visibility,
             join_policy=checked.join_policy,
             created_at=created_at or utcnow(),
@@ -139,7 +139,7 @@ async def edit_network(
     before = _settings_of(network)
     network.name = checked.name
     network.description = checked.description
-    network.description_html = markdown.render(checked.description).html
+    network.description_html = (await rendering.render(checked.description)).html
     network.visibility = checked.visibility
     network.join_policy = checked.join_policy
     after = _settings_of(network)

@@ -18,7 +18,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from forum import markdown, permissions
+from forum import permissions, rendering
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.mail import services as mail
@@ -207,7 +207,7 @@ async def draft(
     ids = [network.id] if network else await _public_ids()
     found = await activity(ids, start, end)
     title, body = compose(network.name if network else site_name, found, start, end)
-    rendered = markdown.render(body)
+    rendered = await rendering.render(body)
     return await Weeknote.create(
         network=network,
         slug=f"{start:%Y-%m-%d}-{slugify(title, 60, fallback='weeknote')}",
@@ -241,7 +241,7 @@ async def edit(
     if errors:
         raise ValidationError(errors)
     weeknote.title, weeknote.body = title, body
-    weeknote.body_html = markdown.render(body).html
+    weeknote.body_html = (await rendering.render(body)).html
     await weeknote.save(update_fields=["title", "body", "body_html"])
     return weeknote
 

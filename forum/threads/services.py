@@ -13,7 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from forum import changes, markdown, permissions
+from forum import changes, permissions, rendering
 from forum.config import LimitSettings
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.mail import services as mail
@@ -54,6 +54,13 @@ def validate_body(body: str, limits: LimitSettings) -> str:
             }
         )
     return body
+
+
+async def preview(body: str, limits: LimitSettings = DEFAULT_LIMITS) -> str:
+    """The HTML a body would be stored as, for a preview: validated and rendered like a post
+    (off the event loop, within the time and size budgets). Raises ValidationError."""
+    body = validate_body(body, limits)
+    return (await rendering.render(body, limits)).html
 
 
 def validate_thread(
@@ -104,7 +111,7 @@ async def create_thread(
     permissions.require_post(viewer, network)
     assert viewer.user is not None
     draft = validate_thread(title=title, body=body, tags=tags, limits=limits)
-    rendered = markdown.render(draft.body)
+    rendered = await rendering.render(draft.body, limits)
     now = utcnow()
     async with in_transaction() as conn:
         thread = await Thread.create(
@@ -163,7 +170,7 @@ async def reply(
     body = validate_body(body, limits)
     if parent_id is not None and not await Post.exists(id=parent_id, thread_id=thread.id):
         raise ValidationError({"parent": "The post you are replying to is not in this thread."})
-    rendered = markdown.render(body)
+    rendered = await rendering.render(body, limits)
     now = utcnow()
     async with in_transaction() as conn:
         post = await Post.create(
@@ -214,7 +221,7 @@ async def edit_post(
     body = validate_body(body, limits)
     if body == post.body:
         return post
-    rendered = markdown.render(body)
+    rendered = await rendering.render(body, limits)
     now = utcnow()
     async with in_transaction() as conn:
         await PostRevision.create(

@@ -7,13 +7,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import markdown
+from forum import permissions, ratelimit
+from forum.errors import PermissionDenied, ValidationError
 from forum.networks import queries as network_queries
 from forum.networks.models import Network
 from forum.threads import queries, reading
+from forum.threads import services as thread_services
 from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import read_form
+from forum.web.limits import preview_rule
 from forum.web.urls import thread_url
 
 
@@ -91,11 +94,21 @@ async def preview(request: Request) -> Response:
     """POST /api/v1/preview: a body rendered as it would be stored, for the live preview.
     Signed-in people only, with the form's CSRF token; nothing is saved."""
     form = await read_form(request)
-    if request.state.viewer.user is None:
-        return JSONResponse({"error": "Log in to preview a post."}, status_code=403)
-    limit = request.app.state.settings.limits.body_max
-    body = form.get("body", "")
-    if len(body) > limit:
-        message = f"The post is {len(body):,} characters long; the limit is {limit:,}."
-        return JSONResponse({"error": message}, status_code=400)
-    return JSONResponse({"html": markdown.render(body).html}, headers={"Cache-Control": "no-store"})
+    viewer = request.state.viewer
+    no_store = {"Cache-Control": "no-store"}
+    try:
+        permissions.require_preview(viewer)
+        await ratelimit.hit_all([preview_rule(viewer)])
+        limits = request.app.state.settings.limits
+        html = await thread_services.preview(form.get("body", ""), limits)
+    except PermissionDenied as exc:
+        return JSONResponse({"error": str(exc)}, status_code=403, headers=no_store)
+    except ratelimit.RateLimited as exc:
+        headers = {**no_store, "Retry-After": str(exc.retry_after)}
+        minutes = -(-exc.retry_after // 60)
+        message = f"Too many previews for now. Try again in {minutes} minute(s)."
+        return JSONResponse({"error": message}, status_code=429, headers=headers)
+    except ValidationError as exc:
+        message = " ".join(exc.errors.values())
+        return JSONResponse({"error": message}, status_code=400, headers=no_store)
+    return JSONResponse({"html": html}, headers=no_store)

@@ -91,6 +91,16 @@ def posting_rule(viewer: Viewer) -> ratelimit.Rule:
     return (f"post:account:{viewer.user_id}", ratelimit.POSTS_PER_ACCOUNT)
 
 
+def preview_rule(viewer: Viewer) -> ratelimit.Rule:
+    """Previews (live and from the forms), per account."""
+    return (f"preview:account:{viewer.user_id}", ratelimit.PREVIEWS_PER_ACCOUNT)
+
+
+def edit_rule(viewer: Viewer) -> ratelimit.Rule:
+    """Edits of posts and summaries, per account."""
+    return (f"edit:account:{viewer.user_id}", ratelimit.EDITS_PER_ACCOUNT)
+
+
 class Refusal(Protocol):
     """A refusal that says when to come back: `ratelimit.RateLimited`, `SearchRefused`."""
 

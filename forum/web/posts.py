@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import markdown, permissions
+from forum import permissions, ratelimit
 from forum.accounts.models import User
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.networks import queries as network_queries
@@ -13,6 +13,7 @@ from forum.networks.models import Network
 from forum.threads import queries, services
 from forum.threads.models import Post
 from forum.web.forms import read_form
+from forum.web.limits import edit_rule, preview_rule, too_many
 from forum.web.templating import render
 from forum.web.urls import post_url
 
@@ -86,16 +87,22 @@ async def edit(request: Request) -> Response:
         "body": body,
         "preview": None,
     }
+    viewer = request.state.viewer
     try:
         if form.get("action") == "preview":
-            services.validate_body(body, limits)
-            context["preview"] = markdown.render(body).html
+            await ratelimit.hit_all([preview_rule(viewer)])
+            context["preview"] = await services.preview(body, limits)
             return render(request, "posts/edit.html", {**context, "errors": {}})
+        rule = edit_rule(viewer)
+        await ratelimit.check_all([rule])
         await services.edit_post(
-            viewer=request.state.viewer, post=post, network=network, body=body, limits=limits
+            viewer=viewer, post=post, network=network, body=body, limits=limits
         )
+        await ratelimit.record_all([rule[0]])
     except ValidationError as exc:
         return render(request, "posts/edit.html", {**context, "errors": exc.errors}, 422)
+    except ratelimit.RateLimited as exc:
+        return too_many(request, "posts/edit.html", {**context, "errors": {"body": str(exc)}}, exc)
     return RedirectResponse(post_url(post, post.thread, network), status_code=303)
 
 

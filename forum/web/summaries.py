@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import markdown
+from forum import ratelimit
 from forum.errors import NotFound, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.knowledge import services
@@ -16,6 +16,7 @@ from forum.networks import queries as network_queries
 from forum.threads import queries
 from forum.threads.models import Summary, Thread
 from forum.web.forms import int_or_none, read_form
+from forum.web.limits import edit_rule, preview_rule, too_many
 from forum.web.templating import render
 from forum.web.urls import thread_url
 
@@ -61,7 +62,8 @@ async def edit_form(request: Request) -> Response:
 async def save(request: Request) -> Response:
     thread = await _thread(request)
     form = await read_form(request)  # the CSRF check comes first, whoever is asking
-    services.require_facilitator(request.state.viewer, thread)
+    viewer = request.state.viewer
+    services.require_facilitator(viewer, thread)
     body = form.get("body", "")
     raw_source = form.get("source", "").strip()
     source_id = int_or_none(raw_source)
@@ -81,18 +83,24 @@ async def save(request: Request) -> Response:
             )
         context["source"] = await services.source_post(thread, source_id)
         if form.get("action") == "preview":
-            services.validate_body(body, limits)
-            context["preview"] = markdown.render(body).html
+            await ratelimit.hit_all([preview_rule(viewer)])
+            context["preview"] = await services.preview(body, limits)
             return render(request, "summaries/edit.html", {**context, "errors": {}})
+        rule = edit_rule(viewer)
+        await ratelimit.check_all([rule])
         await services.write_summary(
-            viewer=request.state.viewer,
+            viewer=viewer,
             thread=thread,
             body=body,
             source_post_id=source_id,
             limits=limits,
         )
+        await ratelimit.record_all([rule[0]])
     except ValidationError as exc:
         return render(request, "summaries/edit.html", {**context, "errors": exc.errors}, 422)
+    except ratelimit.RateLimited as exc:
+        errors = {"body": str(exc)}
+        return too_many(request, "summaries/edit.html", {**context, "errors": errors}, exc)
     return RedirectResponse(thread_url(thread) + "#summary", status_code=303)
 
 

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from forum import markdown, permissions, ratelimit
+from forum import permissions, ratelimit
 from forum.errors import NotFound, PermissionDenied, ValidationError
 from forum.knowledge import queries as kb_queries
 from forum.networks import queries as network_queries
@@ -17,7 +17,7 @@ from forum.threads import queries, reading, services
 from forum.threads.models import Post, Thread
 from forum.web import notifications
 from forum.web.forms import int_or_none, read_form
-from forum.web.limits import posting_rule, too_many
+from forum.web.limits import posting_rule, preview_rule, too_many
 from forum.web.search import similar_threads
 from forum.web.templating import render
 from forum.web.urls import parse_thread_path, post_url, thread_url
@@ -131,7 +131,8 @@ async def create(request: Request) -> Response:
             # Before a duplicate is started: threads that look like the same question.
             context["similar"] = await similar_threads(request, title)
             services.validate_thread(title=title, body=body, tags=tags, limits=limits)
-            context["preview"] = markdown.render(body).html
+            await ratelimit.hit_all([preview_rule(viewer)])
+            context["preview"] = await services.preview(body, limits)
             return render(request, "threads/new.html", {**context, "errors": {}})
         # Only posts that were accepted count towards the limit.
         rule = posting_rule(viewer)
@@ -214,8 +215,8 @@ async def reply(request: Request) -> Response:
             raise ValidationError({"parent": "The post you are replying to is not in this thread."})
         context["parent"] = await _reply_target(thread, parent_id)
         if form.get("action") == "preview":
-            services.validate_body(body, limits)
-            context["preview"] = markdown.render(body).html
+            await ratelimit.hit_all([preview_rule(viewer)])
+            context["preview"] = await services.preview(body, limits)
             return render(request, "threads/reply.html", {**context, "errors": {}})
         rule = posting_rule(viewer)
         await ratelimit.check_all([rule])
