@@ -197,6 +197,14 @@ _TOO_LONG_LINE = (
 )
 _BODY = LIMITS.body_max
 
+
+def _too_large(line: int, label: str) -> str:
+    return (
+        rf'line {line}: {label}: field "body" cannot be rendered as Markdown \(TooLarge: the '
+        rf"HTML would take [\d,]+ bytes or more; the limit is {LIMITS.max_html_bytes:,}\)"
+    )
+
+
 HOSTILE: dict[str, Hostile] = {
     # -- text over the forms' limits
     "post body over body_max": Hostile(
@@ -206,6 +214,13 @@ HOSTILE: dict[str, Hostile] = {
     "summary body over body_max": Hostile(
         setting(8, body="x" * (_BODY + 1)),
         _limit(8, 'summary of thread "t-1"', "body", _BODY + 1, _BODY, "body_max"),
+    ),
+    # -- text within body_max that would expand past what a post may (limits.max_html_bytes)
+    "post body expanding past max_html_bytes": Hostile(
+        setting(7, body="@a " * (_BODY // 3)), _too_large(7, 'post "p-1"')
+    ),
+    "summary body expanding past max_html_bytes": Hostile(
+        setting(8, body="@a " * (_BODY // 3)), _too_large(8, 'summary of thread "t-1"')
     ),
     "8 MB body (a line too long to read)": Hostile(
         setting(7, body="x" * 8_000_000), _TOO_LONG_LINE

@@ -279,12 +279,12 @@ def _numbered(stream: IO[bytes], line_bytes_max: int) -> Iterator[tuple[int, str
 _Rendering = tuple[str, str] | str
 
 
-def _render_one(body: str) -> _Rendering:
+def _render_one(body: str, max_html_bytes: int) -> _Rendering:
     """(html, text), or the reason the renderer refused or failed, in one line: whatever
     goes wrong in it (an exception, a body refused as too large or too costly) is the
     fault of the line that brought the body, and is reported with its number."""
     try:
-        rendered = markdown.render(body)
+        rendered = markdown.render(body, max_html_bytes=max_html_bytes)
         return rendered.html, rendered.text
     except Exception as exc:  # any failure of the renderer is the line's
         return _failure(exc)
@@ -295,10 +295,10 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def _render_bodies(bodies: list[str]) -> list[_Rendering]:
+def _render_bodies(bodies: list[str], max_html_bytes: int) -> list[_Rendering]:
     """`_render_one` for each body: runs in a worker process, so it takes and returns plain
     data."""
-    return [_render_one(body) for body in bodies]
+    return [_render_one(body, max_html_bytes) for body in bodies]
 
 
 def _cpus() -> int:
@@ -311,7 +311,9 @@ def _cpus() -> int:
 class _Renderer:
     """Renders batches of bodies, in worker processes once a full batch shows the import is big."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_html_bytes: int) -> None:
+        #: What one body may expand to, as in the forms (`limits.max_html_bytes`).
+        self.max_html_bytes = max_html_bytes
         self.workers = _cpus()
         self._pool: Executor | None = None
 
@@ -329,9 +331,9 @@ class _Renderer:
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
             )
         if self._pool is not None:
-            return loop.run_in_executor(self._pool, _render_bodies, bodies)
+            return loop.run_in_executor(self._pool, _render_bodies, bodies, self.max_html_bytes)
         done = loop.create_future()
-        done.set_result(_render_bodies(bodies))
+        done.set_result(_render_bodies(bodies, self.max_html_bytes))
         return done
 
     def close(self) -> None:
@@ -443,10 +445,12 @@ def _unrenderable(line: int, label: str, name: str, reason: str) -> ArchiveError
     )
 
 
-def _rendered(line: int, label: str, name: str, source: str) -> tuple[str, str]:
+def _rendered(
+    line: int, label: str, name: str, source: str, max_html_bytes: int
+) -> tuple[str, str]:
     """(html, text) of a field rendered in this process; ArchiveError naming the line if
     the renderer fails or refuses it."""
-    rendering = _render_one(source)
+    rendering = _render_one(source, max_html_bytes)
     if isinstance(rendering, str):
         raise _unrenderable(line, label, name, rendering)
     return rendering
@@ -474,7 +478,7 @@ class _Importer:
         self.bounds = bounds
         self.name = name
         self.report = ImportReport()
-        self.renderer = _Renderer()
+        self.renderer = _Renderer(bounds.limits.max_html_bytes)
         self._conn: BaseDBAsyncClient | None = None
         self.orgs = _Index(Organisation, "slug")
         self.users = _Index(User, "username")
@@ -747,7 +751,9 @@ class _Importer:
             slug=r.slug,
             name=r.name,
             description=r.description,
-            description_html=_rendered(line, label, "description", r.description)[0],
+            description_html=_rendered(
+                line, label, "description", r.description, self.bounds.limits.max_html_bytes
+            )[0],
             visibility=r.visibility,
             # The format has no creation time for networks: they begin here.
             created_at=utcnow(),
