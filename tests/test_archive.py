@@ -591,11 +591,11 @@ def _failing_render(monkeypatch: pytest.MonkeyPatch, source: str, exc: BaseExcep
     real = markdown.render
     seen: list[str] = []
 
-    def render(text: str) -> markdown.Rendered:
+    def render(text: str, *, max_html_bytes: int | None = None) -> markdown.Rendered:
         seen.append(text)
         if text == source:
             raise exc
-        return real(text)
+        return real(text, max_html_bytes=max_html_bytes)
 
     monkeypatch.setattr(markdown, "render", render)
     return seen
