@@ -9,7 +9,7 @@ one warm-up round, on the same index:
 
 - app: `GET /api/v1/search?q=…` on a real `forum serve` started for the purpose, as an
   anonymous visitor (public networks only), over one keep-alive connection;
-- direct: `forum.search.query.run` on a `Reader` in this process, with the public networks'
+- direct: `forum.search.execute.run` on a `Reader` in this process, with the public networks'
   ids: the search code the endpoint calls, without HTTP, the event loop or the database;
 - bare, for comparison: Whoosh's own parser and top 20, for the queries it reads as we do.
 
@@ -47,8 +47,9 @@ from forum.accounts.models import Organisation, User
 from forum.config import Settings, load_settings
 from forum.networks.models import Membership, Network, Role, Visibility
 from forum.search import indexer
+from forum.search.execute import run
 from forum.search.index import Reader
-from forum.search.query import TEXT_FIELDS, Filters, run
+from forum.search.syntax import TEXT_FIELDS, Filters
 from forum.text import slugify
 from forum.threads.models import Post, Summary, Tag, Thread
 
@@ -517,7 +518,7 @@ def time_direct(reader: Reader, network_ids: list[int]) -> Callable[[Query], int
 
 def time_bare(reader: Reader) -> Callable[[Query], int]:
     """Whoosh alone: its own parser, top 20 by score, no permission filter, grouping or
-    snippets. Only meaningful for queries without operators; shows what query.run adds."""
+    snippets. Only meaningful for queries without operators; shows what execute.run adds."""
     with reader.use() as searcher:
         parser = qparser.MultifieldParser(list(TEXT_FIELDS), searcher.schema)
     parser.add_plugin(qparser.PrefixPlugin())

@@ -20,8 +20,8 @@ from forum.knowledge.diff import change_counts, word_diff
 from forum.networks.models import Network, Role, Visibility
 from forum.permissions import viewer_for
 from forum.search.indexer import catch_up
-from forum.search.query import Filters
 from forum.search.service import SearchService
+from forum.search.syntax import Filters
 from forum.threads import services as threads_services
 from forum.threads.models import Post, Summary, SummaryRevision, Thread
 from forum.timeutil import utcnow

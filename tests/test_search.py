@@ -17,8 +17,8 @@ from forum.networks.models import Network, Role, Visibility
 from forum.permissions import readable_network_ids, viewer_for
 from forum.search import indexer
 from forum.search.indexer import catch_up, check, rebuild
-from forum.search.query import Filters
 from forum.search.service import SearchService
+from forum.search.syntax import Filters
 from forum.threads import curation as curate
 from forum.threads import services as threads
 from forum.threads.models import Post, Thread
@@ -626,10 +626,10 @@ async def test_results_come_best_first_not_in_index_order(
 async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
     db: str, index_dir: Path, search: SearchService, monkeypatch: pytest.MonkeyPatch, built: str
 ) -> None:
-    """Past query.BROAD estimated matches, a query runs on the newest part of each segment
+    """Past segments.BROAD estimated matches, a query runs on the newest part of each segment
     only (its cost then does not grow with the forum) and the result says from when: the
     start of a rebuilt segment (newest posts first), the end of one the indexer appended to."""
-    from forum.search import query
+    from forum.search import segments
     from forum.search.index import Reader
 
     network = await make_network("dl")
@@ -647,11 +647,11 @@ async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
     reader = Reader(index_dir)
     with reader.use() as searcher:
         leaves = [leaf for leaf, _ in searcher.subsearchers or [(searcher, 0)]]
-        directions = {query._segment(leaf.reader()).newest_first for leaf in leaves}
+        directions = {segments.segment_of(leaf.reader()).newest_first for leaf in leaves}
     reader.close()
     assert directions == {built == "rebuilt"}
-    monkeypatch.setattr(query, "BROAD", 10)
-    monkeypatch.setattr(query, "SMALL_SEGMENT", 0)
+    monkeypatch.setattr(segments, "BROAD", 10)
+    monkeypatch.setattr(segments, "SMALL_SEGMENT", 0)
     page = await search.search("quokka", network_ids=[network.id], per_page=5)
     assert page.since is not None
     assert 5 <= page.total < 40
@@ -667,7 +667,7 @@ async def test_a_very_broad_query_searches_the_newest_part_and_says_so(
     narrow = await search.search("quokka zebrafinch", network_ids=[network.id])
     assert narrow.since is None and [h.thread_id for h in narrow.hits] == [made[0].id]
     # Below the threshold, everything is searched.
-    monkeypatch.setattr(query, "BROAD", 1000)
+    monkeypatch.setattr(segments, "BROAD", 1000)
     whole = await search.search("quokka", network_ids=[network.id], per_page=50)
     assert whole.since is None and whole.total == 40
 
@@ -678,16 +678,17 @@ async def test_searches_take_turns_and_one_whose_asker_left_is_skipped(
     import asyncio
     import threading
 
-    from forum.search import query
+    from forum.search import execute
+    from forum.search.results import Outcome
 
     network = await make_network("dl")
     alice = await make_member(network)
     await make_thread(network, alice, title="Records retention", body="Seven years.")
     await catch_up(index_dir)
     running, most, lock = 0, 0, threading.Lock()
-    real_run = query.run
+    real_run = execute.run
 
-    def counted_run(*args: object, **kwargs: object) -> query.Outcome:
+    def counted_run(*args: object, **kwargs: object) -> Outcome:
         nonlocal running, most
         with lock:
             running += 1
@@ -699,7 +700,7 @@ async def test_searches_take_turns_and_one_whose_asker_left_is_skipped(
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(query, "run", counted_run)
+    monkeypatch.setattr(execute, "run", counted_run)
     pages = await asyncio.gather(
         *(search.search("retention", network_ids=[network.id]) for _ in range(4))
     )
@@ -765,7 +766,7 @@ async def test_every_costly_operator_is_capped_with_a_note(
 ) -> None:
     from whoosh import query as wq
 
-    from forum.search import query
+    from forum.search.compile import Parsed, parse
     from forum.search.index import Reader
 
     network = await make_network("dl")
@@ -775,9 +776,9 @@ async def test_every_costly_operator_is_capped_with_a_note(
     await make_thread(network, alice, title="Data service", body=" ".join(words * 3))
     await catch_up(index_dir)
 
-    def parsed(text: str) -> query.Parsed:
+    def parsed(text: str) -> Parsed:
         with Reader(index_dir).use() as searcher:
-            return query.parse(text, searcher)
+            return parse(text, searcher)
 
     def count(q: wq.Query, kind: type) -> int:
         return int(isinstance(q, kind)) + sum(count(c, kind) for c in q.children())
@@ -879,7 +880,8 @@ async def test_one_clients_slow_searches_never_hold_another_clients_search(
     at once, not after A's."""
     import threading
 
-    from forum.search import query
+    from forum.search import execute
+    from forum.search.results import Outcome
     from forum.search.service import SearchRefused
 
     network = await make_network("dl")
@@ -888,16 +890,16 @@ async def test_one_clients_slow_searches_never_hold_another_clients_search(
     await catch_up(index_dir)
     release, started = threading.Event(), threading.Event()
     running: list[str] = []
-    real_run = query.run
+    real_run = execute.run
 
-    def run(searcher: object, text: str, **kwargs: object) -> query.Outcome:
+    def run(searcher: object, text: str, **kwargs: object) -> Outcome:
         running.append(text)
         if text == "slow":
             started.set()
             release.wait(30)  # held until the test lets go (or fails)
         return real_run(searcher, text, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(query, "run", run)
+    monkeypatch.setattr(execute, "run", run)
     ids = [network.id]
     slow = [
         asyncio.create_task(search.search("slow", network_ids=ids, client="10.0.0.1"))

@@ -11,8 +11,9 @@ from starlette.applications import Starlette
 
 from forum.config import Settings
 from forum.networks.models import Visibility
-from forum.search import query
+from forum.search import execute
 from forum.search.indexer import catch_up
+from forum.search.results import Outcome
 from tests.factories import csrf, login, make_member, make_network, make_reply, make_thread
 
 
@@ -132,22 +133,22 @@ async def test_search_page_without_a_query_shows_just_the_form(
 async def test_a_broad_search_says_it_searched_the_newest_posts(
     client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from forum.search import query
+    from forum.search import segments
 
     network = await make_network("many")
     alice = await make_member(network)
     for i in range(50):
         await make_thread(network, alice, title=f"Data question {i}", body="About data.")
     await catch_up(settings.index_dir)
-    monkeypatch.setattr(query, "BROAD", 25)
-    monkeypatch.setattr(query, "SMALL_SEGMENT", 0)
+    monkeypatch.setattr(segments, "BROAD", 25)
+    monkeypatch.setattr(segments, "SMALL_SEGMENT", 0)
     doc = HTMLParser((await client.get("/search", params={"q": "data"})).text)
     notice = " ".join(p.text() for p in doc.css("p.notice"))
     assert "best matches among those written since" in notice
     data = (await client.get("/api/v1/search", params={"q": "data"})).json()
     assert data["searched_since"] is not None
     assert 20 <= data["total"] < 50
-    monkeypatch.setattr(query, "BROAD", 1000)
+    monkeypatch.setattr(segments, "BROAD", 1000)
     data = (await client.get("/api/v1/search", params={"q": "data"})).json()
     assert data["searched_since"] is None and data["total"] == 50
 
@@ -159,13 +160,13 @@ async def test_a_search_whose_asker_has_gone_is_not_run(
     await make_thread(network, await make_member(network), title="Records retention")
     await catch_up(settings.index_dir)
     runs: list[str] = []
-    real_run = query.run
+    real_run = execute.run
 
-    def counted_run(searcher: Any, text: str, **kwargs: Any) -> query.Outcome:
+    def counted_run(searcher: Any, text: str, **kwargs: Any) -> Outcome:
         runs.append(text)
         return real_run(searcher, text, **kwargs)
 
-    monkeypatch.setattr(query, "run", counted_run)
+    monkeypatch.setattr(execute, "run", counted_run)
 
     async def ask(first_message: dict[str, Any]) -> list[dict[str, Any]]:
         scope = {

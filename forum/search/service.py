@@ -1,6 +1,6 @@
 """What the web layer calls: search off the event loop, bounded and fair.
 
-Every search is bounded whatever it asks for: the query's caps (forum.search.query), a time
+Every search is bounded whatever it asks for: the query's caps (forum.search.syntax), a time
 budget after which it gives what it found so far (forum.search.budget), a page limit, a
 per-client rate (`LocalLimiter`) and fair turns per client (forum.search.turns), so that one
 client's slow searches cannot hold other people's.
@@ -19,9 +19,10 @@ from pathlib import Path
 
 from forum.config import SearchSettings
 from forum.ratelimit import LocalLimiter, RateLimited
-from forum.search import query
+from forum.search import execute
 from forum.search.index import IndexUnavailable, Reader
-from forum.search.query import Filters, Hit
+from forum.search.results import Hit, Outcome
+from forum.search.syntax import MAX_OR, MAX_PAGE, Filters, clean_text, is_searchable
 from forum.search.turns import Busy, FairTurns
 
 log = logging.getLogger("forum.search")
@@ -86,9 +87,9 @@ class SearchService:
         searches running and waiting. Without a client (the CLI, internal callers) the
         search waits its turn and is never refused."""
         notes: list[str] = []
-        if page > query.MAX_PAGE:
-            notes.append(f"Only the first {query.MAX_PAGE} pages of results can be shown.")
-        page = max(1, min(page, query.MAX_PAGE))
+        if page > MAX_PAGE:
+            notes.append(f"Only the first {MAX_PAGE} pages of results can be shown.")
+        page = max(1, min(page, MAX_PAGE))
         filters = filters or Filters()
         key = f"search:{client}" if client is not None else ""
         if client is not None:
@@ -101,9 +102,9 @@ class SearchService:
                     exc.retry_after,
                 ) from None
 
-        def blocking() -> query.Outcome:
+        def blocking() -> Outcome:
             with self.reader.use() as searcher:
-                return query.run(
+                return execute.run(
                     searcher,
                     text,
                     network_ids=network_ids,
@@ -137,7 +138,7 @@ class SearchService:
         except IndexUnavailable as exc:
             log.warning("search unavailable: %s", exc)
             return SearchPage(text, 0, 1, 1, [], False, None, notes, unavailable=True)
-        pages = max(1, min(query.MAX_PAGE, -(-outcome.total // per_page)))
+        pages = max(1, min(MAX_PAGE, -(-outcome.total // per_page)))
         return SearchPage(
             text=text,
             total=outcome.total,
@@ -156,8 +157,8 @@ class SearchService:
     ) -> list[Hit]:
         """Threads whose title or summary looks like `title` (any word may match). Raises
         SearchRefused as `search` does."""
-        meaningful = [w for w in query.clean_text(title).split() if query.is_searchable(w)]
-        words = " OR ".join(meaningful[: query.MAX_OR])
+        meaningful = [w for w in clean_text(title).split() if is_searchable(w)]
+        words = " OR ".join(meaningful[:MAX_OR])
         if not words.strip():
             return []
         result = await self.search(

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 
 from forum import permissions
 from forum.networks.models import Network
-from forum.search.query import Filters, Hit
+from forum.search.results import Hit
 from forum.search.service import SearchPage, SearchRefused, SearchService
+from forum.search.syntax import Filters
 from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import int_or_none
