@@ -7,11 +7,14 @@ skipped with the reason shown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import secrets
+import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -20,8 +23,10 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
+from tortoise.backends.base.config_generator import generate_config
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.context import tortoise_test_context
+from tortoise.context import TortoiseContext, tortoise_test_context
+from tortoise.warnings import TortoiseLoopSwitchWarning
 
 from forum import changes
 from forum.accounts import passwords
@@ -78,25 +83,93 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterat
         terminalreporter.write_sep("!", line, red=True, bold=True)
 
 
-def _pg_url_per_test(base: str) -> tuple[str, str]:
-    """Each test gets its own database on the server named by FORUM_TEST_DATABASE_URL:
-    its URL and its name."""
-    parts = urlsplit(base.replace("postgresql://", "postgres://", 1))
-    name = f"{parts.path.lstrip('/') or 'forum_test'}_{secrets.token_hex(8)}"
-    return urlunsplit(parts._replace(path=f"/{name}")), name
+def _pg_base_name() -> str:
+    """The database FORUM_TEST_DATABASE_URL names: every database the suite makes is named
+    `<it>_<something>`, which tools/test_database.py drops afterwards whatever happened."""
+    return urlsplit(PG_URL).path.lstrip("/") or "forum_test"
 
 
-async def drop_postgres_database(name: str) -> None:
-    """Drop a test's database (Tortoise's test context closes its connections but leaves
-    the database: a run of the suite left one behind for every PostgreSQL test)."""
+def _pg_url(name: str) -> str:
+    parts = urlsplit(PG_URL.replace("postgresql://", "postgres://", 1))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _pg_admin(statement: str) -> None:
+    """Run one statement on the server's `postgres` database."""
     import asyncpg
 
     parts = urlsplit(PG_URL.replace("postgres://", "postgresql://", 1))
     conn = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def drop_postgres_database(name: str) -> None:
+    """Drop a test's database (Tortoise's test context closes its connections but leaves
+    the database: a run of the suite left one behind for every PostgreSQL test)."""
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class PostgresTemplate:
+    """The schema, generated once per process (each xdist worker has its own) into a
+    template database; each test's database is a copy of it (`CREATE DATABASE ... TEMPLATE`),
+    not a database in which every table is created again, which was most of a PostgreSQL
+    test's time. The template is made by `tortoise_test_context` itself, so it holds exactly
+    what that would make for each test; nothing is written to it after, so every copy is
+    empty and its sequences start at 1.
+
+    (Making the next test's copy in a thread while a test runs was tried: twice as slow, the
+    copy's WAL and the test's commits waiting on the same disk.)"""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+
+    async def copy(self) -> str:
+        """A new database with the schema, empty; its name."""
+        if self.name is None:
+            name = f"{_pg_base_name()}_template_{secrets.token_hex(8)}"
+            try:
+                async with tortoise_test_context(MODEL_MODULES, db_url=_pg_url(name)):
+                    pass  # closes its connections: a template in use cannot be copied
+            except BaseException:
+                await drop_postgres_database(name)
+                raise
+            self.name = name
+        copy = f"{_pg_base_name()}_{secrets.token_hex(8)}"
+        await _pg_admin(f'CREATE DATABASE "{copy}" TEMPLATE "{self.name}"')
+        return copy
+
+    def close(self) -> None:
+        """Drop the template (each test drops its own copy)."""
+        if self.name is not None:
+            asyncio.run(drop_postgres_database(self.name))
+            self.name = None
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    template = PostgresTemplate()
+    try:
+        yield template
+    finally:
+        template.close()
+
+
+@asynccontextmanager
+async def tortoise_context_for(db_url: str) -> AsyncIterator[TortoiseContext]:
+    """`tortoise_test_context` for a database that already has the schema: the same
+    configuration and initialisation, without creating the database or its tables."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
+        ctx = TortoiseContext()
+        async with ctx:
+            config = generate_config(
+                db_url, app_modules={"models": MODEL_MODULES}, connection_label=None, testing=True
+            )
+            await ctx.init(config=config, _create_db=False, use_tz=True, timezone="UTC")
+            yield ctx
 
 
 @pytest.fixture(
@@ -105,7 +178,9 @@ async def drop_postgres_database(name: str) -> None:
         pytest.param("postgres", marks=pytest.mark.postgres),
     ]
 )
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_template: PostgresTemplate
+) -> AsyncIterator[str]:
     """A fresh, empty database with the schema; yields the backend's name."""
     if request.param == "sqlite":
         async with tortoise_test_context(
@@ -115,9 +190,9 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[st
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    url, name = _pg_url_per_test(PG_URL)
+    name = await postgres_template.copy()
     try:
-        async with tortoise_test_context(MODEL_MODULES, db_url=url):
+        async with tortoise_context_for(_pg_url(name)):
             yield request.param
     finally:
         await drop_postgres_database(name)
