@@ -206,6 +206,18 @@ _TAGS_OF = (
 )
 
 
+async def readable_threads(thread_ids: list[int], network_ids: list[int]) -> dict[int, Thread]:
+    """The threads with these ids that are in one of these networks (those the viewer may
+    read), with their network, by id: current titles and URLs for search results, and a
+    last check of where each thread is now. One query."""
+    if not thread_ids:
+        return {}
+    rows = await Thread.filter(id__in=thread_ids, network_id__in=network_ids).select_related(
+        "network"
+    )
+    return {t.id: t for t in rows}
+
+
 async def attach_tags(threads: list[Thread]) -> None:
     """Fill each thread's `tags` (by slug) in one query: Tortoise's prefetch takes two."""
     if not threads:

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forum import permissions
-from forum.networks.models import Network
+from forum.networks import queries as network_queries
 from forum.search.results import Hit
 from forum.search.service import SearchPage, SearchRefused, SearchService
 from forum.search.syntax import Filters
+from forum.threads import queries as thread_queries
 from forum.threads.models import Thread
 from forum.timeutil import iso
 from forum.web.forms import int_or_none
@@ -102,12 +103,7 @@ async def _search(request: Request) -> Search:
 async def _join(hits: list[Hit], network_ids: list[int]) -> list[Result]:
     """Look the threads up (one query): current titles and URLs, and a last check that each
     is still in a network the viewer may read."""
-    if not hits:
-        return []
-    rows = await Thread.filter(
-        id__in=[h.thread_id for h in hits], network_id__in=network_ids
-    ).select_related("network")
-    threads = {t.id: t for t in rows}
+    threads = await thread_queries.readable_threads([h.thread_id for h in hits], network_ids)
     return [
         Result(h, threads[h.thread_id], _hit_url(h, threads[h.thread_id]))
         for h in hits
@@ -130,7 +126,7 @@ async def page(request: Request) -> Response:
         refused = exc
         search = await _not_searched(request)
     text, filters = search.text, search.filters
-    networks = await Network.filter(id__in=search.network_ids).order_by("name")
+    networks = await network_queries.visible_networks(request.state.viewer)
     searched = refused is None and (
         bool(text.strip())
         or any((filters.network, filters.org, filters.author, filters.tag, filters.kind))
