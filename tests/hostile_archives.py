@@ -151,6 +151,33 @@ def bomb(path: Path) -> Path:
     return target
 
 
+def merge_into_secret() -> list[dict[str, Any]]:
+    """The review's --skip-existing case (the header left out): an account and a
+    members-only network already in the forum, then a facilitator role for that account and
+    a thread in that network. The first two records make the forum it is merged into."""
+    return [
+        {"type": "user", "username": "alice", "display_name": "A", "email": "a@x.org"},
+        {"type": "network", "slug": "secret", "name": "Secret", "visibility": "members"},
+        {"type": "membership", "network": "secret", "user": "alice", "role": "facilitator"},
+        {
+            "type": "thread",
+            "id": "t-new",
+            "network": "secret",
+            "title": "Planted",
+            "author": "alice",
+            "created": "2022-07-26T09:30:00Z",
+        },
+        {
+            "type": "post",
+            "id": "p-new",
+            "thread": "t-new",
+            "author": "alice",
+            "created": "2022-07-26T09:30:00Z",
+            "body": "Planted.",
+        },
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Hostile:
     write: Writer

@@ -37,7 +37,7 @@ from tests.factories import (
     make_thread,
     make_user,
 )
-from tests.hostile_archives import HOSTILE, LINE_MAX
+from tests.hostile_archives import HOSTILE, LINE_MAX, merge_into_secret
 from tests.hostile_archives import base as hostile_base
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive_small.jsonl"
@@ -794,30 +794,7 @@ async def _an_existing_members_only_network() -> tuple[User, Network]:
 def _merge_into_secret(path: Path) -> Path:
     """What the review sent: records already there (skipped with --skip-existing), then a
     facilitator role for the existing account and a thread in the existing network."""
-    return write_archive(
-        path,
-        [
-            {"type": "user", "username": "alice", "display_name": "A", "email": "a@x.org"},
-            {"type": "network", "slug": "secret", "name": "Secret", "visibility": "members"},
-            {"type": "membership", "network": "secret", "user": "alice", "role": "facilitator"},
-            {
-                "type": "thread",
-                "id": "t-new",
-                "network": "secret",
-                "title": "Planted",
-                "author": "alice",
-                "created": "2022-07-26T09:30:00Z",
-            },
-            {
-                "type": "post",
-                "id": "p-new",
-                "thread": "t-new",
-                "author": "alice",
-                "created": "2022-07-26T09:30:00Z",
-                "body": "Planted.",
-            },
-        ],
-    )
+    return write_archive(path, merge_into_secret())
 
 
 async def test_a_merge_gives_an_existing_account_a_role_only_when_allowed(

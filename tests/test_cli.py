@@ -19,7 +19,7 @@ import pytest
 from forum import db
 from forum.accounts import services
 from forum.config import load_settings
-from tests.hostile_archives import HOSTILE
+from tests.hostile_archives import HEADER, HOSTILE, merge_into_secret
 
 COMMANDS = [
     [],
@@ -455,48 +455,12 @@ def test_forum_import_grants_a_role_over_existing_records_only_with_grant_roles(
 ) -> None:
     """The review's case: --skip-existing made an existing account facilitator of a
     members-only network and added a thread to it, unaudited."""
+    records = [HEADER, *merge_into_secret()]
     first = tmp_path / "first.jsonl"
-    first.write_text(
-        "\n".join(
-            json.dumps(r)
-            for r in [
-                {"type": "forum-archive", "version": 1},
-                {"type": "user", "username": "alice", "display_name": "A", "email": "a@x.org"},
-                {"type": "network", "slug": "secret", "name": "Secret", "visibility": "members"},
-            ]
-        )
-        + "\n"
-    )
+    first.write_text("".join(json.dumps(r) + "\n" for r in records[:3]))
     assert forum(fresh, "import", str(first)).returncode == 0
     merge = tmp_path / "merge.jsonl"
-    merge.write_text(
-        "\n".join(
-            json.dumps(r)
-            for r in [
-                {"type": "forum-archive", "version": 1},
-                {"type": "user", "username": "alice", "display_name": "A", "email": "a@x.org"},
-                {"type": "network", "slug": "secret", "name": "Secret", "visibility": "members"},
-                {"type": "membership", "network": "secret", "user": "alice", "role": "facilitator"},
-                {
-                    "type": "thread",
-                    "id": "t-new",
-                    "network": "secret",
-                    "title": "Planted",
-                    "author": "alice",
-                    "created": "2022-07-26T09:30:00Z",
-                },
-                {
-                    "type": "post",
-                    "id": "p-new",
-                    "thread": "t-new",
-                    "author": "alice",
-                    "created": "2022-07-26T09:30:00Z",
-                    "body": "Planted.",
-                },
-            ]
-        )
-        + "\n"
-    )
+    merge.write_text("".join(json.dumps(r) + "\n" for r in records))
     before = table_rows(fresh)
     what = (
         'alice: facilitator of "secret" (members only; the account was already in the forum; '
