@@ -73,13 +73,7 @@ def can_post(viewer: Viewer, network: Network) -> bool:
 
 def require_post(viewer: Viewer, network: Network) -> None:
     require_read(viewer, network)
-    if viewer.user is None:
-        raise PermissionDenied("log in to write")
-    if not viewer.user.email_verified:
-        raise PermissionDenied(
-            "Confirm your email address before you write: open the link we sent you "
-            "(or ask for a new one from the notice at the top of the page)."
-        )
+    _require_confirmed(viewer, "log in to write", "write")
     if not can_post(viewer, network):
         raise PermissionDenied("only members of this network can write here")
 
@@ -87,12 +81,17 @@ def require_post(viewer: Viewer, network: Network) -> None:
 def require_preview(viewer: Viewer) -> None:
     """A preview renders a body, which costs the server: signed-in people whose address is
     confirmed only (nobody else can post what they would preview)."""
+    _require_confirmed(viewer, "Log in to preview a post.", "preview or write")
+
+
+def _require_confirmed(viewer: Viewer, anonymous: str, doing: str) -> None:
+    """Signed in (else PermissionDenied(`anonymous`)) with a confirmed address."""
     if viewer.user is None:
-        raise PermissionDenied("Log in to preview a post.")
+        raise PermissionDenied(anonymous)
     if not viewer.user.email_verified:
         raise PermissionDenied(
-            "Confirm your email address before you preview or write: open the link we sent "
-            "you (or ask for a new one from the notice at the top of the page)."
+            f"Confirm your email address before you {doing}: open the link we sent you "
+            "(or ask for a new one from the notice at the top of the page)."
         )
 
 
